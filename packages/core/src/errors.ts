@@ -1,0 +1,95 @@
+/**
+ * Every rejection the PKI core makes carries a stable, machine-readable code and a message
+ * that names the problem. Codes never change meaning once shipped: API clients and the
+ * hostile-CSR corpus key on them.
+ */
+export const errorCodes = {
+  // Input framing
+  CSR_EMPTY: "The CSR is empty.",
+  CSR_TOO_LARGE: "The CSR is larger than the limit.",
+  CSR_PEM_INVALID: "The PEM armour is not a single CERTIFICATE REQUEST block.",
+  CSR_DER_MALFORMED: "The CSR is not valid DER.",
+  CSR_TRAILING_DATA: "There are bytes after the CSR.",
+  CSR_VERSION_UNSUPPORTED: "Only version 1 (0) CSRs are accepted.",
+  CSR_ATTRIBUTE_UNSUPPORTED: "The CSR carries an attribute other than extensionRequest.",
+  // Proof of possession
+  CSR_SIGNATURE_ALGORITHM_FORBIDDEN: "The CSR's signature algorithm is not allowed.",
+  CSR_SIGNATURE_INVALID: "The CSR's self-signature does not verify.",
+  // Keys
+  KEY_ALGORITHM_UNSUPPORTED: "The public key algorithm is not supported.",
+  KEY_RSA_TOO_SMALL: "The RSA key is smaller than 2048 bits.",
+  KEY_RSA_TOO_LARGE: "The RSA key is larger than 8192 bits.",
+  KEY_RSA_MODULUS_INVALID: "The RSA modulus is malformed.",
+  KEY_RSA_EXPONENT_INVALID: "The RSA public exponent is not allowed.",
+  KEY_RSA_ROCA: "The RSA key has the ROCA (Infineon) fingerprint.",
+  KEY_RSA_DEBIAN_WEAK: "The RSA key is a known Debian weak key.",
+  KEY_RSA_FERMAT: "The RSA modulus factors by Fermat's method: its primes are too close.",
+  KEY_RSA_SMALL_FACTOR: "The RSA modulus has a small prime factor.",
+  KEY_EC_CURVE_UNSUPPORTED: "The elliptic curve is not P-256, P-384 or P-521.",
+  KEY_EC_POINT_INVALID: "The elliptic-curve public key is not a valid point on its curve.",
+  // Names
+  CSR_SUBJECT_INVALID: "The CSR subject is malformed.",
+  CSR_SUBJECT_ATTRIBUTE_UNSUPPORTED: "The CSR subject has an attribute the CA does not issue.",
+  CSR_NAME_CONTROL_CHARACTER: "A name contains a NUL or control character.",
+  CSR_CN_TOO_LONG: "The common name is longer than 64 characters.",
+  CSR_CN_NOT_IN_SANS: "The common name is not one of the subject alternative names.",
+  CSR_SAN_MISSING: "The CSR has no subject alternative names.",
+  CSR_SAN_INVALID_DNS: "A DNS name is not a valid host name.",
+  CSR_SAN_INVALID_IP: "An IP address SAN is malformed.",
+  CSR_SAN_INVALID_EMAIL: "An email SAN is malformed.",
+  CSR_SAN_INVALID_URI: "A URI SAN is malformed.",
+  CSR_SAN_UNSUPPORTED_TYPE: "A SAN is of a type the CA does not issue.",
+  CSR_SAN_DUPLICATE: "A SAN appears more than once.",
+  CSR_TOO_MANY_SANS: "The CSR has more SANs than any profile allows.",
+  // Requested extensions
+  CSR_EXTENSION_MALFORMED: "A requested extension is malformed.",
+  CSR_EXTENSION_DUPLICATE: "A requested extension appears more than once.",
+  CSR_CA_REQUESTED: "The CSR asks for a CA certificate (basicConstraints cA=TRUE).",
+  CSR_UNKNOWN_CRITICAL_EXTENSION:
+    "The CSR requests a critical extension the CA does not implement.",
+  // Profile policy
+  PROFILE_UNKNOWN: "There is no profile with that name.",
+  POLICY_KEY_NOT_ALLOWED: "The profile does not allow this key type or size.",
+  POLICY_SAN_TYPE_NOT_ALLOWED: "The profile does not allow this kind of SAN.",
+  POLICY_DNS_NOT_ALLOWED: "The profile does not allow this DNS name.",
+  POLICY_WILDCARD_NOT_ALLOWED: "The profile does not allow wildcard names.",
+  POLICY_IP_NOT_ALLOWED: "The profile does not allow this IP address.",
+  POLICY_EMAIL_NOT_ALLOWED: "The profile does not allow this email address.",
+  POLICY_URI_NOT_ALLOWED: "The profile does not allow this URI.",
+  POLICY_TOO_MANY_SANS: "The request has more SANs than the profile allows.",
+  POLICY_VALIDITY_TOO_LONG: "The requested validity is longer than the profile allows.",
+  POLICY_VALIDITY_BEYOND_CA: "The certificate would outlive the issuing CA certificate.",
+  // Configuration
+  CONFIG_INVALID: "The configuration file is invalid.",
+  // CA lifecycle
+  CA_NOT_INITIALISED: "No CA exists in this data folder.",
+  CA_ALREADY_EXISTS: "A CA already exists in this data folder.",
+  CA_IMPORT_INVALID: "The certificate cannot be imported as this CA's certificate.",
+  CA_KEY_MISMATCH: "The certificate's public key does not match the CA key.",
+  SIGNER_UNSUPPORTED: "The key or signing algorithm is not supported.",
+  SIGNER_FAILED: "The signer could not sign.",
+  SELF_CHECK_FAILED: "The issued object failed its self-check and was not released.",
+  // Certificates and revocation
+  CERT_NOT_FOUND: "There is no certificate with that serial number.",
+  CERT_EXPIRED: "The certificate has expired.",
+  REVOCATION_REASON_INVALID: "The revocation reason is not allowed.",
+  INPUT_INVALID: "The input is not a CSR, certificate or CRL.",
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class PkiError extends Error {
+  override readonly name = "PkiError";
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, details?: Record<string, unknown>) {
+    super(detail ? `${errorCodes[code]} ${detail}` : errorCodes[code]);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isPkiError(value: unknown, code?: ErrorCode): value is PkiError {
+  return value instanceof PkiError && (code === undefined || value.code === code);
+}
