@@ -5,7 +5,7 @@
  */
 import { createHash, verify } from "node:crypto";
 import { OID, oidName } from "../der/oids.ts";
-import { DerError, DerReader, decodeOid, Tag } from "../der/reader.ts";
+import { DerError, DerReader, Tag } from "../der/reader.ts";
 import { decodePemBlocks, looksLikePem, PemError } from "../encoding/pem.ts";
 import { PkiError } from "../errors.ts";
 import { describeKey, type PublicKeyInfo, parsePublicKey } from "../keys/public-key.ts";
@@ -297,6 +297,3 @@ function forbiddenAlgorithm(identifier: Uint8Array): PkiError {
     `It is signed with ${name}; use RSA (PKCS#1 v1.5 or PSS) or ECDSA with SHA-256, SHA-384 or SHA-512.`,
   );
 }
-
-// Re-exported for inspection tools that describe an unknown algorithm identifier.
-export { decodeOid };

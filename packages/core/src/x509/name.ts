@@ -151,3 +151,24 @@ function hasControlCharacter(text: string): boolean {
   }
   return false;
 }
+
+/** Best-effort text for any Name (foreign certificates included), for display only. */
+export function describeName(raw: Uint8Array): string {
+  try {
+    const rdns = new DerReader(raw).enter(Tag.SEQUENCE, "Name");
+    const parts: string[] = [];
+    while (!rdns.atEnd()) {
+      const rdn = rdns.enter(Tag.SET);
+      while (!rdn.atEnd()) {
+        const atv = rdn.enter(Tag.SEQUENCE);
+        const type = atv.oid();
+        const value = atv.value(atv.next());
+        const label = typesByOid.get(type) ?? oidName(type);
+        parts.push(`${label}=${Buffer.from(value).toString("utf8")}`);
+      }
+    }
+    return parts.join(", ");
+  } catch {
+    return "(unparsable name)";
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * An Authority is a CA ready to sign: its certificate, the chain above it, its Signer, and
+ * the values every certificate it issues repeats (issuer name, key identifier, URLs).
+ */
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { OID } from "../der/oids.ts";
+import { DerReader, Tag } from "../der/reader.ts";
+import { PkiError } from "../errors.ts";
+import { type AlgorithmDetails, algorithms } from "../signer/algorithms.ts";
+import type { Signer } from "../signer/signer.ts";
+import { findExtension, type ParsedCertificate, parseCertificate } from "../x509/certificate.ts";
+import { KeyUsageBit, keyIdentifier } from "../x509/extensions.ts";
+import { type PublicationUrls, publicationUrls } from "./publication-urls.ts";
+
+export interface Authority {
+  /** Stable short id: the first 16 hex digits of SHA-256 over the CA's public key. */
+  readonly id: string;
+  readonly certificate: ParsedCertificate;
+  /** Certificates above this CA, nearest first, ending with the root (empty for a root). */
+  readonly chain: readonly Uint8Array[];
+  readonly keyIdentifier: Uint8Array;
+  readonly signer: Signer;
+  readonly algorithm: AlgorithmDetails;
+  readonly verificationKey: KeyObject;
+  /** Where this CA's own CRL and certificate are published (what its leaves point to). */
+  readonly urls: PublicationUrls;
+}
+
+export function caIdOf(spki: Uint8Array): string {
+  return createHash("sha256").update(spki).digest("hex").slice(0, 16);
+}
+
+export async function openAuthority(
+  certificateDer: Uint8Array,
+  chain: readonly Uint8Array[],
+  signer: Signer,
+  publicBaseUrl: string,
+): Promise<Authority> {
+  const certificate = parseCertificate(certificateDer);
+  const signerKey = await signer.publicKey();
+  if (!Buffer.from(signerKey).equals(Buffer.from(certificate.spki))) {
+    throw new PkiError(
+      "CA_KEY_MISMATCH",
+      `The certificate does not belong to ${signer.description}.`,
+    );
+  }
+  const problems = caCertificateProblems(certificate);
+  if (problems.length > 0) throw new PkiError("CA_IMPORT_INVALID", problems.join(" "));
+  const ski = findExtension(certificate, OID.subjectKeyIdentifier);
+  const id = caIdOf(certificate.spki);
+  return {
+    id,
+    certificate,
+    chain,
+    keyIdentifier: ski ? readOctetString(ski.value) : keyIdentifier(certificate.spki),
+    signer,
+    algorithm: algorithms[signer.algorithm],
+    verificationKey: createPublicKey({
+      key: Buffer.from(certificate.spki),
+      format: "der",
+      type: "spki",
+    }),
+    urls: publicationUrls(publicBaseUrl, id),
+  };
+}
+
+/** What stops a certificate from serving as a CA here (empty when it can). */
+export function caCertificateProblems(cert: ParsedCertificate): string[] {
+  const problems: string[] = [];
+  if (cert.version !== 2) problems.push("It is not an X.509 v3 certificate.");
+  const bc = findExtension(cert, OID.basicConstraints);
+  if (!bc?.critical || !isCa(bc.value)) {
+    problems.push("It lacks a critical basicConstraints extension with cA=TRUE.");
+  }
+  const ku = findExtension(cert, OID.keyUsage);
+  const bits = ku ? keyUsageBits(ku.value) : new Set<number>();
+  if (!ku || !bits.has(KeyUsageBit.keyCertSign) || !bits.has(KeyUsageBit.cRLSign)) {
+    problems.push("Its keyUsage does not include both keyCertSign and cRLSign.");
+  }
+  if (ku && !ku.critical) problems.push("Its keyUsage extension is not critical.");
+  return problems;
+}
+
+function isCa(value: Uint8Array): boolean {
+  const seq = new DerReader(value).enter(Tag.SEQUENCE);
+  return seq.peekTag() === Tag.BOOLEAN && seq.boolean();
+}
+
+export function keyUsageBits(value: Uint8Array): Set<number> {
+  const { bytes } = new DerReader(value).bitString("keyUsage");
+  const bits = new Set<number>();
+  bytes.forEach((byte, i) => {
+    for (let b = 0; b < 8; b++) if (byte & (0x80 >> b)) bits.add(i * 8 + b);
+  });
+  return bits;
+}
+
+function readOctetString(value: Uint8Array): Uint8Array {
+  return new DerReader(value).octetString("keyIdentifier");
+}

@@ -1,0 +1,182 @@
+/**
+ * The deployment's declarative configuration: CA naming, the public base URL that CRL
+ * distribution points and AIA point at, CRL timing, and the certificate profiles. One JSON
+ * file, validated with valibot; unknown keys are errors so a typo cannot silently weaken policy.
+ */
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { PkiError } from "../errors.ts";
+import { checkDnsName } from "../x509/general-names.ts";
+import { parseNameText } from "../x509/name.ts";
+import { parseCidr } from "./cidr.ts";
+
+const isDomain = (s: string) => {
+  try {
+    checkDnsName(s);
+    return !s.startsWith("*");
+  } catch {
+    return false;
+  }
+};
+const isSubject = (s: string) => {
+  try {
+    parseNameText(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const Domain = v.pipe(
+  v.string(),
+  v.check(isDomain, (i) => `"${i.input}" is not a domain name`),
+);
+const Email = v.pipe(v.string(), v.email());
+const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
+
+const Approval = v.variant("mode", [
+  v.strictObject({ mode: v.literal("automatic") }),
+  v.pipe(
+    v.strictObject({
+      mode: v.literal("manual"),
+      approvers: v.pipe(v.array(Email), v.minLength(1)),
+      quorum: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1),
+      timeoutHours: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(24 * 365)),
+        168,
+      ),
+    }),
+    v.check((a) => a.quorum <= a.approvers.length, "quorum cannot exceed the number of approvers"),
+  ),
+]);
+
+export const ProfileSchema = v.pipe(
+  v.strictObject({
+    description: v.string(),
+    extendedKeyUsage: v.pipe(v.array(v.picklist(["serverAuth", "clientAuth"])), v.minLength(1)),
+    keys: v.pipe(
+      v.strictObject({
+        rsa: v.optional(
+          v.pipe(
+            v.strictObject({
+              minBits: v.pipe(v.number(), v.integer(), v.minValue(2048)),
+              maxBits: v.pipe(v.number(), v.integer(), v.maxValue(8192)),
+            }),
+            v.check((r) => r.minBits <= r.maxBits, "rsa.minBits exceeds rsa.maxBits"),
+          ),
+        ),
+        ec: v.optional(v.pipe(v.array(v.picklist(["P-256", "P-384", "P-521"])), v.minLength(1))),
+      }),
+      v.check((k) => k.rsa !== undefined || k.ec !== undefined, "allow at least one key type"),
+    ),
+    subjectAltNames: v.pipe(
+      v.strictObject({
+        dns: v.optional(
+          v.strictObject({
+            domains: v.pipe(v.array(Domain), v.minLength(1)),
+            wildcards: v.optional(v.boolean(), false),
+          }),
+        ),
+        ip: v.optional(
+          v.strictObject({
+            ranges: v.pipe(
+              v.array(
+                v.pipe(
+                  v.string(),
+                  v.check(
+                    (s) => parseCidr(s) !== undefined,
+                    (i) => `"${i.input}" is not CIDR`,
+                  ),
+                ),
+              ),
+              v.minLength(1),
+            ),
+          }),
+        ),
+        email: v.optional(v.strictObject({ domains: v.pipe(v.array(Domain), v.minLength(1)) })),
+        uri: v.optional(
+          v.strictObject({
+            prefixes: v.pipe(v.array(v.pipe(v.string(), v.url())), v.minLength(1)),
+          }),
+        ),
+      }),
+      v.check((s) => Object.values(s).some((x) => x !== undefined), "allow at least one SAN kind"),
+    ),
+    subjectAttributes: v.optional(v.array(v.picklist(["CN", "O", "OU", "C", "ST", "L"])), [
+      "CN",
+      "O",
+      "OU",
+      "C",
+      "ST",
+      "L",
+    ]),
+    maxSans: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
+    validity: v.pipe(
+      v.strictObject({ defaultDays: Days, maxDays: Days }),
+      v.check((x) => x.defaultDays <= x.maxDays, "validity.defaultDays exceeds validity.maxDays"),
+    ),
+    approval: Approval,
+  }),
+);
+
+const ProfileName = v.pipe(
+  v.string(),
+  v.regex(/^[a-z][a-z0-9-]{0,62}$/, "profile names are lowercase letters, digits and hyphens"),
+);
+
+export const ConfigSchema = v.strictObject({
+  $schema: v.optional(v.string()),
+  publicBaseUrl: v.pipe(
+    v.string(),
+    v.url(),
+    v.regex(
+      /^https?:\/\/[^/?#]+(\/[^?#]*[^/?#])?$/,
+      "publicBaseUrl must be http(s), without a trailing slash, query or fragment",
+    ),
+  ),
+  ca: v.strictObject({
+    subject: v.pipe(v.string(), v.check(isSubject, "ca.subject must look like CN=Name, O=Org")),
+    rootSubject: v.optional(
+      v.pipe(v.string(), v.check(isSubject, "ca.rootSubject must look like CN=Name, O=Org")),
+    ),
+    validityDays: v.optional(Days, 3650),
+    rootValidityDays: v.optional(Days, 7300),
+  }),
+  crl: v.optional(
+    v.strictObject({
+      // Baseline Requirements 4.9.7: nextUpdate at most 10 days after thisUpdate.
+      validityHours: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(240)),
+        168,
+      ),
+    }),
+    {},
+  ),
+  profiles: v.pipe(
+    v.record(ProfileName, ProfileSchema),
+    v.check((p) => Object.keys(p).length > 0, "define at least one profile"),
+  ),
+});
+
+export type Profile = v.InferOutput<typeof ProfileSchema>;
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+export function parseConfig(json: unknown, source = "configuration"): Config {
+  const result = v.safeParse(ConfigSchema, json);
+  if (result.success) return result.output;
+  const problems = result.issues.map((issue) => {
+    const path = v.getDotPath(issue);
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  throw new PkiError("CONFIG_INVALID", `${source}: ${problems.join("; ")}`, { problems });
+}
+
+export function loadConfig(path: string): Config {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new PkiError("CONFIG_INVALID", `${path}: ${(e as Error).message}`);
+  }
+  return parseConfig(json, path);
+}

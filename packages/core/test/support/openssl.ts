@@ -1,0 +1,64 @@
+/**
+ * A thin wrapper over the OpenSSL command line, for tests that want requests made by the most
+ * common real-world CSR producer rather than by our own encoder.
+ */
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Runs `openssl ...args` and returns its stdout; throws with OpenSSL's stderr on failure. */
+export function openssl(args: readonly string[], input?: string | Uint8Array): Buffer {
+  try {
+    return execFileSync("openssl", args, {
+      input,
+      stdio: ["pipe", "pipe", "pipe"],
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 60_000,
+    });
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? "";
+    throw new Error(`openssl ${args.slice(0, 3).join(" ")} ... failed: ${stderr || String(e)}`);
+  }
+}
+
+/**
+ * Writes a minimal openssl.cnf into `dir` (so the system configuration adds nothing to the
+ * requests) and returns its path. `extra` is appended verbatim (extra sections).
+ */
+export function writeOpensslConfig(dir: string, name = "openssl.cnf", extra = ""): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `[req]\ndistinguished_name = req_dn\nstring_mask = utf8only\n[req_dn]\n${extra}\n`,
+  );
+  return path;
+}
+
+export interface ReqOptions {
+  /** The openssl.cnf to use (see writeOpensslConfig). */
+  readonly config: string;
+  /** Path of the private key (PEM). */
+  readonly key: string;
+  /** -subj value, e.g. "/CN=a.example.com"; "/" for an empty subject. */
+  readonly subject?: string;
+  /** Each becomes one -addext. */
+  readonly addext?: readonly string[];
+  /** Digest option without the dash ("sha256", "sha1", "md5"); omitted for Ed25519/Ed448. */
+  readonly digest?: string;
+  /** Each becomes one -sigopt. */
+  readonly sigopt?: readonly string[];
+  readonly multivalueRdn?: boolean;
+  readonly format?: "DER" | "PEM";
+}
+
+/** `openssl req -new`: a CSR as DER bytes (or PEM text bytes). */
+export function opensslReq(options: ReqOptions): Buffer {
+  const args = ["req", "-new", "-config", options.config, "-key", options.key];
+  args.push("-subj", options.subject ?? "/");
+  if (options.multivalueRdn) args.push("-multivalue-rdn");
+  for (const ext of options.addext ?? []) args.push("-addext", ext);
+  if (options.digest) args.push(`-${options.digest}`);
+  for (const opt of options.sigopt ?? []) args.push("-sigopt", opt);
+  args.push("-outform", options.format ?? "DER");
+  return openssl(args);
+}

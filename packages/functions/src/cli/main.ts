@@ -1,0 +1,256 @@
+/**
+ * `pki`: operate the CA in a data folder. Every command takes --data-dir (default
+ * $PKI_DATA_DIR, else ./.pki-data) and --config (default $PKI_CONFIG, else ./pki.config.json,
+ * else the project's bundled pki.config.json). Errors go to stderr with a non-zero status.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
+import { encodePem } from "@spca/core/encoding/pem";
+import { isPkiError } from "@spca/core/errors";
+import { inspect } from "@spca/core/inspect";
+import { loadConfig } from "@spca/core/policy/config";
+import {
+  type KeySpec,
+  keySpecs,
+  type SigningAlgorithm,
+  signingAlgorithms,
+} from "@spca/core/signer/algorithms";
+import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
+
+const USAGE = `Usage: pki <command> [options]
+
+CA lifecycle
+  pki ca init [--key-spec SPEC] [--signing-algorithm ALG] [--kms-key-id ARN]
+              [--two-tier [--root-key-spec SPEC] [--root-kms-key-id ARN]] [--subject DN]
+  pki ca csr  [--key-spec SPEC] [--kms-key-id ARN] [--subject DN]   CSR for the CA key (offline root)
+  pki ca import FILE                                            install the signed CA certificate + chain
+  pki ca show                                                   print the CA chain (PEM)
+
+Certificates
+  pki issue --csr FILE --profile NAME [--days N]                issue directly, print the PEM
+  pki revoke SERIAL --reason REASON                             reasons: ${Object.keys(revocationReasons).join(", ")}
+  pki crl [--der] [--root]                                      sign and print a fresh CRL
+  pki inspect FILE                                              summarise a CSR, certificate or CRL
+
+Options for every command
+  --data-dir DIR    data folder (default $PKI_DATA_DIR, else ./.pki-data)
+  --config FILE     configuration (default $PKI_CONFIG, else ./pki.config.json)
+  -h, --help        this help
+
+Key specs: ${keySpecs.join(", ")}
+Signing algorithms: ${signingAlgorithms.join(", ")}
+`;
+
+class UsageError extends Error {}
+
+const options = {
+  "data-dir": { type: "string" },
+  config: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  "key-spec": { type: "string" },
+  "signing-algorithm": { type: "string" },
+  "kms-key-id": { type: "string" },
+  "two-tier": { type: "boolean" },
+  "root-key-spec": { type: "string" },
+  "root-kms-key-id": { type: "string" },
+  subject: { type: "string" },
+  csr: { type: "string" },
+  profile: { type: "string" },
+  days: { type: "string" },
+  reason: { type: "string" },
+  der: { type: "boolean" },
+  root: { type: "boolean" },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>
+  >;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, sub, ...rest] = positionals;
+  if (values.help || command === undefined || command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const dataDir = resolve(values["data-dir"] ?? process.env.PKI_DATA_DIR ?? ".pki-data");
+  const ca = () => new DataFolderCa(dataDir, loadConfig(configPath(values.config)));
+  const signerChoice = (spec?: string, kms?: string): SignerChoice => ({
+    ...(spec ? { keySpec: keySpec(spec) } : {}),
+    ...(values["signing-algorithm"]
+      ? { signingAlgorithm: signingAlgorithm(values["signing-algorithm"]) }
+      : {}),
+    ...(kms ? { kmsKeyId: kms } : {}),
+  });
+
+  switch (command) {
+    case "ca":
+      switch (sub) {
+        case "init": {
+          expectArgs(rest, 0, "pki ca init");
+          await ca().init({
+            issuing: signerChoice(values["key-spec"], values["kms-key-id"]),
+            ...(values["two-tier"]
+              ? {
+                  root: signerChoice(
+                    values["root-key-spec"] ?? values["key-spec"],
+                    values["root-kms-key-id"],
+                  ),
+                }
+              : {}),
+            twoTier: values["two-tier"] ?? false,
+            ...(values.subject ? { subject: values.subject } : {}),
+          });
+          process.stderr.write(`CA created in ${dataDir}\n`);
+          process.stdout.write(await ca().chainPem());
+          return 0;
+        }
+        case "csr":
+          expectArgs(rest, 0, "pki ca csr");
+          process.stdout.write(
+            await ca().csr({
+              issuing: signerChoice(values["key-spec"], values["kms-key-id"]),
+              ...(values.subject ? { subject: values.subject } : {}),
+            }),
+          );
+          return 0;
+        case "import": {
+          const [file] = expectArgs(rest, 1, "pki ca import FILE");
+          await ca().import(readInput(file!, "utf8"));
+          process.stderr.write("CA certificate imported.\n");
+          return 0;
+        }
+        case "show":
+          expectArgs(rest, 0, "pki ca show");
+          process.stdout.write(await ca().chainPem());
+          return 0;
+        default:
+          throw new UsageError(
+            `unknown command "ca ${sub ?? ""}"; try pki ca init|csr|import|show`,
+          );
+      }
+    case "issue": {
+      expectArgs(
+        [sub, ...rest].filter((x) => x !== undefined),
+        0,
+        "pki issue --csr FILE --profile NAME",
+      );
+      if (!values.csr || !values.profile)
+        throw new UsageError("pki issue needs --csr FILE and --profile NAME");
+      const days = values.days === undefined ? undefined : Number(values.days);
+      if (days !== undefined && (!Number.isInteger(days) || days < 1))
+        throw new UsageError(`--days must be a positive whole number, not "${values.days}"`);
+      const issued = await ca().issue(readInput(values.csr), values.profile, days);
+      process.stderr.write(
+        `Issued serial ${issued.serialHex}, valid until ${issued.notAfter.toISOString()}\n`,
+      );
+      process.stdout.write(issued.pem);
+      return 0;
+    }
+    case "revoke": {
+      const [serial] = expectArgs(
+        [sub, ...rest].filter((x) => x !== undefined),
+        1,
+        "pki revoke SERIAL --reason REASON",
+      );
+      const reason = values.reason;
+      if (!reason || !isRevocationReason(reason)) {
+        throw new UsageError(
+          `--reason must be one of ${Object.keys(revocationReasons).join(", ")}${reason ? `, not "${reason}"` : ""}`,
+        );
+      }
+      const { record, created } = await ca().revoke(serial!, reason);
+      process.stdout.write(
+        `${created ? "Revoked" : "Already revoked"}: ${record.serial} (${record.reason}) at ${record.revokedAt}\n`,
+      );
+      return 0;
+    }
+    case "crl": {
+      expectArgs(
+        [sub, ...rest].filter((x) => x !== undefined),
+        0,
+        "pki crl [--der] [--root]",
+      );
+      const crl = await ca().crl(values.root ? "root" : "issuing");
+      if (values.der) process.stdout.write(crl);
+      else process.stdout.write(encodePem("X509 CRL", crl));
+      return 0;
+    }
+    case "inspect": {
+      const [file] = expectArgs(
+        [sub, ...rest].filter((x) => x !== undefined),
+        1,
+        "pki inspect FILE",
+      );
+      process.stdout.write(inspect(readInput(file!)));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function expectArgs(
+  args: readonly (string | undefined)[],
+  count: number,
+  usage: string,
+): readonly (string | undefined)[] {
+  if (args.length !== count) throw new UsageError(`usage: ${usage}`);
+  return args;
+}
+
+function keySpec(text: string): KeySpec {
+  if (!(keySpecs as readonly string[]).includes(text))
+    throw new UsageError(`--key-spec must be one of ${keySpecs.join(", ")}, not "${text}"`);
+  return text as KeySpec;
+}
+
+function signingAlgorithm(text: string): SigningAlgorithm {
+  if (!(signingAlgorithms as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `--signing-algorithm must be one of ${signingAlgorithms.join(", ")}, not "${text}"`,
+    );
+  }
+  return text as SigningAlgorithm;
+}
+
+function configPath(flag: string | undefined): string {
+  if (flag) return resolve(flag);
+  if (process.env.PKI_CONFIG) return resolve(process.env.PKI_CONFIG);
+  if (existsSync("pki.config.json")) return resolve("pki.config.json");
+  return new URL("../../../../pki.config.json", import.meta.url).pathname;
+}
+
+function readInput(file: string): Uint8Array;
+function readInput(file: string, encoding: "utf8"): string;
+function readInput(file: string, encoding?: "utf8"): Uint8Array | string {
+  try {
+    const data = file === "-" ? readFileSync(0) : readFileSync(file);
+    return encoding ? data.toString(encoding) : new Uint8Array(data);
+  } catch (e) {
+    throw new UsageError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError) {
+    process.stderr.write(`pki: ${e.message}\nRun "pki --help" for usage.\n`);
+    process.exitCode = 2;
+  } else if (isPkiError(e)) {
+    process.stderr.write(`pki: ${e.code}: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`pki: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
