@@ -5,7 +5,6 @@
  */
 import { type KeyObject, sign } from "node:crypto";
 import { OID } from "../../src/der/oids.ts";
-import { Tag } from "../../src/der/reader.ts";
 import {
   bitString,
   boolean,
@@ -118,5 +117,3 @@ export const ipName = (bytes: Uint8Array): Der => tlv(GN.ip, bytes);
 /** The subjectAltName Extension from whole GeneralName elements. */
 export const sanExtension = (names: Der[], critical?: boolean): Der =>
   extension(OID.subjectAltName, sequence(...names), critical);
-
-export { Tag };

@@ -22,15 +22,27 @@ export function openssl(args: readonly string[], input?: string | Uint8Array): B
 }
 
 /**
- * Writes a minimal openssl.cnf into `dir` (so the system configuration adds nothing to the
- * requests) and returns its path. `extra` is appended verbatim (extra sections).
+ * Writes a minimal openssl.cnf into `dir` (so that the system configuration adds nothing to
+ * the requests) and returns its path. `req` lines are added to [req], `dn` lines to its
+ * distinguished_name section, and `sections` (whole extra sections) at the end.
  */
-export function writeOpensslConfig(dir: string, name = "openssl.cnf", extra = ""): string {
+export function writeOpensslConfig(
+  dir: string,
+  name = "openssl.cnf",
+  options: { req?: readonly string[]; dn?: readonly string[]; sections?: string } = {},
+): string {
   const path = join(dir, name);
-  writeFileSync(
-    path,
-    `[req]\ndistinguished_name = req_dn\nstring_mask = utf8only\n[req_dn]\n${extra}\n`,
-  );
+  const lines = [
+    "[req]",
+    "distinguished_name = req_dn",
+    "string_mask = utf8only",
+    ...(options.req ?? []),
+    "[req_dn]",
+    ...(options.dn ?? []),
+    options.sections ?? "",
+    "",
+  ];
+  writeFileSync(path, lines.join("\n"));
   return path;
 }
 
@@ -39,8 +51,8 @@ export interface ReqOptions {
   readonly config: string;
   /** Path of the private key (PEM). */
   readonly key: string;
-  /** -subj value, e.g. "/CN=a.example.com"; "/" for an empty subject. */
-  readonly subject?: string;
+  /** -subj value, e.g. "/CN=a.example.com" ("/" for an empty subject); null: none. */
+  readonly subject?: string | null;
   /** Each becomes one -addext. */
   readonly addext?: readonly string[];
   /** Digest option without the dash ("sha256", "sha1", "md5"); omitted for Ed25519/Ed448. */
@@ -54,7 +66,7 @@ export interface ReqOptions {
 /** `openssl req -new`: a CSR as DER bytes (or PEM text bytes). */
 export function opensslReq(options: ReqOptions): Buffer {
   const args = ["req", "-new", "-config", options.config, "-key", options.key];
-  args.push("-subj", options.subject ?? "/");
+  if (options.subject !== null) args.push("-subj", options.subject ?? "/");
   if (options.multivalueRdn) args.push("-multivalue-rdn");
   for (const ext of options.addext ?? []) args.push("-addext", ext);
   if (options.digest) args.push(`-${options.digest}`);
