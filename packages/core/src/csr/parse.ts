@@ -2,7 +2,7 @@
  * Strict structural parsing of a PKCS#10 CertificationRequest (RFC 2986). It only splits the
  * DER into its parts; csr/intake.ts decides whether the request is acceptable.
  */
-import { contextTag, DerReader, Tag } from "../der/reader.ts";
+import { contextTag, DerError, DerReader, Tag } from "../der/reader.ts";
 
 export interface ParsedCsr {
   /** The whole CSR DER. */
@@ -27,6 +27,8 @@ export function parseCsrStructure(der: Uint8Array): ParsedCsr {
   const infoEl = csr.next(Tag.SEQUENCE, "certificationRequestInfo");
   const algEl = csr.next(Tag.SEQUENCE, "signatureAlgorithm");
   const sig = csr.bitString("signature");
+  // Signatures are whole octets; a stray unused bit would let one CSR have two encodings.
+  if (sig.unusedBits !== 0) throw new DerError("signature: BIT STRING must have no unused bits");
   csr.finish("CertificationRequest");
 
   const info = csr.readerOf(infoEl);

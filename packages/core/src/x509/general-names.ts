@@ -138,8 +138,15 @@ export function checkDnsName(name: string): string {
     if (label.length >= 4 && label[2] === "-" && label[3] === "-") {
       if (label.slice(0, 2).toLowerCase() !== "xn")
         fail(`has the reserved label "${label}" (hyphens in positions 3 and 4).`);
-      if (domainToUnicode(label) === "")
+      // Node returns an undecodable label unchanged; a decodable one must not hide controls.
+      const unicode = domainToUnicode(label);
+      if (
+        unicode === "" ||
+        unicode.toLowerCase() === label.toLowerCase() ||
+        /[\p{Cc}\p{Cf}]/u.test(unicode)
+      ) {
         fail(`has the label "${label}", which is not valid Punycode.`);
+      }
     }
   });
   if (/^[0-9]+$/.test(labels[labels.length - 1]!)) {

@@ -85,7 +85,10 @@ function decodeDirectoryString(tag: number, value: Uint8Array, type: NameAttribu
     }
   } else if (tag === Tag.PRINTABLE_STRING) {
     text = String.fromCharCode(...value);
-    if (!PRINTABLE.test(text)) throw new DerError(`${type}: characters outside PrintableString`);
+    // Controls get their own code even where the string type forbids them anyway.
+    if (!hasControlCharacter(text) && !PRINTABLE.test(text)) {
+      throw new DerError(`${type}: characters outside PrintableString`);
+    }
   } else {
     throw new PkiError("CSR_SUBJECT_INVALID", `${type} must be a UTF8String or PrintableString.`);
   }

@@ -35,6 +35,8 @@ export interface CsrParts {
   readonly sign?: (info: Uint8Array) => Uint8Array;
   /** The signature bytes to place as they are. */
   readonly signature?: Uint8Array;
+  /** The signature BIT STRING's unused-bits count (default 0), for non-octet signatures. */
+  readonly unusedBits?: number;
   /** The whole signature BIT STRING element, for broken encodings. */
   readonly signatureElement?: Der;
 }
@@ -56,7 +58,7 @@ export function buildCsr(parts: CsrParts): Uint8Array {
   if (!signatureElement) {
     const signature = parts.signature ?? parts.sign?.(info);
     if (!signature) throw new TypeError("a CSR needs a signature or a signing function");
-    signatureElement = bitString(signature);
+    signatureElement = bitString(signature, parts.unusedBits ?? 0);
   }
   return sequence(info, parts.signatureAlgorithm, signatureElement);
 }
