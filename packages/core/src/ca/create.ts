@@ -7,8 +7,8 @@ import { randomSerial } from "../certificate/serial.ts";
 import { signStructure } from "../certificate/signed.ts";
 import { encodeTbsCertificate } from "../certificate/tbs.ts";
 import { OID } from "../der/oids.ts";
-import { wholeSeconds } from "../der/time.ts";
 import { type Der, explicit, oid, sequence, set, smallInteger } from "../der/writer.ts";
+import { validityWindow } from "../policy/evaluate.ts";
 import { algorithms } from "../signer/algorithms.ts";
 import type { Signer } from "../signer/signer.ts";
 import {
@@ -29,11 +29,6 @@ export interface CaCertificateOptions {
   readonly now?: Date;
 }
 
-function window(days: number, now: Date) {
-  const notBefore = wholeSeconds(new Date(now.getTime() - 300_000));
-  return { notBefore, notAfter: new Date(notBefore.getTime() + days * 86400_000 - 1000) };
-}
-
 export async function createRootCertificate(
   signer: Signer,
   options: CaCertificateOptions,
@@ -47,7 +42,7 @@ export async function createRootCertificate(
     issuer: subject,
     subject,
     spki,
-    ...window(options.validityDays, options.now ?? new Date()),
+    ...validityWindow(options.validityDays, options.now),
     extensions: [
       basicConstraints(true),
       keyUsage(["keyCertSign", "cRLSign"]),
@@ -70,7 +65,7 @@ export async function createIssuingCertificate(
     issuer: root.certificate.subject,
     subject: encodeName(options.subject),
     spki: issuingSpki,
-    ...window(options.validityDays, options.now ?? new Date()),
+    ...validityWindow(options.validityDays, options.now),
     extensions: [
       basicConstraints(true, 0),
       keyUsage(["digitalSignature", "keyCertSign", "cRLSign"]),

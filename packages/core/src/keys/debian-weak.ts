@@ -13,7 +13,13 @@ import { readFileSync } from "node:fs";
 const DATA_FILE = new URL("./debian-weak-rsa.bin", import.meta.url);
 const MAGIC = "DWK1";
 
-let fingerprints: BigUint64Array | undefined;
+let cached: BigUint64Array | undefined;
+
+/** The shipped blocklist, read and decoded on first use only (ECDSA-only callers never pay). */
+function fingerprints(): BigUint64Array {
+  cached ??= decodeBlocklist(readFileSync(DATA_FILE));
+  return cached;
+}
 
 export function encodeBlocklist(sorted: readonly bigint[]): Uint8Array {
   const out: number[] = [...Buffer.from(MAGIC, "latin1"), 0, 0, 0, 0];
@@ -68,13 +74,13 @@ export function debianFingerprint(modulus: Uint8Array): bigint {
 }
 
 export function isDebianWeak(modulus: Uint8Array): boolean {
-  fingerprints ??= decodeBlocklist(readFileSync(DATA_FILE));
+  const list = fingerprints();
   const target = debianFingerprint(modulus);
   let lo = 0;
-  let hi = fingerprints.length - 1;
+  let hi = list.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const value = fingerprints[mid]!;
+    const value = list[mid]!;
     if (value === target) return true;
     if (value < target) lo = mid + 1;
     else hi = mid - 1;
@@ -83,6 +89,5 @@ export function isDebianWeak(modulus: Uint8Array): boolean {
 }
 
 export function blocklistSize(): number {
-  fingerprints ??= decodeBlocklist(readFileSync(DATA_FILE));
-  return fingerprints.length;
+  return fingerprints().length;
 }
