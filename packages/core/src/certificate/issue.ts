@@ -17,7 +17,6 @@ import {
   basicConstraints,
   crlDistributionPoint,
   extendedKeyUsage,
-  type KeyUsageName,
   keyIdentifier,
   keyUsage,
   subjectAltName,
@@ -88,18 +87,43 @@ export async function issueCertificate(
 }
 
 function leafExtensions(authority: Authority, csr: CheckedCsr, decision: PolicyDecision): Der[] {
-  // RSA keys may do key transport in TLS 1.2 (keyEncipherment); ECDSA keys only sign.
-  const usages: KeyUsageName[] =
-    csr.publicKey.kind === "rsa" ? ["digitalSignature", "keyEncipherment"] : ["digitalSignature"];
+  const fixed = authorityExtensions(authority);
   return [
     basicConstraints(false),
-    keyUsage(usages),
+    csr.publicKey.kind === "rsa" ? RSA_KEY_USAGE : EC_KEY_USAGE,
     extendedKeyUsage(decision.profile.extendedKeyUsage.map((e) => ekuOids[e])),
     subjectKeyIdentifier(keyIdentifier(csr.publicKey.spki)),
-    authorityKeyIdentifier(authority.keyIdentifier),
+    fixed.authorityKeyIdentifier,
     // RFC 5280 4.2.1.6: with an empty subject the SAN extension must be critical.
     subjectAltName(decision.sans, csr.subject.entries.length === 0),
-    crlDistributionPoint(authority.urls.crl),
-    authorityInfoAccess(authority.urls.caCertificate),
+    fixed.crlDistributionPoint,
+    fixed.authorityInfoAccess,
   ];
+}
+
+// RSA keys may do key transport in TLS 1.2 (keyEncipherment); ECDSA keys only sign.
+const RSA_KEY_USAGE = keyUsage(["digitalSignature", "keyEncipherment"]);
+const EC_KEY_USAGE = keyUsage(["digitalSignature"]);
+
+/** Extensions every leaf of one CA repeats, encoded once per Authority (issuance is hot). */
+const extensionsByAuthority = new WeakMap<
+  Authority,
+  ReturnType<typeof encodeAuthorityExtensions>
+>();
+
+function authorityExtensions(authority: Authority) {
+  let fixed = extensionsByAuthority.get(authority);
+  if (!fixed) {
+    fixed = encodeAuthorityExtensions(authority);
+    extensionsByAuthority.set(authority, fixed);
+  }
+  return fixed;
+}
+
+function encodeAuthorityExtensions(authority: Authority) {
+  return {
+    authorityKeyIdentifier: authorityKeyIdentifier(authority.keyIdentifier),
+    crlDistributionPoint: crlDistributionPoint(authority.urls.crl),
+    authorityInfoAccess: authorityInfoAccess(authority.urls.caCertificate),
+  };
 }

@@ -39,12 +39,13 @@ export function selfCheckCertificate(
   ) {
     fail("Its signature algorithm identifiers do not match the CA's.");
   }
-  const signatureOk = verify(
-    authority.algorithm.hash,
-    cert.tbs,
-    { key: authority.verificationKey, ...authority.algorithm.nodeOptions },
-    cert.signature,
-  );
+  const { hash, nodeOptions } = authority.algorithm;
+  // A bare KeyObject skips node:crypto's option parsing, a measurable share of issuance time.
+  const key =
+    nodeOptions.padding === undefined
+      ? authority.verificationKey
+      : { key: authority.verificationKey, ...nodeOptions };
+  const signatureOk = verify(hash, cert.tbs, key, cert.signature);
   if (!signatureOk) fail("Its signature does not verify under the CA key.");
   if (cert.serialHex !== approved.serialHex)
     fail("Its serial number differs from the one assigned.");

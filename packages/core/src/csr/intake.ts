@@ -3,7 +3,7 @@
  * code names the one rule the request broke. This is everything that holds for every
  * profile; which names, keys and lifetimes a given profile allows is policy (policy/evaluate).
  */
-import { createHash, verify } from "node:crypto";
+import { createHash } from "node:crypto";
 import { OID, oidName } from "../der/oids.ts";
 import { DerError, DerReader, Tag } from "../der/reader.ts";
 import { decodePemBlocks, looksLikePem, PemError } from "../encoding/pem.ts";
@@ -14,6 +14,7 @@ import { algorithmFromIdentifier, type SigningAlgorithm } from "../signer/algori
 import { DuplicateExtensionError, readExtensions } from "../x509/extension-list.ts";
 import { ipToText, parseSubjectAltNames, type San, textToIp } from "../x509/general-names.ts";
 import { formatName, type NameEntry, parseName } from "../x509/name.ts";
+import { verifiesUnder } from "../x509/verify-signature.ts";
 import { parseCsrStructure } from "./parse.ts";
 
 export const MAX_CSR_BYTES = 64 * 1024;
@@ -77,18 +78,7 @@ export function checkCsr(input: Uint8Array | string): CheckedCsr {
       `${algorithm.name} cannot be made by a ${describeKey(publicKey)} key.`,
     );
   }
-  let signatureValid = false;
-  try {
-    signatureValid = verify(
-      algorithm.hash,
-      csr.info,
-      { key: Buffer.from(csr.spki), format: "der", type: "spki", ...algorithm.nodeOptions },
-      csr.signature,
-    );
-  } catch {
-    signatureValid = false;
-  }
-  if (!signatureValid) {
+  if (!verifiesUnder(algorithm, csr.info, csr.signature, csr.spki)) {
     throw new PkiError(
       "CSR_SIGNATURE_INVALID",
       "The request was not signed by the private key of the public key it contains.",

@@ -140,7 +140,8 @@ export function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, "hex"));
 }
 
-function ascii(text: string): Uint8Array {
+/** ASCII text as bytes; values are validated before encoding, so anything else is a bug. */
+export function ascii(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -7,6 +7,7 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  type SignKeyObjectInput,
   sign,
 } from "node:crypto";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -27,12 +28,12 @@ export class LocalSigner implements Signer {
   readonly algorithm: SigningAlgorithm;
   readonly description: string;
   readonly keySpec: KeySpec;
-  private readonly key: KeyObject;
   private readonly details: AlgorithmDetails;
+  /** What node:crypto sign() takes: the bare KeyObject when there are no options (faster). */
+  private readonly signingKey: KeyObject | SignKeyObjectInput;
   private readonly spki: Uint8Array;
 
   constructor(key: KeyObject, description: string, algorithm?: SigningAlgorithm) {
-    this.key = key;
     this.description = description;
     this.spki = new Uint8Array(createPublicKey(key).export({ format: "der", type: "spki" }));
     const spec = keySpecOf(parsePublicKey(this.spki));
@@ -49,6 +50,8 @@ export class LocalSigner implements Signer {
     }
     this.algorithm = chosen;
     this.details = algorithms[chosen];
+    const options = this.details.nodeOptions;
+    this.signingKey = options.padding === undefined ? key : { key, ...options };
   }
 
   /** Generates a key of `spec` and writes it to `path` (which must not exist) with mode 0600. */
@@ -77,9 +80,7 @@ export class LocalSigner implements Signer {
   }
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(
-      sign(this.details.hash, message, { key: this.key, ...this.details.nodeOptions }),
-    );
+    return new Uint8Array(sign(this.details.hash, message, this.signingKey));
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { domainToUnicode } from "node:url";
 import { DerError, DerReader, Tag } from "../der/reader.ts";
-import { type Der, sequence, tlv } from "../der/writer.ts";
+import { ascii, type Der, sequence, tlv } from "../der/writer.ts";
 import { PkiError } from "../errors.ts";
 
 export type SanType = "dns" | "ip" | "email" | "uri";
@@ -245,15 +245,13 @@ export function textToIp(text: string): Uint8Array | undefined {
   return out;
 }
 
-const asciiBytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
-
 const textTags = { dns: GN_DNS, email: GN_EMAIL, uri: GN_URI } as const;
 
 /** GeneralNames DER for the approved SANs (the subjectAltName extnValue). */
 export function encodeSubjectAltNames(sans: readonly San[]): Der {
   return sequence(
     ...sans.map((san) => {
-      if (san.type !== "ip") return tlv(textTags[san.type], asciiBytes(san.value));
+      if (san.type !== "ip") return tlv(textTags[san.type], ascii(san.value));
       const bytes = textToIp(san.value);
       if (!bytes) throw new RangeError(`not an IP address: ${san.value}`);
       return tlv(GN_IP, bytes);
@@ -263,5 +261,5 @@ export function encodeSubjectAltNames(sans: readonly San[]): Der {
 
 /** A URI GeneralName ([6] IA5String), as CRL distribution points and AIA use. */
 export function uriGeneralName(uri: string): Der {
-  return tlv(GN_URI, asciiBytes(uri));
+  return tlv(GN_URI, ascii(uri));
 }
