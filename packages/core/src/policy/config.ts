@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { PkiError } from "../errors.ts";
 import { checkDnsName } from "../x509/general-names.ts";
 import { parseNameText } from "../x509/name.ts";
-import { parseCidr } from "./cidr.ts";
+import { hasHostBits, parseCidr } from "./cidr.ts";
 
 const isDomain = (s: string) => {
   try {
@@ -46,6 +46,11 @@ const Approval = v.variant("mode", [
         168,
       ),
     }),
+    // Mail addresses compare case-insensitively: one person listed twice is still one approver.
+    v.check(
+      (a) => new Set(a.approvers.map((e) => e.toLowerCase())).size === a.approvers.length,
+      "approvers must be distinct people (addresses compare case-insensitively)",
+    ),
     v.check((a) => a.quorum <= a.approvers.length, "quorum cannot exceed the number of approvers"),
   ),
 ]);
@@ -87,6 +92,14 @@ export const ProfileSchema = v.pipe(
                     (s) => parseCidr(s) !== undefined,
                     (i) => `"${i.input}" is not CIDR`,
                   ),
+                  // 10.1.2.3/8 is most likely a typo; say which network it would mean.
+                  v.check(
+                    (s) => {
+                      const cidr = parseCidr(s);
+                      return cidr === undefined || !hasHostBits(cidr);
+                    },
+                    (i) => `"${i.input}" has host bits set; write its network address`,
+                  ),
                 ),
               ),
               v.minLength(1),
@@ -96,7 +109,18 @@ export const ProfileSchema = v.pipe(
         email: v.optional(v.strictObject({ domains: v.pipe(v.array(Domain), v.minLength(1)) })),
         uri: v.optional(
           v.strictObject({
-            prefixes: v.pipe(v.array(v.pipe(v.string(), v.url())), v.minLength(1)),
+            prefixes: v.pipe(
+              v.array(
+                v.pipe(
+                  v.string(),
+                  v.url(),
+                  // Prefixes match with startsWith; ending on "/" keeps spiffe://a.example
+                  // from admitting spiffe://a.example.evil.net.
+                  v.endsWith("/", (i) => `URI prefix "${i.input}" must end with "/"`),
+                ),
+              ),
+              v.minLength(1),
+            ),
           }),
         ),
       }),
@@ -119,6 +143,8 @@ export const ProfileSchema = v.pipe(
   }),
 );
 
+const reservedNames = ["__proto__", "constructor", "prototype"];
+
 const ProfileName = v.pipe(
   v.string(),
   v.regex(/^[a-z][a-z0-9-]{0,62}$/, "profile names are lowercase letters, digits and hyphens"),
@@ -132,6 +158,11 @@ export const ConfigSchema = v.strictObject({
     v.regex(
       /^https?:\/\/[^/?#]+(\/[^?#]*[^/?#])?$/,
       "publicBaseUrl must be http(s), without a trailing slash, query or fragment",
+    ),
+    // It is written into every certificate as an IA5String.
+    v.regex(
+      /^[\x21-\x7e]+$/,
+      "publicBaseUrl must be printable ASCII: Punycode for the host, %-escapes in the path",
     ),
   ),
   ca: v.strictObject({
@@ -153,6 +184,14 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   profiles: v.pipe(
+    // valibot's record skips these keys without a word, which would drop a profile silently.
+    v.custom<unknown>(
+      (input) =>
+        typeof input !== "object" ||
+        input === null ||
+        !reservedNames.some((name) => Object.hasOwn(input, name)),
+      `${reservedNames.join(", ")} cannot name a profile`,
+    ),
     v.record(ProfileName, ProfileSchema),
     v.check((p) => Object.keys(p).length > 0, "define at least one profile"),
   ),

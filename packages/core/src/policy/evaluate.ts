@@ -75,7 +75,7 @@ export function evaluatePolicy(
   const days = requestedDays ?? profile.validity.defaultDays;
   if (!Number.isInteger(days) || days < 1) {
     throw new PkiError(
-      "POLICY_VALIDITY_TOO_LONG",
+      "POLICY_VALIDITY_INVALID",
       `A validity of ${days} days is not a positive whole number.`,
     );
   }
