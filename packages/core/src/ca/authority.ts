@@ -4,11 +4,12 @@
  */
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { OID } from "../der/oids.ts";
-import { DerReader, Tag } from "../der/reader.ts";
+import { DerReader } from "../der/reader.ts";
 import { PkiError } from "../errors.ts";
 import { type AlgorithmDetails, algorithms } from "../signer/algorithms.ts";
 import type { Signer } from "../signer/signer.ts";
 import { findExtension, type ParsedCertificate, parseCertificate } from "../x509/certificate.ts";
+import { keyUsageBits, parseBasicConstraints } from "../x509/extension-values.ts";
 import { KeyUsageBit, keyIdentifier } from "../x509/extensions.ts";
 import { type PublicationUrls, publicationUrls } from "./publication-urls.ts";
 
@@ -69,30 +70,28 @@ export function caCertificateProblems(cert: ParsedCertificate): string[] {
   const problems: string[] = [];
   if (cert.version !== 2) problems.push("It is not an X.509 v3 certificate.");
   const bc = findExtension(cert, OID.basicConstraints);
-  if (!bc?.critical || !isCa(bc.value)) {
+  const basic = bc
+    ? readOrProblem(() => parseBasicConstraints(bc.value), "basicConstraints")
+    : undefined;
+  if (!bc?.critical || !basic?.ca) {
     problems.push("It lacks a critical basicConstraints extension with cA=TRUE.");
   }
   const ku = findExtension(cert, OID.keyUsage);
-  const bits = ku ? keyUsageBits(ku.value) : new Set<number>();
+  const bits = (ku && readOrProblem(() => keyUsageBits(ku.value), "keyUsage")) ?? new Set<number>();
   if (!ku || !bits.has(KeyUsageBit.keyCertSign) || !bits.has(KeyUsageBit.cRLSign)) {
     problems.push("Its keyUsage does not include both keyCertSign and cRLSign.");
   }
   if (ku && !ku.critical) problems.push("Its keyUsage extension is not critical.");
   return problems;
-}
 
-function isCa(value: Uint8Array): boolean {
-  const seq = new DerReader(value).enter(Tag.SEQUENCE);
-  return seq.peekTag() === Tag.BOOLEAN && seq.boolean();
-}
-
-export function keyUsageBits(value: Uint8Array): Set<number> {
-  const { bytes } = new DerReader(value).bitString("keyUsage");
-  const bits = new Set<number>();
-  bytes.forEach((byte, i) => {
-    for (let b = 0; b < 8; b++) if (byte & (0x80 >> b)) bits.add(i * 8 + b);
-  });
-  return bits;
+  function readOrProblem<T>(read: () => T, what: string): T | undefined {
+    try {
+      return read();
+    } catch (e) {
+      problems.push(`Its ${what} extension is malformed: ${(e as Error).message}.`);
+      return undefined;
+    }
+  }
 }
 
 function readOctetString(value: Uint8Array): Uint8Array {

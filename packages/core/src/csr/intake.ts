@@ -12,6 +12,7 @@ import { describeKey, type PublicKeyInfo, parsePublicKey } from "../keys/public-
 import { checkRsaModulus } from "../keys/rsa-weakness.ts";
 import { algorithmFromIdentifier, type SigningAlgorithm } from "../signer/algorithms.ts";
 import { DuplicateExtensionError, readExtensions } from "../x509/extension-list.ts";
+import { parseBasicConstraints } from "../x509/extension-values.ts";
 import { ipToText, parseSubjectAltNames, type San, textToIp } from "../x509/general-names.ts";
 import { formatName, type NameEntry, parseName } from "../x509/name.ts";
 import { verifiesUnder } from "../x509/verify-signature.ts";
@@ -93,7 +94,7 @@ export function checkCsr(input: Uint8Array | string): CheckedCsr {
     if (ext.oid === OID.subjectAltName) {
       sans = guardExtension(() => parseSubjectAltNames(ext.value), "subjectAltName");
     } else if (ext.oid === OID.basicConstraints) {
-      if (guardExtension(() => requestsCa(ext.value), "basicConstraints")) {
+      if (guardExtension(() => parseBasicConstraints(ext.value).ca, "basicConstraints")) {
         throw new PkiError("CSR_CA_REQUESTED", "This CA issues end-entity certificates only.");
       }
       ignoredExtensions.push(oidName(ext.oid));
@@ -233,20 +234,6 @@ function requestedExtensions(attributes: ReturnType<typeof parseCsrStructure>["a
     if (e instanceof DerError) throw new PkiError("CSR_EXTENSION_MALFORMED", `${e.message}.`);
     throw e;
   }
-}
-
-function requestsCa(value: Uint8Array): boolean {
-  const outer = new DerReader(value);
-  const seq = outer.enter(Tag.SEQUENCE, "BasicConstraints");
-  outer.finish("BasicConstraints");
-  let ca = false;
-  if (seq.peekTag() === Tag.BOOLEAN) {
-    ca = seq.boolean("cA");
-    if (!ca) throw new DerError("cA FALSE is the default and must be omitted in DER");
-  }
-  if (!seq.atEnd()) seq.integer("pathLenConstraint");
-  seq.finish("BasicConstraints");
-  return ca;
 }
 
 function sanMatchesCommonName(san: San, cn: string): boolean {
