@@ -13,7 +13,11 @@ export interface Verdict {
 }
 
 function run(command: string, args: readonly string[]): Verdict {
-  const result = spawnSync(command, args, { encoding: "utf8", timeout: 60_000 });
+  const result = spawnSync(command, args, {
+    encoding: "utf8",
+    timeout: 60_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (result.error)
     throw new Error(
       `${command} could not run: ${result.error.message} (install openssl, gnutls-bin, libnss3-tools)`,
