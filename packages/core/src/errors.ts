@@ -64,6 +64,7 @@ export const errorCodes = {
   CONFIG_INVALID: "The configuration file is invalid.",
   // CA lifecycle
   CA_NOT_INITIALISED: "No CA exists in this data folder.",
+  CA_ROOT_NOT_HELD: "This data folder holds no separate root CA key.",
   CA_ALREADY_EXISTS: "A CA already exists in this data folder.",
   CA_IMPORT_INVALID: "The certificate cannot be imported as this CA's certificate.",
   CA_KEY_MISMATCH: "The certificate's public key does not match the CA key.",
@@ -75,6 +76,7 @@ export const errorCodes = {
   CERT_EXPIRED: "The certificate has expired.",
   REVOCATION_REASON_INVALID: "The revocation reason is not allowed.",
   INPUT_INVALID: "The input is not a CSR, certificate or CRL.",
+  INPUT_UNREADABLE: "The input file cannot be read.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -65,8 +65,11 @@ export async function openAuthority(
   };
 }
 
-/** What stops a certificate from serving as a CA here (empty when it can). */
-export function caCertificateProblems(cert: ParsedCertificate): string[] {
+/**
+ * What stops a certificate from serving as a CA here (empty when it can). `casBelow` counts the
+ * CA certificates between it and the leaves, which its pathLenConstraint must allow.
+ */
+export function caCertificateProblems(cert: ParsedCertificate, casBelow = 0): string[] {
   const problems: string[] = [];
   if (cert.version !== 2) problems.push("It is not an X.509 v3 certificate.");
   const bc = findExtension(cert, OID.basicConstraints);
@@ -75,6 +78,11 @@ export function caCertificateProblems(cert: ParsedCertificate): string[] {
     : undefined;
   if (!bc?.critical || !basic?.ca) {
     problems.push("It lacks a critical basicConstraints extension with cA=TRUE.");
+  }
+  if (basic?.pathLength !== undefined && basic.pathLength < casBelow) {
+    problems.push(
+      `Its pathLenConstraint of ${basic.pathLength} allows fewer than the ${casBelow} CA certificate(s) below it, so no leaf would verify.`,
+    );
   }
   const ku = findExtension(cert, OID.keyUsage);
   const bits = (ku && readOrProblem(() => keyUsageBits(ku.value), "keyUsage")) ?? new Set<number>();

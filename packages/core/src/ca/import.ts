@@ -6,6 +6,11 @@
 
 import { decodePemBlocks } from "../encoding/pem.ts";
 import { PkiError } from "../errors.ts";
+import {
+  ALLOWED_ALGORITHMS,
+  algorithmFromIdentifier,
+  unsupportedAlgorithmName,
+} from "../signer/algorithms.ts";
 import type { Signer } from "../signer/signer.ts";
 import { type ParsedCertificate, parseCertificate } from "../x509/certificate.ts";
 import { signatureVerifies } from "../x509/verify-signature.ts";
@@ -17,6 +22,15 @@ export interface ImportedCa {
   readonly chain: Uint8Array[];
 }
 
+/** Binary input read as UTF-8 shows control characters or U+FFFD replacement characters. */
+function looksLikeText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x09 || (c > 0x0d && c < 0x20) || c === 0x7f || c === 0xfffd) return false;
+  }
+  return true;
+}
+
 export async function validateCaImport(
   pem: string,
   signer: Signer,
@@ -25,9 +39,15 @@ export async function validateCaImport(
   const fail = (why: string): never => {
     throw new PkiError("CA_IMPORT_INVALID", why);
   };
+  if (!looksLikeText(pem)) {
+    fail(
+      "The file is not PEM text (DER?); convert it with openssl x509 -inform DER -outform PEM, and append the chain.",
+    );
+  }
   let blocks: ReturnType<typeof decodePemBlocks> = [];
   try {
-    blocks = decodePemBlocks(pem);
+    // Bundles from openssl x509 -text or s_client -showcerts carry text between blocks.
+    blocks = decodePemBlocks(pem, { explanatoryText: true });
   } catch (e) {
     fail(`The file is not PEM: ${(e as Error).message}.`);
   }
@@ -49,7 +69,7 @@ export async function validateCaImport(
     );
   }
   certs.forEach((cert, i) => {
-    const problems = caCertificateProblems(cert);
+    const problems = caCertificateProblems(cert, i);
     if (problems.length > 0) fail(`Certificate ${i + 1}: ${problems.join(" ")}`);
     if (cert.notAfter < now)
       fail(`Certificate ${i + 1} expired on ${cert.notAfter.toISOString()}.`);
@@ -59,6 +79,11 @@ export async function validateCaImport(
         i + 1 === certs.length
           ? `The chain does not end in a self-signed root (certificate ${i + 1} is not self-issued); include the root.`
           : `Certificate ${i + 1} was not issued by certificate ${i + 2}.`,
+      );
+    }
+    if (!algorithmFromIdentifier(cert.signatureAlgorithm)) {
+      fail(
+        `Certificate ${i + 1} is signed with ${unsupportedAlgorithmName(cert.signatureAlgorithm)}; ${ALLOWED_ALGORITHMS}.`,
       );
     }
     if (!signatureVerifies(cert.tbs, cert.signatureAlgorithm, cert.signature, issuer.spki)) {

@@ -10,7 +10,12 @@ import { decodePemBlocks, looksLikePem, PemError } from "../encoding/pem.ts";
 import { PkiError } from "../errors.ts";
 import { describeKey, type PublicKeyInfo, parsePublicKey } from "../keys/public-key.ts";
 import { checkRsaModulus } from "../keys/rsa-weakness.ts";
-import { algorithmFromIdentifier, type SigningAlgorithm } from "../signer/algorithms.ts";
+import {
+  ALLOWED_ALGORITHMS,
+  algorithmFromIdentifier,
+  type SigningAlgorithm,
+  unsupportedAlgorithmName,
+} from "../signer/algorithms.ts";
 import { DuplicateExtensionError, readExtensions } from "../x509/extension-list.ts";
 import { parseBasicConstraints } from "../x509/extension-values.ts";
 import { ipToText, parseSubjectAltNames, type San, textToIp } from "../x509/general-names.ts";
@@ -244,33 +249,9 @@ function sanMatchesCommonName(san: San, cn: string): boolean {
   return san.value.toLowerCase() === cn.toLowerCase();
 }
 
-const forbiddenNames = new Map<string, string>([
-  [OID.sha1WithRSAEncryption, "sha1WithRSAEncryption (SHA-1)"],
-  [OID.md5WithRSAEncryption, "md5WithRSAEncryption (MD5)"],
-  [OID.md2WithRSAEncryption, "md2WithRSAEncryption (MD2)"],
-  [OID.ecdsaWithSHA1, "ecdsa-with-SHA1 (SHA-1)"],
-  [OID.sha224WithRSAEncryption, "sha224WithRSAEncryption (SHA-224)"],
-  [OID.ecdsaWithSHA224, "ecdsa-with-SHA224 (SHA-224)"],
-  [OID.dsaWithSHA1, "dsa-with-SHA1 (DSA)"],
-  [OID.dsaWithSHA256, "dsa-with-SHA256 (DSA)"],
-  [OID.ed25519, "Ed25519"],
-  [OID.ed448, "Ed448"],
-]);
-
 function forbiddenAlgorithm(identifier: Uint8Array): PkiError {
-  let name = "an unrecognised algorithm";
-  try {
-    const alg = new DerReader(identifier).enter(Tag.SEQUENCE);
-    const oid = alg.oid();
-    name =
-      oid === OID.rsassaPss
-        ? "RSASSA-PSS with parameters other than SHA-256/384/512, MGF1 with the same hash and a salt of the hash length"
-        : (forbiddenNames.get(oid) ?? oidName(oid));
-  } catch {
-    // The identifier itself is malformed; the generic name stands.
-  }
   return new PkiError(
     "CSR_SIGNATURE_ALGORITHM_FORBIDDEN",
-    `It is signed with ${name}; use RSA (PKCS#1 v1.5 or PSS) or ECDSA with SHA-256, SHA-384 or SHA-512.`,
+    `It is signed with ${unsupportedAlgorithmName(identifier)}; ${ALLOWED_ALGORITHMS}.`,
   );
 }

@@ -13,8 +13,15 @@ export interface PemBlock {
   readonly der: Uint8Array;
 }
 
-/** Every PEM block in `text`, in order; text outside blocks must be whitespace. */
-export function decodePemBlocks(text: string): PemBlock[] {
+/**
+ * Every PEM block in `text`, in order. Text outside blocks must be whitespace unless
+ * `explanatoryText` is set (RFC 7468 section 2 lets certificate bundles carry it); CSRs are
+ * read strictly so that a pasted CSR is exactly what is signed.
+ */
+export function decodePemBlocks(
+  text: string,
+  options: { explanatoryText?: boolean } = {},
+): PemBlock[] {
   const lines = text.replace(/\r\n?/g, "\n").split("\n");
   const blocks: PemBlock[] = [];
   let label: string | undefined;
@@ -24,7 +31,12 @@ export function decodePemBlocks(text: string): PemBlock[] {
     if (label === undefined) {
       if (line === "") continue;
       const begin = /^-----BEGIN ([A-Z0-9 ]+)-----$/.exec(line);
-      if (!begin) throw new PemError(`unexpected text outside a PEM block: "${line.slice(0, 40)}"`);
+      if (!begin && options.explanatoryText && !line.startsWith("-----")) continue;
+      if (!begin) {
+        // Only printable characters are echoed, so binary input cannot garble a terminal.
+        const shown = line.slice(0, 40).replace(/[^\x20-\x7e]/g, "?");
+        throw new PemError(`unexpected text outside a PEM block: "${shown}"`);
+      }
       label = begin[1]!;
       body = [];
       continue;

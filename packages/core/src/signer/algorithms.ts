@@ -4,7 +4,8 @@
  * puts in certificates, CRLs and CSRs (RSA with its NULL parameter, ECDSA without).
  */
 import { constants } from "node:crypto";
-import { OID } from "../der/oids.ts";
+import { OID, oidName } from "../der/oids.ts";
+import { DerReader, Tag } from "../der/reader.ts";
 import { type Der, explicit, NULL, oid, sequence, smallInteger } from "../der/writer.ts";
 
 export const signingAlgorithms = [
@@ -122,6 +123,34 @@ for (const d of Object.values(algorithms)) {
 export function algorithmFromIdentifier(identifier: Uint8Array): AlgorithmDetails | undefined {
   return byIdentifier.get(Buffer.from(identifier).toString("hex"));
 }
+
+export const ALLOWED_ALGORITHMS =
+  "use RSA (PKCS#1 v1.5 or PSS) or ECDSA with SHA-256, SHA-384 or SHA-512";
+
+/** A readable name for a signature AlgorithmIdentifier that algorithmFromIdentifier refuses. */
+export function unsupportedAlgorithmName(identifier: Uint8Array): string {
+  try {
+    const oid = new DerReader(identifier).enter(Tag.SEQUENCE).oid();
+    return oid === OID.rsassaPss
+      ? "RSASSA-PSS with parameters other than SHA-256/384/512, MGF1 with the same hash and a salt of the hash length"
+      : (refusedNames.get(oid) ?? oidName(oid));
+  } catch {
+    return "an unrecognised algorithm";
+  }
+}
+
+const refusedNames = new Map<string, string>([
+  [OID.sha1WithRSAEncryption, "sha1WithRSAEncryption (SHA-1)"],
+  [OID.md5WithRSAEncryption, "md5WithRSAEncryption (MD5)"],
+  [OID.md2WithRSAEncryption, "md2WithRSAEncryption (MD2)"],
+  [OID.ecdsaWithSHA1, "ecdsa-with-SHA1 (SHA-1)"],
+  [OID.sha224WithRSAEncryption, "sha224WithRSAEncryption (SHA-224)"],
+  [OID.ecdsaWithSHA224, "ecdsa-with-SHA224 (SHA-224)"],
+  [OID.dsaWithSHA1, "dsa-with-SHA1 (DSA)"],
+  [OID.dsaWithSHA256, "dsa-with-SHA256 (DSA)"],
+  [OID.ed25519, "Ed25519"],
+  [OID.ed448, "Ed448"],
+]);
 
 /** Signing algorithms a KMS key spec supports, default first. */
 export function algorithmsForKeySpec(spec: KeySpec): readonly SigningAlgorithm[] {

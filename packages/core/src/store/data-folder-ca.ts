@@ -176,7 +176,13 @@ export class DataFolderCa {
   /** Installs a CA certificate (and its chain) signed elsewhere for the issuing key. */
   async import(pem: string): Promise<void> {
     await this.exclusive(async () => {
-      const state = this.requireState();
+      const state = this.state();
+      if (!state) {
+        throw new PkiError(
+          "CA_NOT_INITIALISED",
+          `There is no CA key to import a certificate for: run "pki ca csr" first, have the CSR signed, then import (data folder ${this.dir}).`,
+        );
+      }
       const signer = await this.openSigner(state.issuing.signer);
       const imported = await validateCaImport(pem, signer);
       const chain = imported.chain.map((der, i) => {
@@ -201,8 +207,10 @@ export class DataFolderCa {
     const state = this.requireState();
     if (!state.root)
       throw new PkiError(
-        "CA_NOT_INITIALISED",
-        "This CA has no root of its own (it is a single root, or its root is offline).",
+        "CA_ROOT_NOT_HELD",
+        state.issuing.chain.length === 0
+          ? 'This CA is a single self-signed root; "pki crl" signs its CRL.'
+          : "The root that signed this CA is held elsewhere (offline); it publishes its own CRL.",
       );
     return this.authority(state.root, "root");
   }

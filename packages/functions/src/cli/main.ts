@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { encodePem } from "@spca/core/encoding/pem";
-import { isPkiError } from "@spca/core/errors";
+import { isPkiError, PkiError } from "@spca/core/errors";
 import { inspect } from "@spca/core/inspect";
 import { loadConfig } from "@spca/core/policy/config";
 import {
@@ -143,9 +143,9 @@ export async function main(argv: string[]): Promise<number> {
       );
       if (!values.csr || !values.profile)
         throw new UsageError("pki issue needs --csr FILE and --profile NAME");
-      const days = values.days === undefined ? undefined : Number(values.days);
-      if (days !== undefined && (!Number.isInteger(days) || days < 1))
+      if (values.days !== undefined && !/^[1-9][0-9]{0,5}$/.test(values.days))
         throw new UsageError(`--days must be a positive whole number, not "${values.days}"`);
+      const days = values.days === undefined ? undefined : Number(values.days);
       const issued = await ca().issue(readInput(values.csr), values.profile, days);
       process.stderr.write(
         `Issued serial ${issued.serialHex}, valid until ${issued.notAfter.toISOString()}\n`,
@@ -169,6 +169,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         `${created ? "Revoked" : "Already revoked"}: ${record.serial} (${record.reason}) at ${record.revokedAt}\n`,
       );
+      if (!created && record.reason !== reason) {
+        process.stderr.write(
+          `pki: note: the first revocation's reason (${record.reason}) stands; ${reason} was not recorded.\n`,
+        );
+      }
       return 0;
     }
     case "crl": {
@@ -234,8 +239,9 @@ function readInput(file: string, encoding?: "utf8"): Uint8Array | string {
     const data = file === "-" ? readFileSync(0) : readFileSync(file);
     return encoding ? data.toString(encoding) : new Uint8Array(data);
   } catch (e) {
-    throw new UsageError(
-      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    throw new PkiError(
+      "INPUT_UNREADABLE",
+      `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`,
     );
   }
 }
