@@ -16,10 +16,10 @@ import { tempCa } from "./support/test-ca.ts";
 import {
   ChainFiles,
   certtoolCrlVerify,
-  certtoolVerify,
   opensslCrlVerify,
   opensslVerify,
   type Purpose,
+  verifyWithAll,
   vfychain,
 } from "./support/verifiers.ts";
 
@@ -115,11 +115,7 @@ for (const c of caCases) {
         const issued = await ca.issue(opensslCsr(c, `${profile}.example.internal`), profile);
         const chain = new ChainFiles(issued.pem, trustChain);
         for (const purpose of purposes) {
-          for (const [tool, verdict] of [
-            ["openssl", opensslVerify(chain, purpose)],
-            ["certtool", certtoolVerify(chain, purpose)],
-            ["vfychain", vfychain(chain, purpose)],
-          ] as const) {
+          for (const [tool, verdict] of verifyWithAll(chain, purpose)) {
             assert.ok(
               verdict.ok,
               `${tool} rejected the ${profile} certificate for ${purpose}:\n${verdict.output}`,

@@ -3,9 +3,9 @@
  * returns { ok, output } so a test can assert both acceptance and the reason for a refusal.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "./scratch.ts";
 
 export interface Verdict {
   readonly ok: boolean;
@@ -30,7 +30,7 @@ export type Purpose = keyof typeof EKU;
 
 /** Files for one chain: leaf, intermediates (nearest first) and the trusted root. */
 export class ChainFiles {
-  readonly dir = mkdtempSync(join(tmpdir(), "chain-"));
+  readonly dir = scratchDir("chain-");
   readonly leaf: string;
   readonly intermediates: string;
   readonly root: string;
@@ -85,7 +85,7 @@ let nssDb: string | undefined;
 
 export function vfychain(chain: ChainFiles, purpose: Purpose): Verdict {
   if (!nssDb) {
-    nssDb = mkdtempSync(join(tmpdir(), "nssdb-"));
+    nssDb = scratchDir("nssdb-");
     const created = run("certutil", ["-N", "-d", `sql:${nssDb}`, "--empty-password"]);
     if (!created.ok) throw new Error(`certutil -N failed: ${created.output}`);
   }
@@ -104,6 +104,15 @@ export function vfychain(chain: ChainFiles, purpose: Purpose): Verdict {
     "-a",
     chain.root,
   ]);
+}
+
+/** The three independent verifiers' verdicts on one chain, by tool name. */
+export function verifyWithAll(chain: ChainFiles, purpose: Purpose): [string, Verdict][] {
+  return [
+    ["openssl -x509_strict", opensslVerify(chain, purpose)],
+    ["certtool --verify", certtoolVerify(chain, purpose)],
+    ["vfychain", vfychain(chain, purpose)],
+  ];
 }
 
 export function opensslCrlVerify(crlPem: string, issuerPem: string): Verdict {
