@@ -77,6 +77,8 @@ export const errorCodes = {
   REVOCATION_REASON_INVALID: "The revocation reason is not allowed.",
   INPUT_INVALID: "The input is not a CSR, certificate or CRL.",
   INPUT_UNREADABLE: "The input file cannot be read.",
+  // Events
+  EVENT_INVALID: "The event does not match the event catalogue.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { PkiError } from "../errors.ts";
+import { issueMessages } from "../validation.ts";
 import { checkDnsName } from "../x509/general-names.ts";
 import { parseNameText } from "../x509/name.ts";
 import { hasHostBits, parseCidr } from "./cidr.ts";
@@ -203,10 +204,7 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 export function parseConfig(json: unknown, source = "configuration"): Config {
   const result = v.safeParse(ConfigSchema, json);
   if (result.success) return result.output;
-  const problems = result.issues.map((issue) => {
-    const path = v.getDotPath(issue);
-    return path ? `${path}: ${issue.message}` : issue.message;
-  });
+  const problems = issueMessages(result.issues);
   throw new PkiError("CONFIG_INVALID", `${source}: ${problems.join("; ")}`, { problems });
 }
 
