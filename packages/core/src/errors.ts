@@ -77,6 +77,14 @@ export const errorCodes = {
   REVOCATION_REASON_INVALID: "The revocation reason is not allowed.",
   INPUT_INVALID: "The input is not a CSR, certificate or CRL.",
   INPUT_UNREADABLE: "The input file cannot be read.",
+  // Email
+  EMAIL_MESSAGE_INVALID: "The email message cannot be sent as composed.",
+  EMAIL_REJECTED: "SES rejected the email message.",
+  EMAIL_SENDER_NOT_VERIFIED: "The sender address or its MAIL FROM domain is not verified in SES.",
+  EMAIL_SENDING_DISABLED: "Email sending is paused or the SES account is suspended.",
+  EMAIL_SEND_FAILED: "The email could not be sent.",
+  // Approvals
+  APPROVAL_QUORUM_UNREACHABLE: "The profile's approval quorum cannot be met without the requester.",
   // Events
   EVENT_INVALID: "The event does not match the event catalogue.",
 } as const;
@@ -93,6 +101,18 @@ export class PkiError extends Error {
     this.code = code;
     this.details = details;
   }
+}
+
+/**
+ * A failure that may pass if the same call is repeated later: a throttled, unavailable or
+ * unreachable dependency. The workflow's Retry policy matches on the name "TransientError".
+ */
+export class TransientError extends Error {
+  override readonly name = "TransientError";
+}
+
+export function isTransientError(value: unknown): value is TransientError {
+  return value instanceof Error && value.name === "TransientError";
 }
 
 export function isPkiError(value: unknown, code?: ErrorCode): value is PkiError {

@@ -1,0 +1,103 @@
+/** Approval secrets and the four-eyes approval plan. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { planApproval } from "../src/approvals/approvers.ts";
+import {
+  approvalLink,
+  hashSecret,
+  isWellFormedSecret,
+  newApprovalSecret,
+} from "../src/approvals/secrets.ts";
+import { isPkiError } from "../src/errors.ts";
+import { loadConfig } from "../src/policy/config.ts";
+import { findProfile } from "../src/policy/evaluate.ts";
+import { shippedConfigPath } from "./support/test-ca.ts";
+
+const config = loadConfig(shippedConfigPath);
+
+describe("approval secrets", () => {
+  test("carry 256 random bits, base64url, and differ every time", () => {
+    const secrets = new Set(Array.from({ length: 1000 }, newApprovalSecret));
+    assert.equal(secrets.size, 1000);
+    for (const secret of secrets) {
+      assert.equal(Buffer.from(secret, "base64url").length, 32);
+      assert.ok(isWellFormedSecret(secret));
+    }
+  });
+
+  test("only well-formed secrets pass the shape check", () => {
+    for (const bad of [
+      "",
+      "abc",
+      `${newApprovalSecret()}x`,
+      "A".repeat(42),
+      `${"A".repeat(42)}=`,
+      "A".repeat(42) + "+",
+    ]) {
+      assert.equal(isWellFormedSecret(bad), false, bad);
+    }
+  });
+
+  test("are stored as SHA-256 hex, never as themselves", () => {
+    const secret = newApprovalSecret();
+    const hash = hashSecret(secret);
+    assert.match(hash, /^[0-9a-f]{64}$/);
+    assert.notEqual(hash, secret);
+    assert.equal(hashSecret(secret), hash);
+  });
+
+  test("the link is <base>/approvals/<id>?token=<secret>", () => {
+    assert.equal(
+      approvalLink("https://ca.example.com", "req 1", "s3cret"),
+      "https://ca.example.com/approvals/req%201?token=s3cret",
+    );
+  });
+});
+
+describe("planApproval", () => {
+  test("automatic profiles need nobody", () => {
+    assert.deepEqual(planApproval("client", findProfile(config, "client"), "dev@example.com"), {
+      mode: "automatic",
+      approvers: [],
+      quorum: 0,
+      timeoutSeconds: 0,
+    });
+  });
+
+  test("manual profiles list the approvers, the quorum and the timeout in seconds", () => {
+    assert.deepEqual(planApproval("server", findProfile(config, "server"), "dev@example.com"), {
+      mode: "manual",
+      approvers: ["security@example.com"],
+      quorum: 1,
+      timeoutSeconds: 168 * 3600,
+    });
+  });
+
+  test("a requester who is an approver gets no link (compared case-insensitively)", () => {
+    const profile = {
+      ...findProfile(config, "server-client"),
+      approval: {
+        mode: "manual" as const,
+        approvers: ["security@example.com", "platform@example.com", "ops@example.com"],
+        quorum: 2,
+        timeoutHours: 72,
+      },
+    };
+    const plan = planApproval("server-client", profile, "Platform@Example.com");
+    assert.deepEqual(plan.approvers, ["security@example.com", "ops@example.com"]);
+    assert.equal(plan.quorum, 2);
+  });
+
+  test("a quorum the others cannot meet is refused at submission", () => {
+    // server-client: 2 of [security, platform]; platform asking leaves one approver.
+    assert.throws(
+      () =>
+        planApproval("server-client", findProfile(config, "server-client"), "platform@example.com"),
+      (e) =>
+        isPkiError(e, "APPROVAL_QUORUM_UNREACHABLE") &&
+        /needs 2 approval\(s\) from others, and only 1 approver\(s\) other than platform@example.com/.test(
+          e.message,
+        ),
+    );
+  });
+});
