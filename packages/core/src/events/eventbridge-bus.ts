@@ -5,7 +5,7 @@
  * a validated DomainEvent with `fromEventBridge`.
  */
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { PkiError } from "../errors.ts";
+import { PkiError, TransientError } from "../errors.ts";
 import { createEvent, type EventBus, parseEvent } from "./bus.ts";
 import type { DomainEvent, EventDetail, EventType } from "./catalogue.ts";
 
@@ -38,11 +38,9 @@ export class EventBridgeBus implements EventBus {
     if ((result.FailedEntryCount ?? 0) > 0) {
       const entry = result.Entries?.[0];
       // PutEvents reports throttling and internal failures per entry; the step retries them.
-      const error = new Error(
+      throw new TransientError(
         `EventBridge did not accept ${event.id}: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim(),
       );
-      error.name = "TransientError";
-      throw error;
     }
     return event;
   }
