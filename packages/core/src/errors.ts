@@ -85,6 +85,11 @@ export const errorCodes = {
   EMAIL_SEND_FAILED: "The email could not be sent.",
   // Approvals
   APPROVAL_QUORUM_UNREACHABLE: "The profile's approval quorum cannot be met without the requester.",
+  APPROVAL_TOKEN_INVALID: "The approval link is not valid for this request.",
+  APPROVAL_EXPIRED: "The approval link has expired.",
+  APPROVAL_ALREADY_DECIDED: "This approval link has already been used.",
+  APPROVAL_NOT_PENDING: "The request is no longer waiting for approval.",
+  APPROVAL_SELF: "Requesters cannot approve their own requests.",
   // Events
   EVENT_INVALID: "The event does not match the event catalogue.",
 } as const;

@@ -1,0 +1,271 @@
+/**
+ * The REST API as one Hono app, the same on Lambda (hono/aws-lambda) and locally
+ * (@hono/node-server). Routes only translate HTTP: validation with valibot, errors as
+ * problem+json, the work itself done by ApiServices.
+ */
+import { normaliseSerial } from "@spca/core/certificate/serial";
+import { decodePemBlocks } from "@spca/core/encoding/pem";
+import { issueMessages } from "@spca/core/validation";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as v from "valibot";
+import { openApiDocument } from "./openapi.ts";
+import { problem, problemResponse, toProblem } from "./problem.ts";
+import { type RateLimit, RateLimiter } from "./rate-limit.ts";
+import {
+  DecisionBody,
+  MAX_BODY_BYTES,
+  RequestId,
+  SerialParam,
+  SubmitRequestBody,
+  SubmitRequestQuery,
+} from "./schemas.ts";
+import type { ApiServices, Caller, Role } from "./services.ts";
+
+export interface ApiOptions {
+  readonly services: ApiServices;
+  /** Accept submissions without an API key (private-network deployments only). */
+  readonly openSubmission?: boolean;
+  readonly rateLimit?: RateLimit;
+  /** The client's address as the platform reports it. */
+  readonly clientAddress: (c: Context) => string;
+  /** Called with every unexpected error (the response is a bare 500 problem). */
+  readonly onUnexpectedError?: (error: unknown, c: Context) => void;
+}
+
+type Env = { Variables: { caller: Caller } };
+
+export function createApi(options: ApiOptions) {
+  const { services } = options;
+  const limiter = new RateLimiter(options.rateLimit ?? { burst: 60, perSecond: 10 });
+  const app = new Hono<Env>();
+
+  app.onError((error, c) => {
+    const p = toProblem(error);
+    if (p.status >= 500) options.onUnexpectedError?.(error, c);
+    return problemResponse(c, p);
+  });
+  app.notFound((c) =>
+    problemResponse(c, { status: 404, code: "NOT_FOUND", detail: `${c.req.method} ${c.req.path}` }),
+  );
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) =>
+        problemResponse(c, {
+          status: 413,
+          code: "BODY_TOO_LARGE",
+          detail: `The limit is ${MAX_BODY_BYTES} bytes.`,
+        }),
+    }),
+  );
+
+  /** Authenticates (when a key is sent or required) and applies the rate limits. */
+  const caller =
+    (required: Role | "open-submission" | "none") =>
+    async (c: Context<Env>, next: () => Promise<void>) => {
+      const address = options.clientAddress(c);
+      const header = c.req.header("authorization");
+      let who: Caller = { keyId: "anonymous", role: "anonymous", address };
+      if (header !== undefined) {
+        const match = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(header);
+        const key = match ? await services.authenticate(match[1]!) : undefined;
+        if (!key) throw problem(401, "UNAUTHENTICATED", "The API key is not valid.");
+        who = { keyId: key.keyId, role: key.role, address };
+      }
+      const needsKey =
+        required === "requester" ||
+        required === "admin" ||
+        (required === "open-submission" && !options.openSubmission);
+      if (needsKey && who.role === "anonymous") {
+        throw problem(401, "UNAUTHENTICATED", "Send Authorization: Bearer <API key>.");
+      }
+      if (required === "admin" && who.role !== "admin") {
+        throw problem(403, "FORBIDDEN", "This operation needs an admin key.");
+      }
+      for (const bucket of [
+        `ip:${address}`,
+        ...(who.role === "anonymous" ? [] : [`key:${who.keyId}`]),
+      ]) {
+        const wait = limiter.take(bucket);
+        if (wait > 0) {
+          const res = problemResponse(c, {
+            status: 429,
+            code: "RATE_LIMITED",
+            detail: `Retry in ${wait} s.`,
+          });
+          res.headers.set("Retry-After", String(wait));
+          return res;
+        }
+      }
+      c.set("caller", who);
+      await next();
+    };
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  app.get("/v1/ca", async (c) =>
+    c.body(await services.caChainPem(), 200, {
+      "Content-Type": "application/pem-certificate-chain",
+    }),
+  );
+
+  app.post("/v1/requests", caller("open-submission"), async (c) => {
+    const type = mediaType(c.req.header("content-type"));
+    let input: v.InferOutput<typeof SubmitRequestBody>;
+    let csr: string | Uint8Array;
+    if (type === "application/json") {
+      input = parse(SubmitRequestBody, await jsonBody(c), "BODY_INVALID");
+      csr = input.csr;
+    } else if (type === "application/pkcs10") {
+      const query = parse(SubmitRequestQuery, c.req.query(), "QUERY_INVALID");
+      csr = new Uint8Array(await c.req.arrayBuffer());
+      input = { ...query, csr: "" };
+    } else {
+      throw problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json or application/pkcs10.");
+    }
+    const idempotencyKey = c.req.header("idempotency-key");
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw problem(
+        400,
+        "BODY_INVALID",
+        "Idempotency-Key must be 1-255 printable ASCII characters.",
+      );
+    }
+    const { request, created } = await services.submit(
+      {
+        csr,
+        email: input.email,
+        profile: input.profile,
+        ...(input.comment !== undefined ? { comment: input.comment } : {}),
+        ...(input.validityDays !== undefined ? { validityDays: input.validityDays } : {}),
+      },
+      c.get("caller"),
+      idempotencyKey,
+    );
+    const links = { self: `/v1/requests/${request.id}` };
+    c.header("Location", links.self);
+    return c.json({ id: request.id, status: request.status, links }, created ? 202 : 200);
+  });
+
+  app.get("/v1/requests/:id", caller("requester"), async (c) => {
+    const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
+    const request = await services.getRequest(id);
+    if (!request) throw problem(404, "NOT_FOUND", `No request ${id}.`);
+    return c.json(request);
+  });
+
+  app.get("/v1/certificates/:serial", caller("requester"), async (c) => {
+    const text = parse(SerialParam, c.req.param("serial"), "QUERY_INVALID");
+    const serial = normaliseSerial(text);
+    if (!serial) throw problem(400, "QUERY_INVALID", `"${text}" is not a serial number.`);
+    const cert = await services.getCertificate(serial);
+    if (!cert) throw problem(404, "NOT_FOUND", `No certificate with serial ${serial}.`);
+    const chain = c.req.query("chain");
+    if (chain !== undefined && chain !== "true" && chain !== "false") {
+      throw problem(400, "QUERY_INVALID", 'chain must be "true" or "false".');
+    }
+    switch (
+      negotiate(c.req.header("accept"), [
+        "application/x-pem-file",
+        "application/pem-certificate-chain",
+        "application/pkix-cert",
+        "application/json",
+      ])
+    ) {
+      case "application/pkix-cert":
+        return c.body(decodePemBlocks(cert.pem)[0]!.der.slice(), 200, {
+          "Content-Type": "application/pkix-cert",
+        });
+      case "application/json":
+        return c.json(cert);
+      case "application/pem-certificate-chain":
+        return c.body(cert.pem + cert.chainPem, 200, {
+          "Content-Type": "application/pem-certificate-chain",
+        });
+      case "application/x-pem-file":
+        return chain === "true"
+          ? c.body(cert.pem + cert.chainPem, 200, {
+              "Content-Type": "application/pem-certificate-chain",
+            })
+          : c.body(cert.pem, 200, { "Content-Type": "application/x-pem-file" });
+      default:
+        throw problem(
+          406,
+          "NOT_ACCEPTABLE",
+          "Accept application/x-pem-file, application/pem-certificate-chain, application/pkix-cert or application/json.",
+        );
+    }
+  });
+
+  // Approvals carry their own secret; no API key. A GET never changes anything.
+  app.get("/v1/approvals/:id", caller("none"), async (c) => {
+    const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
+    const token = c.req.query("token");
+    if (!token) throw problem(400, "QUERY_INVALID", "token is required.");
+    return c.json(await services.getApproval(id, token));
+  });
+
+  app.post("/v1/approvals/:id", caller("none"), async (c) => {
+    const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
+    if (mediaType(c.req.header("content-type")) !== "application/json") {
+      throw problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.");
+    }
+    const body = parse(DecisionBody, await jsonBody(c), "BODY_INVALID");
+    const request = await services.decide(id, body.token, body.decision, body.reason);
+    return c.json({ id: request.id, status: request.status });
+  });
+
+  return app;
+}
+
+function mediaType(header: string | undefined): string | undefined {
+  return header?.split(";")[0]?.trim().toLowerCase();
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw problem(400, "BODY_INVALID", `The body is not JSON: ${(e as Error).message}.`);
+  }
+}
+
+function parse<S extends v.GenericSchema>(
+  schema: S,
+  value: unknown,
+  code: "BODY_INVALID" | "QUERY_INVALID",
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const problems = issueMessages(result.issues);
+  throw problem(400, code, problems.join("; "), { problems });
+}
+
+/** The first offered type the Accept header admits (q=0 excluded); the first offer when absent. */
+function negotiate(accept: string | undefined, offers: readonly string[]): string | undefined {
+  if (!accept || accept.trim() === "") return offers[0];
+  const ranges = accept
+    .split(",")
+    .map((part) => {
+      const [range, ...params] = part.trim().toLowerCase().split(";");
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+      return { range: range!.trim(), q: q ? Number(q.slice(2)) : 1 };
+    })
+    .filter((r) => r.q > 0)
+    .sort((a, b) => b.q - a.q);
+  for (const { range } of ranges) {
+    if (range === "*/*") return offers[0];
+    const exact = offers.find((o) => o === range);
+    if (exact) return exact;
+    if (range.endsWith("/*")) {
+      const prefix = range.slice(0, -1);
+      const match = offers.find((o) => o.startsWith(prefix));
+      if (match) return match;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,150 @@
+/**
+ * The OpenAPI 3.1 document served at /openapi.json. Request schemas are generated from the
+ * same valibot schemas the routes validate with, so the document cannot drift from them.
+ */
+import { toJsonSchema } from "@valibot/to-json-schema";
+import type * as v from "valibot";
+import { apiErrorCodes } from "./problem.ts";
+import { DecisionBody, SubmitRequestBody } from "./schemas.ts";
+
+// Transforms (trim) have no JSON Schema form; the document describes the accepted input.
+const schema = (s: v.GenericSchema) =>
+  toJsonSchema(s, { errorMode: "ignore", target: "draft-2020-12" });
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+});
+
+let cached: unknown;
+
+export function openApiDocument(): unknown {
+  cached ??= {
+    openapi: "3.1.0",
+    info: { title: "Serverless private CA", version: "1" },
+    components: {
+      securitySchemes: { apiKey: { type: "http", scheme: "bearer" } },
+      schemas: {
+        SubmitRequest: schema(SubmitRequestBody),
+        Decision: schema(DecisionBody),
+        Problem: {
+          type: "object",
+          required: ["type", "title", "status", "code"],
+          properties: {
+            type: { type: "string" },
+            title: { type: "string" },
+            status: { type: "integer" },
+            code: { type: "string", examples: Object.keys(apiErrorCodes) },
+            detail: { type: "string" },
+            instance: { type: "string" },
+          },
+        },
+      },
+    },
+    paths: {
+      "/v1/requests": {
+        post: {
+          summary: "Submit a CSR",
+          security: [{ apiKey: [] }],
+          parameters: [
+            { name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 255 } },
+            {
+              name: "email",
+              in: "query",
+              description: "With application/pkcs10",
+              schema: { type: "string" },
+            },
+            {
+              name: "profile",
+              in: "query",
+              description: "With application/pkcs10",
+              schema: { type: "string" },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/SubmitRequest" } },
+              "application/pkcs10": { schema: { type: "string", format: "binary" } },
+            },
+          },
+          responses: {
+            "202": { description: "Accepted: { id, status, links }" },
+            "200": { description: "Replay of an Idempotency-Key: the first request" },
+            "400": problemResponse("Invalid body or query"),
+            "401": problemResponse("Missing or invalid API key"),
+            "413": problemResponse("Body too large"),
+            "415": problemResponse("Unsupported media type"),
+            "422": problemResponse("CSR or policy rejected the request"),
+            "429": problemResponse("Rate limited"),
+          },
+        },
+      },
+      "/v1/requests/{id}": {
+        get: {
+          summary: "A request's status, history, reasons and serial",
+          security: [{ apiKey: [] }],
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": { description: "The request" },
+            "404": problemResponse("Unknown request"),
+          },
+        },
+      },
+      "/v1/certificates/{serial}": {
+        get: {
+          summary: "A certificate: PEM, chain (?chain=true), DER or JSON by Accept",
+          security: [{ apiKey: [] }],
+          parameters: [
+            { name: "serial", in: "path", required: true, schema: { type: "string" } },
+            { name: "chain", in: "query", schema: { type: "boolean" } },
+          ],
+          responses: {
+            "200": {
+              description: "The certificate",
+              content: {
+                "application/x-pem-file": {},
+                "application/pem-certificate-chain": {},
+                "application/pkix-cert": {},
+                "application/json": {},
+              },
+            },
+            "404": problemResponse("Unknown serial"),
+            "406": problemResponse("No acceptable media type"),
+          },
+        },
+      },
+      "/v1/approvals/{id}": {
+        get: {
+          summary: "What an approver is asked to decide (changes nothing)",
+          parameters: [
+            { name: "id", in: "path", required: true, schema: { type: "string" } },
+            { name: "token", in: "query", required: true, schema: { type: "string" } },
+          ],
+          responses: {
+            "200": { description: "The request summary" },
+            "403": problemResponse("Bad, used or expired token"),
+          },
+        },
+        post: {
+          summary: "Approve or reject",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Decision" } } },
+          },
+          responses: {
+            "200": { description: "Recorded" },
+            "403": problemResponse("Bad, used or expired token"),
+            "409": problemResponse("Already decided"),
+          },
+        },
+      },
+      "/v1/ca": {
+        get: { summary: "The CA chain (PEM)", responses: { "200": { description: "PEM chain" } } },
+      },
+      "/healthz": { get: { summary: "Health check", responses: { "200": { description: "OK" } } } },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,49 @@
+/** valibot schemas for every API input; the OpenAPI document is generated from them. */
+import * as v from "valibot";
+
+/** A PEM CSR of the core's 64 KiB DER limit is about 88 KiB of text. */
+export const MAX_BODY_BYTES = 96 * 1024;
+
+const Email = v.pipe(
+  v.string(),
+  v.trim(),
+  v.email("email must be an email address"),
+  v.maxLength(254),
+);
+const ProfileName = v.pipe(v.string(), v.minLength(1), v.maxLength(63));
+const Comment = v.pipe(v.string(), v.maxLength(1000, "comment is limited to 1000 characters"));
+const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
+
+export const SubmitRequestBody = v.strictObject({
+  csr: v.pipe(v.string(), v.minLength(1, "csr must not be empty")),
+  email: Email,
+  profile: ProfileName,
+  comment: v.optional(Comment),
+  validityDays: v.optional(Days),
+});
+
+/** Query parameters for a raw application/pkcs10 submission. */
+export const SubmitRequestQuery = v.strictObject({
+  email: Email,
+  profile: ProfileName,
+  comment: v.optional(Comment),
+  validityDays: v.optional(v.pipe(v.string(), v.regex(/^[1-9][0-9]{0,4}$/), v.transform(Number))),
+});
+
+export const ApprovalToken = v.pipe(
+  v.string(),
+  v.minLength(1, "token is required"),
+  v.maxLength(128),
+);
+
+export const DecisionBody = v.strictObject({
+  decision: v.picklist(["approve", "reject"], 'decision must be "approve" or "reject"'),
+  token: ApprovalToken,
+  reason: v.optional(v.pipe(v.string(), v.maxLength(1000))),
+});
+
+export const RequestId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, "not a request id"));
+export const SerialParam = v.pipe(
+  v.string(),
+  v.regex(/^(0x)?[0-9A-Fa-f:]{1,64}$/, "not a hexadecimal serial number"),
+);

@@ -1,0 +1,94 @@
+/**
+ * What the HTTP API needs from the domain, as one narrow interface. The registration authority
+ * in @spca/core implements it over the repository, the workflow engine and the CA; tests can
+ * give a fake. Views are the JSON the API returns, so routes only translate HTTP.
+ */
+export type Role = "requester" | "admin";
+
+export interface Caller {
+  /** API key id, or "anonymous" where submission is open. */
+  readonly keyId: string;
+  readonly role: Role | "anonymous";
+  readonly address: string;
+}
+
+export interface SubmitInput {
+  /** PEM text or DER bytes, exactly as received. */
+  readonly csr: string | Uint8Array;
+  readonly email: string;
+  readonly profile: string;
+  readonly comment?: string;
+  readonly validityDays?: number;
+}
+
+export interface HistoryEntry {
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly details?: Record<string, unknown>;
+}
+
+export interface RequestView {
+  readonly id: string;
+  readonly status: string;
+  readonly profile: string;
+  readonly requester: string;
+  readonly subject: string;
+  readonly sans: readonly { readonly type: string; readonly value: string }[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly reason: string | null;
+  readonly serial: string | null;
+  readonly history: readonly HistoryEntry[];
+}
+
+export interface CertificateView {
+  readonly serial: string;
+  readonly requestId: string;
+  readonly profile: string;
+  readonly subject: string;
+  readonly sans: readonly { readonly type: string; readonly value: string }[];
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly status: string;
+  readonly pem: string;
+  /** Issuing CA first, root last. */
+  readonly chainPem: string;
+}
+
+export interface ApprovalView {
+  readonly requestId: string;
+  readonly approver: string;
+  readonly status: string;
+  readonly requester: string;
+  readonly profile: string;
+  readonly comment: string | null;
+  readonly subject: string;
+  readonly sans: readonly { readonly type: string; readonly value: string }[];
+  readonly key: string;
+  readonly csrSha256: string;
+  readonly checks: readonly string[];
+  readonly expiresAt: string;
+  readonly decided: boolean;
+}
+
+export interface ApiServices {
+  /** The key's id and role for a raw bearer key, or undefined when it is unknown or revoked. */
+  authenticate(rawKey: string): Promise<{ keyId: string; role: Role } | undefined>;
+  submit(
+    input: SubmitInput,
+    caller: Caller,
+    idempotencyKey: string | undefined,
+  ): Promise<{ request: RequestView; created: boolean }>;
+  getRequest(id: string): Promise<RequestView | undefined>;
+  getCertificate(serial: string): Promise<CertificateView | undefined>;
+  /** Throws a PkiError (APPROVAL_*) for a wrong, used or expired token. */
+  getApproval(requestId: string, token: string): Promise<ApprovalView>;
+  decide(
+    requestId: string,
+    token: string,
+    decision: "approve" | "reject",
+    reason: string | undefined,
+  ): Promise<RequestView>;
+  caChainPem(): Promise<string>;
+}

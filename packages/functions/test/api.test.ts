@@ -1,0 +1,358 @@
+/**
+ * The HTTP layer alone: routing, validation, problem+json, auth, limits and content
+ * negotiation, over a recording fake of ApiServices. The end-to-end tests run the same app
+ * on the real services.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { PkiError } from "@spca/core/errors";
+import { createApi } from "../src/api/app.ts";
+import { MAX_BODY_BYTES } from "../src/api/schemas.ts";
+import type {
+  ApiServices,
+  Caller,
+  CertificateView,
+  RequestView,
+  SubmitInput,
+} from "../src/api/services.ts";
+
+const KEYS: Record<string, { keyId: string; role: "requester" | "admin" }> = {
+  requesterKey_0123456789abcdef: { keyId: "k-req", role: "requester" },
+  adminKey_0123456789abcdefghij: { keyId: "k-adm", role: "admin" },
+};
+const auth = { authorization: "Bearer requesterKey_0123456789abcdef" };
+
+const view: RequestView = {
+  id: "req1",
+  status: "pending_approval",
+  profile: "server",
+  requester: "dev@example.com",
+  subject: "CN=a.example.com",
+  sans: [{ type: "dns", value: "a.example.com" }],
+  createdAt: "2026-11-22T10:00:00.000Z",
+  updatedAt: "2026-11-22T10:00:00.000Z",
+  reason: null,
+  serial: null,
+  history: [],
+};
+const PEM = "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----\n";
+const CHAIN = "-----BEGIN CERTIFICATE-----\nMAMCAQI=\n-----END CERTIFICATE-----\n";
+const cert: CertificateView = {
+  serial: "0a1b",
+  requestId: "req1",
+  profile: "server",
+  subject: "CN=a.example.com",
+  sans: [{ type: "dns", value: "a.example.com" }],
+  notBefore: "2026-11-22T10:00:00.000Z",
+  notAfter: "2027-02-20T10:00:00.000Z",
+  status: "valid",
+  pem: PEM,
+  chainPem: CHAIN,
+};
+
+function fake(options: Partial<Parameters<typeof createApi>[0]> = {}) {
+  const calls: { submit: { input: SubmitInput; caller: Caller; key: string | undefined }[] } = {
+    submit: [],
+  };
+  const services: ApiServices = {
+    authenticate: async (raw) => KEYS[raw],
+    submit: async (input, caller, key) => {
+      calls.submit.push({ input, caller, key });
+      if (input.profile === "nope")
+        throw new PkiError("PROFILE_UNKNOWN", `"nope" is not one of: server.`);
+      return { request: view, created: key !== "seen" };
+    },
+    getRequest: async (id) => (id === "req1" ? view : undefined),
+    getCertificate: async (serial) => (serial === "0a1b" ? cert : undefined),
+    getApproval: async (_id, token) => {
+      if (token === "used") throw new PkiError("APPROVAL_ALREADY_DECIDED", "Decided at 10:00.");
+      if (token === "old") throw new PkiError("APPROVAL_EXPIRED");
+      throw new PkiError("APPROVAL_TOKEN_INVALID");
+    },
+    decide: async () => {
+      throw new PkiError("APPROVAL_TOKEN_INVALID");
+    },
+    caChainPem: async () => PEM + CHAIN,
+  };
+  const errors: unknown[] = [];
+  const app = createApi({
+    services,
+    clientAddress: (c) => c.req.header("x-test-ip") ?? "198.51.100.7",
+    rateLimit: { burst: 1000, perSecond: 1000 },
+    onUnexpectedError: (e) => errors.push(e),
+    ...options,
+  });
+  return { app, calls, errors };
+}
+
+async function problemOf(
+  res: Response,
+  status: number,
+  code: string,
+): Promise<Record<string, unknown>> {
+  assert.equal(res.status, status, await res.clone().text());
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  const body = (await res.json()) as Record<string, unknown>;
+  assert.equal(body.status, status);
+  assert.equal(body.code, code);
+  assert.equal(typeof body.title, "string");
+  return body;
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...auth, ...headers },
+  body: typeof body === "string" ? body : JSON.stringify(body),
+});
+const submission = {
+  csr: "-----BEGIN CERTIFICATE REQUEST-----…",
+  email: "dev@example.com",
+  profile: "server",
+};
+
+describe("POST /v1/requests", () => {
+  test("JSON: 202 with id, status and links; the caller and Idempotency-Key reach the service", async () => {
+    const { app, calls } = fake();
+    const res = await app.request("/v1/requests", json(submission, { "idempotency-key": "abc-1" }));
+    assert.equal(res.status, 202);
+    assert.deepEqual(await res.json(), {
+      id: "req1",
+      status: "pending_approval",
+      links: { self: "/v1/requests/req1" },
+    });
+    assert.equal(res.headers.get("location"), "/v1/requests/req1");
+    assert.equal(calls.submit[0]!.key, "abc-1");
+    assert.deepEqual(calls.submit[0]!.caller, {
+      keyId: "k-req",
+      role: "requester",
+      address: "198.51.100.7",
+    });
+  });
+
+  test("a replayed Idempotency-Key answers 200 with the first request", async () => {
+    const { app } = fake();
+    const res = await app.request("/v1/requests", json(submission, { "idempotency-key": "seen" }));
+    assert.equal(res.status, 200);
+  });
+
+  test("application/pkcs10: the raw body is the CSR, email and profile from the query", async () => {
+    const { app, calls } = fake();
+    const der = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00);
+    const res = await app.request(
+      "/v1/requests?email=dev%40example.com&profile=server&validityDays=30",
+      {
+        method: "POST",
+        headers: { "content-type": "application/pkcs10", ...auth },
+        body: der,
+      },
+    );
+    assert.equal(res.status, 202);
+    const { input } = calls.submit[0]!;
+    assert.deepEqual([...(input.csr as Uint8Array)], [...der]);
+    assert.equal(input.email, "dev@example.com");
+    assert.equal(input.validityDays, 30);
+  });
+
+  test("hostile inputs get a precise 4xx problem, never a 5xx", async () => {
+    const { app, errors } = fake();
+    const cases: [RequestInit, number, string, RegExp?][] = [
+      [
+        { method: "POST", headers: { "content-type": "text/plain", ...auth }, body: "hi" },
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+      ],
+      [{ method: "POST", headers: auth, body: "{}" }, 415, "UNSUPPORTED_MEDIA_TYPE"],
+      [json("{not json"), 400, "BODY_INVALID", /not JSON/],
+      [json("[]"), 400, "BODY_INVALID"],
+      [json({ ...submission, admin: true }), 400, "BODY_INVALID", /admin/],
+      [json({ ...submission, email: "nobody" }), 400, "BODY_INVALID", /email/],
+      [json({ ...submission, csr: "" }), 400, "BODY_INVALID", /csr must not be empty/],
+      [json({ ...submission, validityDays: 1.5 }), 400, "BODY_INVALID", /validityDays/],
+      [json({ ...submission, profile: "nope" }), 422, "PROFILE_UNKNOWN", /"nope" is not one of/],
+      [
+        json(submission, { "idempotency-key": "x".repeat(300) }),
+        400,
+        "BODY_INVALID",
+        /Idempotency-Key/,
+      ],
+      [json({ ...submission, csr: "A".repeat(MAX_BODY_BYTES) }), 413, "BODY_TOO_LARGE"],
+    ];
+    for (const [init, status, code, detail] of cases) {
+      const body = await problemOf(await app.request("/v1/requests", init), status, code);
+      if (detail) assert.match(String(body.detail), detail);
+    }
+    const raw = await app.request("/v1/requests?profile=server", {
+      method: "POST",
+      headers: { "content-type": "application/pkcs10", ...auth },
+      body: "x",
+    });
+    assert.match(String((await problemOf(raw, 400, "QUERY_INVALID")).detail), /email/);
+    assert.deepEqual(errors, []);
+  });
+
+  test("API keys: missing or invalid keys are 401", async () => {
+    const { app } = fake();
+    const { authorization: _, ...noAuth } = json(submission).headers;
+    await problemOf(
+      await app.request("/v1/requests", { ...json(submission), headers: noAuth }),
+      401,
+      "UNAUTHENTICATED",
+    );
+    for (const header of [
+      "Bearer nope_but_long_enough_1234",
+      "Basic dXNlcjpwYXNz",
+      "Bearer",
+      "bearer requesterKey_0123456789abcdef",
+    ]) {
+      const res = await app.request("/v1/requests", json(submission, { authorization: header }));
+      await problemOf(res, 401, "UNAUTHENTICATED");
+    }
+  });
+
+  test("open submission accepts no key, but never a bad one", async () => {
+    const { app, calls } = fake({ openSubmission: true });
+    const { authorization: _, ...noAuth } = json(submission).headers;
+    const res = await app.request("/v1/requests", { ...json(submission), headers: noAuth });
+    assert.equal(res.status, 202);
+    assert.equal(calls.submit[0]!.caller.role, "anonymous");
+    await problemOf(
+      await app.request(
+        "/v1/requests",
+        json(submission, { authorization: "Bearer nope_but_long_enough_1234" }),
+      ),
+      401,
+      "UNAUTHENTICATED",
+    );
+    // Reading requests still needs a key.
+    await problemOf(await app.request("/v1/requests/req1"), 401, "UNAUTHENTICATED");
+  });
+
+  test("rate limits apply per client address and per key, with Retry-After", async () => {
+    const { app } = fake({ rateLimit: { burst: 2, perSecond: 0.01 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push((await app.request("/v1/requests/req1", { headers: auth })).status);
+    assert.deepEqual(statuses, [200, 200, 429]);
+    const limited = await app.request("/v1/requests/req1", { headers: auth });
+    await problemOf(limited, 429, "RATE_LIMITED");
+    assert.ok(Number(limited.headers.get("retry-after")) >= 1);
+    // Another address with the same key is still limited by the key's bucket.
+    const other = await app.request("/v1/requests/req1", {
+      headers: { ...auth, "x-test-ip": "203.0.113.9" },
+    });
+    assert.equal(other.status, 429);
+    // Another address without a key (open route) has its own bucket.
+    assert.equal(
+      (await app.request("/healthz", { headers: { "x-test-ip": "203.0.113.10" } })).status,
+      200,
+    );
+  });
+});
+
+describe("GET routes", () => {
+  test("a request by id; unknown ids and malformed ids are 404 and 400", async () => {
+    const { app } = fake();
+    const res = await app.request("/v1/requests/req1", { headers: auth });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), view);
+    await problemOf(await app.request("/v1/requests/req2", { headers: auth }), 404, "NOT_FOUND");
+    await problemOf(
+      await app.request("/v1/requests/a%20b", { headers: auth }),
+      400,
+      "QUERY_INVALID",
+    );
+  });
+
+  test("a certificate as PEM, chain, DER or JSON by Accept and ?chain", async () => {
+    const { app } = fake();
+    const get = (path: string, accept?: string) =>
+      app.request(path, { headers: { ...auth, ...(accept ? { accept } : {}) } });
+    let res = await get("/v1/certificates/0A:1B");
+    assert.equal(res.headers.get("content-type"), "application/x-pem-file");
+    assert.equal(await res.text(), PEM);
+    res = await get("/v1/certificates/0x0a1b?chain=true");
+    assert.equal(res.headers.get("content-type"), "application/pem-certificate-chain");
+    assert.equal(await res.text(), PEM + CHAIN);
+    res = await get("/v1/certificates/a1b", "application/pkix-cert");
+    assert.equal(res.headers.get("content-type"), "application/pkix-cert");
+    assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [0x30, 0x03, 0x02, 0x01, 0x01]);
+    res = await get("/v1/certificates/0a1b", "text/html;q=0.9, application/json");
+    assert.deepEqual(await res.json(), cert);
+    res = await get("/v1/certificates/0a1b", "*/*");
+    assert.equal(await res.text(), PEM);
+    await problemOf(await get("/v1/certificates/0a1b", "image/png"), 406, "NOT_ACCEPTABLE");
+    await problemOf(await get("/v1/certificates/0a1b?chain=yes"), 400, "QUERY_INVALID");
+    await problemOf(await get("/v1/certificates/ffff"), 404, "NOT_FOUND");
+    await problemOf(await get("/v1/certificates/zz"), 400, "QUERY_INVALID");
+  });
+
+  test("the CA chain, health check and OpenAPI document are public", async () => {
+    const { app } = fake();
+    const ca = await app.request("/v1/ca");
+    assert.equal(ca.headers.get("content-type"), "application/pem-certificate-chain");
+    assert.equal(await ca.text(), PEM + CHAIN);
+    assert.deepEqual(await (await app.request("/healthz")).json(), { status: "ok" });
+    const doc = (await (await app.request("/openapi.json")).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: {
+        schemas: { SubmitRequest: { required: string[]; additionalProperties: boolean } };
+      };
+    };
+    assert.equal(doc.openapi, "3.1.0");
+    assert.ok(doc.paths["/v1/requests"] && doc.paths["/v1/approvals/{id}"]);
+    assert.deepEqual(doc.components.schemas.SubmitRequest.required.sort(), [
+      "csr",
+      "email",
+      "profile",
+    ]);
+    assert.equal(doc.components.schemas.SubmitRequest.additionalProperties, false);
+  });
+
+  test("unknown paths are a 404 problem", async () => {
+    const { app } = fake();
+    await problemOf(await app.request("/v2/anything"), 404, "NOT_FOUND");
+  });
+});
+
+describe("approvals", () => {
+  test("forged, used and expired tokens are 403, 409 and 410 problems", async () => {
+    const { app } = fake();
+    await problemOf(
+      await app.request("/v1/approvals/req1?token=forged"),
+      403,
+      "APPROVAL_TOKEN_INVALID",
+    );
+    const used = await problemOf(
+      await app.request("/v1/approvals/req1?token=used"),
+      409,
+      "APPROVAL_ALREADY_DECIDED",
+    );
+    assert.equal(used.detail, "Decided at 10:00.");
+    await problemOf(await app.request("/v1/approvals/req1?token=old"), 410, "APPROVAL_EXPIRED");
+    await problemOf(await app.request("/v1/approvals/req1"), 400, "QUERY_INVALID");
+  });
+
+  test("a decision is validated before it reaches the service", async () => {
+    const { app } = fake();
+    const post = (body: unknown, type = "application/json") =>
+      app.request("/v1/approvals/req1", {
+        method: "POST",
+        headers: { "content-type": type },
+        body: JSON.stringify(body),
+      });
+    await problemOf(
+      await post({ decision: "approve", token: "t" }, "text/plain"),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    await problemOf(await post({ decision: "maybe", token: "t" }), 400, "BODY_INVALID");
+    await problemOf(await post({ decision: "approve" }), 400, "BODY_INVALID");
+    await problemOf(await post({ decision: "approve", token: "t", extra: 1 }), 400, "BODY_INVALID");
+    await problemOf(
+      await post({ decision: "reject", token: "t", reason: "no" }),
+      403,
+      "APPROVAL_TOKEN_INVALID",
+    );
+  });
+});
