@@ -1,0 +1,14 @@
+/**
+ * The object-store port: certificate PEMs in the private bucket; later the published CRL and
+ * CA objects. Keys are bucket-relative paths such as `certificates/<serial>.pem`.
+ */
+export interface StoredObject {
+  readonly body: Uint8Array;
+  readonly contentType: string | undefined;
+}
+
+export interface ObjectStore {
+  put(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+  /** The object, or undefined when there is none under `key`. */
+  get(key: string): Promise<StoredObject | undefined>;
+}

@@ -1,0 +1,69 @@
+/**
+ * The object store on S3 (and, locally, on s3rver through the same client). Puts are whole
+ * objects, so a reader sees either the old or the new version, never a partial one.
+ */
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { TransientError } from "../errors.ts";
+import type { ObjectStore, StoredObject } from "./object-store.ts";
+
+const NETWORK = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN"]);
+const TRANSIENT = new Set([
+  "SlowDown",
+  "ServiceUnavailable",
+  "InternalError",
+  "RequestTimeout",
+  "TimeoutError",
+]);
+
+export class S3ObjectStore implements ObjectStore {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+
+  constructor(client: S3Client, bucket: string) {
+    this.client = client;
+    this.bucket = bucket;
+  }
+
+  async put(key: string, body: Uint8Array | string, contentType: string): Promise<void> {
+    await this.call(() =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+        }),
+      ),
+    );
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    try {
+      const result = await this.call(() =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
+      const body = await result.Body!.transformToByteArray();
+      return { body, contentType: result.ContentType };
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as Error).name === "NoSuchKey") return undefined;
+      throw error;
+    }
+  }
+
+  private async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      const { name, code, $metadata } = error as Error & {
+        code?: string;
+        $metadata?: { httpStatusCode?: number };
+      };
+      const status = $metadata?.httpStatusCode;
+      // Throttling, 5xx and network failures pass on retry; the workflow's Retry matches the name.
+      if (TRANSIENT.has(name) || (status ?? 0) >= 500 || NETWORK.has(code ?? "")) {
+        throw new TransientError(`S3 ${this.bucket}: ${name}: ${(error as Error).message}`);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/** The S3 object store against s3rver, the local stand-in. */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
+import { isTransientError } from "../src/errors.ts";
+import { S3ObjectStore } from "../src/store/s3-object-store.ts";
+
+describe("S3ObjectStore on s3rver", () => {
+  const dir = mkdtempSync(join(tmpdir(), "s3rver-"));
+  let server: S3rver;
+  let client: S3Client;
+  before(async () => {
+    server = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: dir,
+      configureBuckets: [{ name: "certs", configs: [] }],
+    });
+    const { port } = (await server.run()) as AddressInfo;
+    client = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
+  });
+  after(async () => {
+    client.destroy();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("puts and gets an object with its content type; overwrites are whole", async () => {
+    const store = new S3ObjectStore(client, "certs");
+    await store.put(
+      "certificates/0a1b.pem",
+      "-----BEGIN CERTIFICATE-----\n",
+      "application/x-pem-file",
+    );
+    const got = await store.get("certificates/0a1b.pem");
+    assert.equal(Buffer.from(got!.body).toString(), "-----BEGIN CERTIFICATE-----\n");
+    assert.equal(got!.contentType, "application/x-pem-file");
+    await store.put("certificates/0a1b.pem", Uint8Array.of(1, 2, 3), "application/pkix-cert");
+    assert.deepEqual([...(await store.get("certificates/0a1b.pem"))!.body], [1, 2, 3]);
+  });
+
+  test("a missing key is undefined, not an error", async () => {
+    assert.equal(await new S3ObjectStore(client, "certs").get("certificates/none.pem"), undefined);
+  });
+
+  test("an unreachable endpoint is a TransientError", async () => {
+    const dead = new S3Client({
+      endpoint: "http://127.0.0.1:1",
+      region: "us-east-1",
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: "x", secretAccessKey: "y" },
+    });
+    await assert.rejects(new S3ObjectStore(dead, "certs").put("k", "v", "text/plain"), (e) =>
+      isTransientError(e),
+    );
+    dead.destroy();
+  });
+});
