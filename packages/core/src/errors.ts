@@ -92,6 +92,18 @@ export const errorCodes = {
   APPROVAL_SELF: "Requesters cannot approve their own requests.",
   // Events
   EVENT_INVALID: "The event does not match the event catalogue.",
+  // Requests and storage
+  REQUEST_NOT_FOUND: "There is no request with that id.",
+  REQUEST_EXISTS: "A request with that id already exists.",
+  REQUEST_TRANSITION_INVALID: "The request lifecycle does not allow that status change.",
+  REQUEST_STATE_CONFLICT: "The request is no longer in the status the change expects.",
+  IDEMPOTENCY_KEY_INVALID: "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
+  IDEMPOTENCY_KEY_REUSED: "The Idempotency-Key was already used for a different request.",
+  APPROVER_NOT_LISTED: "That approver is not on the request's approver list.",
+  CERT_SERIAL_EXISTS: "A certificate with that serial number already exists.",
+  API_KEY_EXISTS: "An API key with that id already exists.",
+  API_KEY_NOT_FOUND: "There is no API key with that id.",
+  MESSAGE_CLAIM_LOST: "Another sender took over this message.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,0 +1,186 @@
+/**
+ * A certificate request and its lifecycle. The model is plain, JSON-serialisable data: absent
+ * values are `null`, never `undefined`, so a Lambda can return it as it is and a workflow state
+ * can read every field.
+ *
+ *   submitted ──► pending_approval ──► approved ──► issued
+ *       │  │            │    │             │
+ *       │  └─► approved │    └─► expired   └─► failed
+ *       ├─► rejected ◄──┘
+ *       └─► failed ◄──── (pending_approval)
+ *
+ * `submitted → approved` is the automatic-approval path (no wait). `submitted → rejected` and
+ * `submitted → failed` are re-validation failing before anything was stored. Statuses never go
+ * backwards, and every change is a conditional write on the current status (see
+ * store/request-repository.ts). `revoked` (issued → revoked) comes with revocation: add it to
+ * `requestStatuses` and to the `issued` row of `transitions`.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type { CheckedCsr } from "../csr/intake.ts";
+import type { San } from "../x509/general-names.ts";
+
+export const requestStatuses = [
+  "submitted",
+  "pending_approval",
+  "approved",
+  "rejected",
+  "expired",
+  "issued",
+  "failed",
+] as const;
+
+export type RequestStatus = (typeof requestStatuses)[number];
+
+const transitions: Readonly<Record<RequestStatus, readonly RequestStatus[]>> = {
+  submitted: ["pending_approval", "approved", "rejected", "failed"],
+  pending_approval: ["approved", "rejected", "expired", "failed"],
+  approved: ["issued", "failed"],
+  rejected: [],
+  expired: [],
+  issued: [],
+  failed: [],
+};
+
+/** Whether the lifecycle allows `from → to`. A status never transitions to itself. */
+export function canTransition(from: RequestStatus, to: RequestStatus): boolean {
+  return transitions[from].includes(to);
+}
+
+/** The statuses `from` may move to, in lifecycle order. */
+export function nextStatuses(from: RequestStatus): readonly RequestStatus[] {
+  return transitions[from];
+}
+
+/** No transition leaves these. */
+export function isFinalStatus(status: RequestStatus): boolean {
+  return transitions[status].length === 0;
+}
+
+export function isRequestStatus(value: unknown): value is RequestStatus {
+  return typeof value === "string" && (requestStatuses as readonly string[]).includes(value);
+}
+
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
+
+/** What an approver reads before deciding, and what the audit trail keeps of the CSR. */
+export interface CsrSummary {
+  /** The subject as text, e.g. "CN=app.example.com, O=Example". */
+  readonly subject: string;
+  readonly sans: readonly San[];
+  /** Key type and size in words, e.g. "RSA 2048" or "EC P-256". */
+  readonly key: string;
+  /** SHA-256 of the CSR's DER, lowercase hex. */
+  readonly sha256: string;
+  /** SHA-256 of the SubjectPublicKeyInfo, lowercase hex. */
+  readonly publicKeySha256: string;
+  /** The intake checks the CSR passed, in words. */
+  readonly checks: readonly string[];
+}
+
+export function summariseCsr(csr: CheckedCsr): CsrSummary {
+  return {
+    subject: csr.subject.text,
+    sans: csr.sans.map((s) => ({ type: s.type, value: s.value })),
+    key: csr.keyDescription,
+    sha256: createHash("sha256").update(csr.der).digest("hex"),
+    publicKeySha256: csr.publicKeySha256,
+    checks: [...csr.checks],
+  };
+}
+
+export type ApprovalMode = "automatic" | "manual";
+
+/** The profile's approval policy as it was when the request was submitted. */
+export interface ApprovalSnapshot {
+  readonly mode: ApprovalMode;
+  /** The approvers who may decide (the requester already removed: four eyes). */
+  readonly approvers: readonly string[];
+  /** Approvals needed; 0 for automatic approval. */
+  readonly quorum: number;
+  /** How long the workflow waits for the quorum; 0 for automatic approval. */
+  readonly timeoutSeconds: number;
+  /** When the wait ends, set when the approval step opens it; null until then. */
+  readonly deadline: string | null;
+}
+
+export type DecisionKind = "approve" | "reject";
+
+export interface Decision {
+  readonly approver: string;
+  readonly decision: DecisionKind;
+  readonly reason: string | null;
+  readonly at: string;
+}
+
+export interface Request {
+  readonly id: string;
+  readonly status: RequestStatus;
+  /** The requester's email address. */
+  readonly requester: string;
+  readonly profile: string;
+  readonly comment: string | null;
+  /** The CSR as submitted, PEM. */
+  readonly csr: string;
+  readonly csrSummary: CsrSummary;
+  /** Requested validity; null means the profile's default. */
+  readonly validityDays: number | null;
+  readonly approval: ApprovalSnapshot;
+  /** Approvers' decisions, in the order they were recorded. */
+  readonly decisions: readonly Decision[];
+  /** Why the request was rejected or failed; null otherwise. */
+  readonly reason: string | null;
+  /** The issued certificate's serial (lowercase hex), once issued. */
+  readonly serial: string | null;
+  /** The workflow execution (ARN or local id), once started. */
+  readonly executionId: string | null;
+  /** Who submitted it: an API key id, or a client identifier for open submission. */
+  readonly submittedBy: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** What the API supplies to create a request; the store fills in status and timestamps. */
+export interface NewRequest {
+  readonly id: string;
+  readonly requester: string;
+  readonly profile: string;
+  readonly comment: string | null;
+  readonly csr: string;
+  readonly csrSummary: CsrSummary;
+  readonly validityDays: number | null;
+  readonly approval: ApprovalSnapshot;
+  readonly submittedBy: string | null;
+  readonly executionId?: string | null;
+}
+
+/** One line of a request's history: who did what, when. */
+export interface AuditEntry {
+  /** 1, 2, 3 … in the order the entries were written. */
+  readonly seq: number;
+  readonly at: string;
+  /** Who: "api-key:<id>", "approver:<email>", "workflow:<step>", "system" … */
+  readonly actor: string;
+  /** What: the new status for a transition ("approved"), or e.g. "approval.approve". */
+  readonly action: string;
+  /** The status change this entry records, if any. */
+  readonly from: RequestStatus | null;
+  readonly to: RequestStatus | null;
+  readonly details: { readonly [key: string]: JsonValue } | null;
+}
+
+/** Request ids are also workflow execution names: at most 80 of [A-Za-z0-9-_]. */
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isRequestId(value: string): boolean {
+  return REQUEST_ID.test(value);
+}

@@ -1,0 +1,1065 @@
+/**
+ * The RequestRepository on one DynamoDB table (docs/dynamodb.md). Every write is a single-item
+ * conditional write: DynamoDB makes each one atomic, and dynalite (tests, local mode) does not
+ * implement TransactWriteItems. So a request's audit trail, approval links and decisions live
+ * in the request's own item, and a status change, its audit entry and a decision land in one
+ * UpdateItem. Writes that depend on more than the status (approval links, decisions) read the
+ * item, decide, and write on the condition that its `version` is still the one they read,
+ * retrying a few times when another writer got there first.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { normaliseSerial } from "../certificate/serial.ts";
+import { PkiError, TransientError } from "../errors.ts";
+import {
+  type AuditEntry,
+  canTransition,
+  type Decision,
+  isRequestId,
+  type NewRequest,
+  type Request,
+  type RequestStatus,
+} from "../requests/request.ts";
+import type {
+  ApiKeyRecord,
+  ApprovalLink,
+  ApprovalLinkView,
+  ApprovalState,
+  AuditInput,
+  CertificateRecord,
+  ClaimOptions,
+  CreateRequestOptions,
+  CreateRequestResult,
+  DecisionInput,
+  DecisionResult,
+  MessageClaim,
+  NewApiKey,
+  NewCertificateRecord,
+  OpenApprovalInput,
+  Page,
+  PageInput,
+  PutCertificateResult,
+  RequestRepository,
+  TransitionInput,
+  TransitionResult,
+} from "./request-repository.ts";
+import { table } from "./table.ts";
+
+/** How long an Idempotency-Key is remembered. */
+export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const DEFAULT_LEASE_SECONDS = 300;
+
+export function isValidIdempotencyKey(key: string): boolean {
+  return IDEMPOTENCY_KEY.test(key);
+}
+
+export interface DynamoRequestRepositoryOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** The clock (tests move it to expire links and leases). */
+  readonly now?: () => Date;
+  /** Optimistic-write attempts before giving up with a TransientError. Default 8. */
+  readonly maxAttempts?: number;
+}
+
+/** A stored item as the document client returns it. */
+// biome-ignore lint/suspicious/noExplicitAny: attribute types are checked where they are read.
+type Item = Record<string, any>;
+
+/** Stored approval link: the hash of its secret, never the secret. */
+interface LinkItem {
+  readonly approver: string;
+  readonly secretHash: string;
+  readonly expiresAt: string;
+  readonly usedAt: string | null;
+  readonly decision: Decision["decision"] | null;
+}
+
+type StoredAuditEntry = Omit<AuditEntry, "seq">;
+
+interface RequestItem extends Request {
+  readonly pk: string;
+  readonly sk: string;
+  readonly gsi1pk: string;
+  readonly gsi1sk: string;
+  readonly version: number;
+  readonly history: readonly StoredAuditEntry[];
+  readonly taskToken: string | null;
+  readonly links: Readonly<Record<string, LinkItem>>;
+}
+
+const key = {
+  request: (id: string) => ({ pk: `REQ#${id}`, sk: "REQUEST" }),
+  message: (id: string, kind: string) => ({ pk: `REQ#${id}`, sk: `MSG#${kind}` }),
+  idempotency: (scope: string, idempotencyKey: string) => ({
+    pk: `IDEM#${sha256Hex(JSON.stringify([scope, idempotencyKey]))}`,
+    sk: "IDEMPOTENCY",
+  }),
+  certificate: (serial: string) => ({ pk: `CERT#${serial}`, sk: "CERTIFICATE" }),
+  apiKey: (id: string) => ({ pk: `APIKEY#${id}`, sk: "APIKEY" }),
+};
+
+const statusIndexKey = (status: RequestStatus) => `STATUS#${status}`;
+const API_KEYS_INDEX_KEY = "APIKEYS";
+
+export class DynamoRequestRepository implements RequestRepository {
+  readonly tableName: string;
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly clock: () => Date;
+  private readonly maxAttempts: number;
+
+  constructor(options: DynamoRequestRepositoryOptions) {
+    this.tableName = options.tableName;
+    this.doc = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.clock = options.now ?? (() => new Date());
+    this.maxAttempts = options.maxAttempts ?? 8;
+  }
+
+  // ---- Requests -------------------------------------------------------------------------
+
+  async createRequest(
+    input: NewRequest,
+    options: CreateRequestOptions = {},
+  ): Promise<CreateRequestResult> {
+    const idempotency = options.idempotency;
+    if (!idempotency) return { request: await this.putNewRequest(input), created: true };
+    if (!isValidIdempotencyKey(idempotency.key)) throw new PkiError("IDEMPOTENCY_KEY_INVALID");
+    if (idempotency.scope === "") throw new TypeError("idempotency scope is empty");
+
+    const idemKey = key.idempotency(idempotency.scope, idempotency.key);
+    const fingerprint = requestFingerprint(input);
+    const now = this.clock();
+    const claimed = await this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...idemKey,
+          type: "idempotency",
+          scope: idempotency.scope,
+          requestId: input.id,
+          fingerprint,
+          createdAt: now.toISOString(),
+          [table.ttl]: epochSeconds(now) + IDEMPOTENCY_WINDOW_SECONDS,
+        },
+        // A record past its window counts as gone even before TTL deletes it.
+        ConditionExpression: "attribute_not_exists(pk) OR #purge < :now",
+        ExpressionAttributeNames: { "#purge": table.ttl },
+        ExpressionAttributeValues: { ":now": epochSeconds(now) },
+      }),
+    );
+    let requestId = input.id;
+    if (!claimed) {
+      const record = await this.getItem(idemKey);
+      if (!record) throw new TransientError("The idempotency record vanished; retry.");
+      if (record.fingerprint !== fingerprint) {
+        throw new PkiError(
+          "IDEMPOTENCY_KEY_REUSED",
+          `It was first used for request ${String(record.requestId)}.`,
+          { requestId: record.requestId },
+        );
+      }
+      requestId = String(record.requestId);
+      const existing = await this.getRequest(requestId);
+      if (existing) return { request: existing, created: false };
+      // The first attempt stored the key but not the request (it crashed, or is still
+      // running): create the request under the id the key names.
+    }
+    try {
+      return { request: await this.putNewRequest({ ...input, id: requestId }), created: true };
+    } catch (e) {
+      if (!(e instanceof PkiError && e.code === "REQUEST_EXISTS")) throw e;
+      // A concurrent twin of this call created it first.
+      const existing = await this.getRequest(requestId);
+      if (!existing) throw e;
+      return { request: existing, created: false };
+    }
+  }
+
+  private async putNewRequest(input: NewRequest): Promise<Request> {
+    if (!isRequestId(input.id)) throw new RangeError(`invalid request id ${input.id}`);
+    const at = this.clock().toISOString();
+    const request: Request = {
+      id: input.id,
+      status: "submitted",
+      requester: input.requester,
+      profile: input.profile,
+      comment: input.comment,
+      csr: input.csr,
+      csrSummary: input.csrSummary,
+      validityDays: input.validityDays,
+      approval: input.approval,
+      decisions: [],
+      reason: null,
+      serial: null,
+      executionId: input.executionId ?? null,
+      submittedBy: input.submittedBy,
+      createdAt: at,
+      updatedAt: at,
+    };
+    const entry: StoredAuditEntry = {
+      at,
+      actor: input.submittedBy ?? "anonymous",
+      action: "submitted",
+      from: null,
+      to: "submitted",
+      details: {
+        requester: input.requester,
+        profile: input.profile,
+        csrSha256: input.csrSummary.sha256,
+      },
+    };
+    const item: RequestItem = {
+      ...key.request(input.id),
+      ...request,
+      gsi1pk: statusIndexKey("submitted"),
+      gsi1sk: `${at}#${input.id}`,
+      version: 1,
+      history: [entry],
+      taskToken: null,
+      links: {},
+    };
+    const stored = await this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { type: "request", ...item },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    if (!stored) throw new PkiError("REQUEST_EXISTS", `Request ${input.id}.`);
+    return request;
+  }
+
+  async getRequest(id: string): Promise<Request | undefined> {
+    const item = await this.getRequestItem(id);
+    return item && toRequest(item);
+  }
+
+  async transition(requestId: string, change: TransitionInput): Promise<TransitionResult> {
+    const from: readonly RequestStatus[] =
+      typeof change.from === "string" ? [change.from] : change.from;
+    if (from.length === 0) throw new TypeError("transition needs at least one from status");
+    for (const status of from) {
+      if (!canTransition(status, change.to)) {
+        throw new PkiError("REQUEST_TRANSITION_INVALID", `${status} → ${change.to}.`, {
+          from: status,
+          to: change.to,
+        });
+      }
+    }
+    // With one possible origin the write is tried blind; otherwise (and after a lost race)
+    // the item is read first, so the audit entry names the status actually left.
+    let origin: RequestStatus | undefined = from.length === 1 ? from[0] : undefined;
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      if (origin === undefined) {
+        const current = await this.getRequestItem(requestId);
+        if (!current) throw new PkiError("REQUEST_NOT_FOUND", `Request ${requestId}.`);
+        if (current.status === change.to) return { request: toRequest(current), changed: false };
+        if (!from.includes(current.status))
+          throw stateConflict(requestId, current.status, from, change.to);
+        origin = current.status;
+      }
+      const at = this.clock().toISOString();
+      const entry: StoredAuditEntry = {
+        at,
+        actor: change.actor,
+        action: change.action ?? change.to,
+        from: origin,
+        to: change.to,
+        details: change.details ?? null,
+      };
+      const x = new Expression();
+      const sets = [
+        `${x.name("status")} = ${x.value(change.to)}`,
+        `${x.name("gsi1pk")} = ${x.value(statusIndexKey(change.to))}`,
+        `${x.name("updatedAt")} = ${x.value(at)}`,
+        `${x.name("version")} = ${x.name("version")} + ${x.value(1)}`,
+        `${x.name("history")} = list_append(${x.name("history")}, ${x.value([entry])})`,
+      ];
+      if (change.patch?.reason !== undefined)
+        sets.push(`${x.name("reason")} = ${x.value(change.patch.reason)}`);
+      if (change.patch?.serial !== undefined)
+        sets.push(`${x.name("serial")} = ${x.value(change.patch.serial)}`);
+      const written = await this.update(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key.request(requestId),
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: `${x.name("status")} = ${x.value(origin)}`,
+          ...x.attributes(),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      if (written) return { request: toRequest(written as RequestItem), changed: true };
+      origin = undefined;
+    }
+    throw new TransientError(`Request ${requestId} kept changing; retry.`);
+  }
+
+  async attachExecution(requestId: string, executionId: string): Promise<Request> {
+    const x = new Expression();
+    const field = x.name("executionId");
+    const result = await this.update(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key.request(requestId),
+        UpdateExpression: `SET ${field} = ${x.value(executionId)}, ${x.name("version")} = ${x.name("version")} + ${x.value(1)}`,
+        ConditionExpression: `attribute_exists(pk) AND (attribute_type(${field}, ${x.value("NULL")}) OR ${field} = ${x.value(executionId)})`,
+        ...x.attributes(),
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    if (result) return toRequest(result as RequestItem);
+    const current = await this.getRequestItem(requestId);
+    if (!current) throw new PkiError("REQUEST_NOT_FOUND", `Request ${requestId}.`);
+    throw new PkiError(
+      "REQUEST_STATE_CONFLICT",
+      `Request ${requestId} already belongs to execution ${current.executionId}.`,
+      { requestId, executionId: current.executionId },
+    );
+  }
+
+  async appendAudit(requestId: string, input: AuditInput): Promise<boolean> {
+    const entry: StoredAuditEntry = {
+      at: this.clock().toISOString(),
+      actor: input.actor,
+      action: input.action,
+      from: null,
+      to: null,
+      details: input.details ?? null,
+    };
+    const x = new Expression();
+    const history = x.name("history");
+    let updateExpression = `SET ${history} = list_append(${history}, ${x.value([entry])}), ${x.name("version")} = ${x.name("version")} + ${x.value(1)}`;
+    let condition = "attribute_exists(pk)";
+    if (input.eventId !== undefined) {
+      const ids = x.name("auditEventIds");
+      updateExpression += ` ADD ${ids} ${x.value(new Set([input.eventId]))}`;
+      condition += ` AND NOT contains(${ids}, ${x.value(input.eventId)})`;
+    }
+    const result = await this.update(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key.request(requestId),
+        UpdateExpression: updateExpression,
+        ConditionExpression: condition,
+        ...x.attributes(),
+      }),
+    );
+    if (result) return true;
+    if (!(await this.getRequestItem(requestId)))
+      throw new PkiError("REQUEST_NOT_FOUND", `Request ${requestId}.`);
+    return false;
+  }
+
+  async history(requestId: string): Promise<readonly AuditEntry[]> {
+    const item = await this.getRequestItem(requestId);
+    if (!item) throw new PkiError("REQUEST_NOT_FOUND", `Request ${requestId}.`);
+    return item.history.map((entry, i) => ({ seq: i + 1, ...entry }));
+  }
+
+  async listRequestsByStatus(status: RequestStatus, page: PageInput = {}): Promise<Page<Request>> {
+    const result = await this.send(() =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: "gsi1",
+          KeyConditionExpression: "gsi1pk = :pk",
+          ExpressionAttributeValues: { ":pk": statusIndexKey(status) },
+          Limit: page.limit ?? 50,
+          ExclusiveStartKey: page.cursor === undefined ? undefined : decodeCursor(page.cursor),
+        }),
+      ),
+    );
+    return {
+      items: (result.Items ?? []).map((item) => toRequest(item as RequestItem)),
+      next: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : null,
+    };
+  }
+
+  // ---- Approvals ------------------------------------------------------------------------
+
+  async openApproval(requestId: string, input: OpenApprovalInput): Promise<ApprovalState> {
+    const seen = new Set<string>();
+    for (const link of input.links) {
+      requireSha256(link.secretHash, "secretHash");
+      const mailbox = mailboxKey(link.approver);
+      if (seen.has(mailbox)) throw new TypeError(`two links for ${link.approver}`);
+      seen.add(mailbox);
+    }
+    if (new Set(input.links.map((l) => l.secretHash)).size !== input.links.length)
+      throw new TypeError("two links share a secret");
+
+    return this.optimistic(requestId, async (item) => {
+      if (item.status !== "pending_approval") {
+        throw new PkiError("APPROVAL_NOT_PENDING", `Request ${requestId} is ${item.status}.`, {
+          status: item.status,
+        });
+      }
+      const links: Record<string, LinkItem> = { ...item.links };
+      for (const link of input.links) {
+        if (mailboxKey(link.approver) === mailboxKey(item.requester)) {
+          throw new PkiError("APPROVAL_SELF", `${link.approver} submitted request ${requestId}.`);
+        }
+        if (!item.approval.approvers.some((a) => mailboxKey(a) === mailboxKey(link.approver))) {
+          throw new PkiError("APPROVER_NOT_LISTED", `${link.approver}, request ${requestId}.`);
+        }
+        const existing = links[mailboxKey(link.approver)];
+        if (existing?.usedAt) {
+          throw new PkiError("APPROVAL_ALREADY_DECIDED", `${link.approver} has decided.`);
+        }
+        links[mailboxKey(link.approver)] = {
+          approver: link.approver,
+          secretHash: link.secretHash,
+          expiresAt: link.expiresAt,
+          usedAt: null,
+          decision: null,
+        };
+      }
+      const otherHashes = Object.values(links).map((l) => l.secretHash);
+      if (new Set(otherHashes).size !== otherHashes.length)
+        throw new TypeError("a link secret is already in use");
+      const at = this.clock().toISOString();
+      const approval = { ...item.approval, deadline: input.deadline };
+      const entry: StoredAuditEntry = {
+        at,
+        actor: input.actor ?? "workflow:RequestApproval",
+        action: "approval.opened",
+        from: null,
+        to: null,
+        details: { approvers: input.links.map((l) => l.approver), deadline: input.deadline },
+      };
+      const x = new Expression();
+      return {
+        x,
+        update: [
+          `${x.name("links")} = ${x.value(links)}`,
+          `${x.name("taskToken")} = ${x.value(input.taskToken)}`,
+          `${x.name("approval")} = ${x.value(approval)}`,
+          `${x.name("updatedAt")} = ${x.value(at)}`,
+          `${x.name("history")} = list_append(${x.name("history")}, ${x.value([entry])})`,
+        ],
+        condition: `${x.name("status")} = ${x.value("pending_approval")}`,
+        result: (updated: RequestItem) => toApprovalState(updated),
+      };
+    });
+  }
+
+  async getApproval(requestId: string): Promise<ApprovalState | undefined> {
+    const item = await this.getRequestItem(requestId);
+    return item && toApprovalState(item);
+  }
+
+  async findApprovalLink(
+    requestId: string,
+    secretHash: string,
+  ): Promise<ApprovalLinkView | undefined> {
+    if (!SHA256_HEX.test(secretHash) || !isRequestId(requestId)) return undefined;
+    const item = await this.getRequestItem(requestId);
+    const link = item && findLink(item, secretHash);
+    return item && link ? { request: toRequest(item), link: toApprovalLink(link[1]) } : undefined;
+  }
+
+  async recordDecision(requestId: string, input: DecisionInput): Promise<DecisionResult> {
+    const invalid = () =>
+      new PkiError("APPROVAL_TOKEN_INVALID", `Request ${requestId}.`, { requestId });
+    if (!SHA256_HEX.test(input.secretHash) || !isRequestId(requestId)) throw invalid();
+    let decided: Pick<DecisionResult, "approver" | "tally" | "outcome"> | undefined;
+    const request = await this.optimistic(
+      requestId,
+      async (item) => {
+        const found = findLink(item, input.secretHash);
+        if (!found) throw invalid();
+        const [linkKey, link] = found;
+        if (link.usedAt !== null) {
+          throw new PkiError(
+            "APPROVAL_ALREADY_DECIDED",
+            `${link.approver} decided "${link.decision}" at ${link.usedAt}.`,
+            { decision: link.decision, usedAt: link.usedAt },
+          );
+        }
+        if (item.status !== "pending_approval") {
+          throw new PkiError("APPROVAL_NOT_PENDING", `Request ${requestId} is ${item.status}.`, {
+            status: item.status,
+          });
+        }
+        const now = this.clock();
+        if (now.getTime() >= Date.parse(link.expiresAt)) {
+          throw new PkiError("APPROVAL_EXPIRED", `The link expired at ${link.expiresAt}.`, {
+            expiresAt: link.expiresAt,
+          });
+        }
+        if (mailboxKey(link.approver) === mailboxKey(item.requester)) {
+          throw new PkiError("APPROVAL_SELF", `${link.approver} submitted request ${requestId}.`);
+        }
+        const at = now.toISOString();
+        const reason = input.reason ?? null;
+        const decisions: Decision[] = [
+          ...item.decisions,
+          { approver: link.approver, decision: input.decision, reason, at },
+        ];
+        const tally = tallyOf(decisions, item.approval.quorum);
+        const outcome = tally.rejected
+          ? "rejected"
+          : tally.approvals >= tally.quorum
+            ? "approved"
+            : "pending";
+        decided = { approver: link.approver, tally, outcome };
+        const actor = `approver:${link.approver}`;
+        const entries: StoredAuditEntry[] = [
+          {
+            at,
+            actor,
+            action: `approval.${input.decision}`,
+            from: null,
+            to: null,
+            details: { reason, approvals: tally.approvals, quorum: tally.quorum },
+          },
+        ];
+        const x = new Expression();
+        const update = [
+          `${x.name("links")}.${x.name(linkKey)}.${x.name("usedAt")} = ${x.value(at)}`,
+          `${x.name("links")}.${x.name(linkKey)}.${x.name("decision")} = ${x.value(input.decision)}`,
+          `${x.name("decisions")} = ${x.value(decisions)}`,
+          `${x.name("updatedAt")} = ${x.value(at)}`,
+        ];
+        if (outcome !== "pending") {
+          entries.push({
+            at,
+            actor,
+            action: outcome,
+            from: "pending_approval",
+            to: outcome,
+            details:
+              outcome === "approved"
+                ? {
+                    approvers: decisions
+                      .filter((d) => d.decision === "approve")
+                      .map((d) => d.approver),
+                  }
+                : { reason },
+          });
+          update.push(
+            `${x.name("status")} = ${x.value(outcome)}`,
+            `${x.name("gsi1pk")} = ${x.value(statusIndexKey(outcome))}`,
+          );
+          if (outcome === "rejected")
+            update.push(
+              `${x.name("reason")} = ${x.value(reason ?? `Rejected by ${link.approver}.`)}`,
+            );
+        }
+        update.push(
+          `${x.name("history")} = list_append(${x.name("history")}, ${x.value(entries)})`,
+        );
+        const linkPath = `${x.name("links")}.${x.name(linkKey)}`;
+        return {
+          x,
+          update,
+          condition: [
+            `${x.name("status")} = ${x.value("pending_approval")}`,
+            `${linkPath}.${x.name("secretHash")} = ${x.value(input.secretHash)}`,
+            `attribute_type(${linkPath}.${x.name("usedAt")}, ${x.value("NULL")})`,
+          ].join(" AND "),
+          result: (updated: RequestItem) => updated,
+        };
+      },
+      () => invalid(),
+    );
+    const done = decided!;
+    return {
+      request: toRequest(request),
+      approver: done.approver,
+      tally: done.tally,
+      outcome: done.outcome,
+      taskToken: request.taskToken,
+    };
+  }
+
+  // ---- Certificates ---------------------------------------------------------------------
+
+  async putCertificate(input: NewCertificateRecord): Promise<PutCertificateResult> {
+    if (normaliseSerial(input.serial) !== input.serial)
+      throw new RangeError(`serial ${input.serial} is not normalised lowercase hex`);
+    const record: CertificateRecord = {
+      serial: input.serial,
+      requestId: input.requestId,
+      objectKey: input.objectKey,
+      subject: input.subject,
+      sans: input.sans.map((s) => ({ type: s.type, value: s.value })),
+      profile: input.profile,
+      notBefore: input.notBefore,
+      notAfter: input.notAfter,
+      issuedAt: this.clock().toISOString(),
+    };
+    const stored = await this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...key.certificate(input.serial), type: "certificate", ...record },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    if (stored) return { record, created: true };
+    const existing = await this.getCertificate(input.serial);
+    if (existing?.requestId === input.requestId) return { record: existing, created: false };
+    throw new PkiError("CERT_SERIAL_EXISTS", `Serial ${input.serial}.`, {
+      serial: input.serial,
+      requestId: existing?.requestId ?? null,
+    });
+  }
+
+  async getCertificate(serial: string): Promise<CertificateRecord | undefined> {
+    const normal = normaliseSerial(serial);
+    if (!normal) return undefined;
+    const item = await this.getItem(key.certificate(normal));
+    if (!item) return undefined;
+    return {
+      serial: item.serial,
+      requestId: item.requestId,
+      objectKey: item.objectKey,
+      subject: item.subject,
+      sans: item.sans,
+      profile: item.profile,
+      notBefore: item.notBefore,
+      notAfter: item.notAfter,
+      issuedAt: item.issuedAt,
+    };
+  }
+
+  // ---- API keys -------------------------------------------------------------------------
+
+  async createApiKey(input: NewApiKey): Promise<ApiKeyRecord> {
+    requireSha256(input.keyHash, "keyHash");
+    const record: ApiKeyRecord = {
+      id: input.keyHash.slice(0, 16),
+      role: input.role,
+      label: input.label,
+      createdAt: this.clock().toISOString(),
+      revokedAt: null,
+    };
+    const stored = await this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...key.apiKey(record.id),
+          type: "apiKey",
+          gsi1pk: API_KEYS_INDEX_KEY,
+          gsi1sk: `${record.createdAt}#${record.id}`,
+          keyHash: input.keyHash,
+          ...record,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    if (!stored) throw new PkiError("API_KEY_EXISTS", `Key id ${record.id}.`);
+    return record;
+  }
+
+  async findActiveApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    if (!SHA256_HEX.test(keyHash)) return undefined;
+    const item = await this.getItem(key.apiKey(keyHash.slice(0, 16)));
+    if (!item || item.keyHash !== keyHash || item.revokedAt !== null) return undefined;
+    return toApiKey(item);
+  }
+
+  async listApiKeys(): Promise<readonly ApiKeyRecord[]> {
+    const keys: ApiKeyRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send(() =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: "gsi1",
+            KeyConditionExpression: "gsi1pk = :pk",
+            ExpressionAttributeValues: { ":pk": API_KEYS_INDEX_KEY },
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      keys.push(...(page.Items ?? []).map(toApiKey));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return keys;
+  }
+
+  async revokeApiKey(id: string): Promise<ApiKeyRecord> {
+    const x = new Expression();
+    const revokedAt = x.name("revokedAt");
+    const result = await this.update(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key.apiKey(id),
+        UpdateExpression: `SET ${revokedAt} = ${x.value(this.clock().toISOString())}`,
+        ConditionExpression: `attribute_exists(pk) AND attribute_type(${revokedAt}, ${x.value("NULL")})`,
+        ...x.attributes(),
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    if (result) return toApiKey(result);
+    const existing = await this.getItem(key.apiKey(id));
+    if (!existing) throw new PkiError("API_KEY_NOT_FOUND", `Key id ${id}.`);
+    return toApiKey(existing);
+  }
+
+  // ---- Sent markers ---------------------------------------------------------------------
+
+  async claimMessage(
+    requestId: string,
+    kind: string,
+    options: ClaimOptions = {},
+  ): Promise<MessageClaim> {
+    requireKind(kind);
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const now = this.clock();
+      const claimId = randomUUID();
+      const leaseUntil = new Date(
+        now.getTime() + (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000,
+      ).toISOString();
+      const x = new Expression();
+      const state = x.name("state");
+      const lease = x.name("leaseUntil");
+      const claimed = await this.update(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key.message(requestId, kind),
+          UpdateExpression: [
+            `SET ${state} = ${x.value("sending")}`,
+            `${x.name("claimId")} = ${x.value(claimId)}`,
+            `${lease} = ${x.value(leaseUntil)}`,
+            `${x.name("type")} = ${x.value("message")}`,
+            `${x.name("attempts")} = if_not_exists(${x.name("attempts")}, ${x.value(0)}) + ${x.value(1)}`,
+          ].join(", "),
+          ConditionExpression: `attribute_not_exists(pk) OR (${state} = ${x.value("sending")} AND ${lease} < ${x.value(now.toISOString())})`,
+          ...x.attributes(),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      if (claimed) return { state: "claimed", claimId };
+      const current = await this.getItem(key.message(requestId, kind));
+      if (current?.state === "sent") return { state: "sent", sentAt: current.sentAt };
+      if (current?.state === "sending" && current.leaseUntil >= now.toISOString())
+        return { state: "in-progress", leaseUntil: current.leaseUntil };
+      // Released or expired in between: try again.
+    }
+    throw new TransientError(`Message ${kind} of request ${requestId} kept changing; retry.`);
+  }
+
+  async markMessageSent(
+    requestId: string,
+    kind: string,
+    claimId: string,
+    details: { readonly messageId?: string | null } = {},
+  ): Promise<void> {
+    requireKind(kind);
+    const x = new Expression();
+    const state = x.name("state");
+    const done = await this.update(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key.message(requestId, kind),
+        UpdateExpression: `SET ${state} = ${x.value("sent")}, ${x.name("sentAt")} = ${x.value(this.clock().toISOString())}, ${x.name("messageId")} = ${x.value(details.messageId ?? null)} REMOVE ${x.name("leaseUntil")}`,
+        ConditionExpression: `${x.name("claimId")} = ${x.value(claimId)} AND ${state} = ${x.value("sending")}`,
+        ...x.attributes(),
+      }),
+    );
+    if (done) return;
+    const current = await this.getItem(key.message(requestId, kind));
+    if (current?.state === "sent" && current.claimId === claimId) return;
+    throw new PkiError("MESSAGE_CLAIM_LOST", `Message ${kind} of request ${requestId}.`);
+  }
+
+  async releaseMessage(requestId: string, kind: string, claimId: string): Promise<void> {
+    requireKind(kind);
+    await this.conditional(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: key.message(requestId, kind),
+        ConditionExpression: "claimId = :c AND #state = :sending",
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: { ":c": claimId, ":sending": "sending" },
+      }),
+    );
+  }
+
+  // ---- Plumbing -------------------------------------------------------------------------
+
+  private async getRequestItem(id: string): Promise<RequestItem | undefined> {
+    if (!isRequestId(id)) return undefined;
+    return (await this.getItem(key.request(id))) as RequestItem | undefined;
+  }
+
+  private async getItem(itemKey: { pk: string; sk: string }): Promise<Item | undefined> {
+    const result = await this.send(() =>
+      this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: itemKey, ConsistentRead: true }),
+      ),
+    );
+    return result.Item;
+  }
+
+  /**
+   * Read the request, let `plan` decide the write (or throw), and write it on condition that
+   * the item's version is unchanged; on a lost race, read and decide again.
+   */
+  private async optimistic<T>(
+    requestId: string,
+    plan: (item: RequestItem) => Promise<{
+      x: Expression;
+      update: string[];
+      condition: string;
+      result: (updated: RequestItem) => T;
+    }>,
+    notFound: () => Error = () => new PkiError("REQUEST_NOT_FOUND", `Request ${requestId}.`),
+  ): Promise<T> {
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const item = await this.getRequestItem(requestId);
+      if (!item) throw notFound();
+      const { x, update, condition, result } = await plan(item);
+      const version = x.name("version");
+      const written = await this.update(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key.request(requestId),
+          UpdateExpression: `SET ${[...update, `${version} = ${version} + ${x.value(1)}`].join(", ")}`,
+          ConditionExpression: `${version} = ${x.value(item.version)} AND ${condition}`,
+          ...x.attributes(),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      if (written) return result(written as RequestItem);
+    }
+    throw new TransientError(`Request ${requestId} kept changing; retry.`);
+  }
+
+  /** An UpdateItem's new attributes, or undefined when its condition failed. */
+  private async update(command: UpdateCommand): Promise<Item | undefined> {
+    try {
+      const result = await this.send(() => this.doc.send(command));
+      return result.Attributes ?? {};
+    } catch (e) {
+      if (isConditionFailure(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Whether a conditional Put or Delete was written. */
+  private async conditional(command: PutCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.send(() =>
+        command instanceof PutCommand ? this.doc.send(command) : this.doc.send(command),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Runs one SDK call, turning throttling and unreachable-service errors into TransientError. */
+  private async send<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      if (isTransient(e)) {
+        throw new TransientError(`DynamoDB: ${(e as Error).message}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+}
+
+// ---- Helpers --------------------------------------------------------------------------------
+
+/** Builds expression attribute names and values, so no attribute name can hit a reserved word. */
+class Expression {
+  private readonly names = new Map<string, string>();
+  private readonly values: Record<string, unknown> = {};
+  private valueCount = 0;
+
+  name(attribute: string): string {
+    let placeholder = this.names.get(attribute);
+    if (!placeholder) {
+      placeholder = `#n${this.names.size}`;
+      this.names.set(attribute, placeholder);
+    }
+    return placeholder;
+  }
+
+  value(value: unknown): string {
+    const placeholder = `:v${this.valueCount++}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
+
+  attributes(): {
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues?: Record<string, unknown>;
+  } {
+    const names = Object.fromEntries([...this.names].map(([name, p]) => [p, name]));
+    return this.valueCount === 0
+      ? { ExpressionAttributeNames: names }
+      : { ExpressionAttributeNames: names, ExpressionAttributeValues: this.values };
+  }
+}
+
+function toRequest(item: RequestItem): Request {
+  return {
+    id: item.id,
+    status: item.status,
+    requester: item.requester,
+    profile: item.profile,
+    comment: item.comment,
+    csr: item.csr,
+    csrSummary: item.csrSummary,
+    validityDays: item.validityDays,
+    approval: item.approval,
+    decisions: item.decisions,
+    reason: item.reason,
+    serial: item.serial,
+    executionId: item.executionId,
+    submittedBy: item.submittedBy,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+  };
+}
+
+function toApprovalLink(link: LinkItem): ApprovalLink {
+  return {
+    approver: link.approver,
+    expiresAt: link.expiresAt,
+    usedAt: link.usedAt,
+    decision: link.decision,
+  };
+}
+
+function toApprovalState(item: RequestItem): ApprovalState {
+  return {
+    requestId: item.id,
+    status: item.status,
+    taskToken: item.taskToken,
+    deadline: item.approval.deadline,
+    quorum: item.approval.quorum,
+    links: Object.values(item.links).map(toApprovalLink),
+  };
+}
+
+function toApiKey(item: Item): ApiKeyRecord {
+  return {
+    id: item.id,
+    role: item.role,
+    label: item.label,
+    createdAt: item.createdAt,
+    revokedAt: item.revokedAt ?? null,
+  };
+}
+
+function findLink(item: RequestItem, secretHash: string): [string, LinkItem] | undefined {
+  return Object.entries(item.links).find(([, link]) => link.secretHash === secretHash);
+}
+
+function tallyOf(decisions: readonly Decision[], quorum: number): DecisionResult["tally"] {
+  const approvers = new Set(
+    decisions.filter((d) => d.decision === "approve").map((d) => mailboxKey(d.approver)),
+  );
+  return {
+    approvals: approvers.size,
+    quorum,
+    rejected: decisions.some((d) => d.decision === "reject"),
+  };
+}
+
+function stateConflict(
+  requestId: string,
+  current: RequestStatus,
+  expected: readonly RequestStatus[],
+  target: RequestStatus,
+): PkiError {
+  return new PkiError(
+    "REQUEST_STATE_CONFLICT",
+    `Request ${requestId} is ${current}, not ${expected.join(" or ")}, so it cannot become ${target}.`,
+    { requestId, current, expected: [...expected], target },
+  );
+}
+
+/** Same request body, same fingerprint: what an idempotency key is checked against. */
+function requestFingerprint(input: NewRequest): string {
+  return sha256Hex(
+    JSON.stringify([
+      input.requester,
+      input.profile,
+      input.comment,
+      input.csrSummary.sha256,
+      input.validityDays,
+    ]),
+  );
+}
+
+/** Approvers compare case-insensitively, as the configuration's approver list does. */
+function mailboxKey(email: string): string {
+  return email.toLowerCase();
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+function epochSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+function requireSha256(value: string, what: string): void {
+  if (!SHA256_HEX.test(value)) throw new TypeError(`${what} is not a lowercase hex SHA-256`);
+}
+
+function requireKind(kind: string): void {
+  if (kind.length === 0 || kind.length > 256)
+    throw new TypeError("message kind must be 1-256 characters");
+}
+
+function encodeCursor(lastKey: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(lastKey), "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (typeof value === "object" && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // falls through
+  }
+  throw new RangeError("invalid page cursor");
+}
+
+function isConditionFailure(e: unknown): boolean {
+  return e instanceof Error && e.name === "ConditionalCheckFailedException";
+}
+
+const transientNames = new Set([
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "ThrottlingException",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "TimeoutError",
+]);
+
+function isTransient(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (transientNames.has(e.name)) return true;
+  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return true;
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "ETIMEDOUT";
+}

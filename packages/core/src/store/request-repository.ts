@@ -1,0 +1,304 @@
+/**
+ * The storage authority's port: everything the API, the workflow steps and the CLI persist
+ * about requests, approvals, issued certificates, API keys and sent mail. The DynamoDB adapter
+ * (dynamo-request-repository.ts) implements it; docs/dynamodb.md gives the layout.
+ *
+ * Rules every implementation keeps:
+ * - Every write is conditional, so a step run twice, or two steps racing, never moves a request
+ *   backwards, issues twice, or sends twice.
+ * - Every status change writes its audit entry in the same atomic write.
+ * - Reads that a decision depends on are strongly consistent.
+ * - Secrets are never stored: API keys and approval-link secrets arrive as SHA-256 hashes.
+ *
+ * Failures are PkiErrors with codes from the "Requests and storage" group of errors.ts.
+ */
+import type {
+  AuditEntry,
+  DecisionKind,
+  JsonValue,
+  NewRequest,
+  Request,
+  RequestStatus,
+} from "../requests/request.ts";
+import type { San } from "../x509/general-names.ts";
+
+export interface RequestRepository {
+  /**
+   * Stores a new request with status `submitted` and its first audit entry. Refuses an id that
+   * exists (REQUEST_EXISTS). With an idempotency key, a repeat of the same request under the
+   * same key and scope returns the first request with `created: false`; the same key with a
+   * different request is IDEMPOTENCY_KEY_REUSED.
+   */
+  createRequest(input: NewRequest, options?: CreateRequestOptions): Promise<CreateRequestResult>;
+
+  /** The request, strongly consistent; undefined if there is none. */
+  getRequest(id: string): Promise<Request | undefined>;
+
+  /**
+   * Moves a request from one of `from` to `to` and appends the audit entry, atomically.
+   * - `from → to` not allowed by the lifecycle: REQUEST_TRANSITION_INVALID (nothing written);
+   * - the request is already in `to`: `{ changed: false }` with the stored request (an
+   *   idempotent re-run; compare its fields if the patch matters);
+   * - the request is elsewhere: REQUEST_STATE_CONFLICT, details `{ current, expected, target }`;
+   * - no such request: REQUEST_NOT_FOUND.
+   */
+  transition(requestId: string, change: TransitionInput): Promise<TransitionResult>;
+
+  /** Records the workflow execution; a different execution id already recorded is REQUEST_STATE_CONFLICT. */
+  attachExecution(requestId: string, executionId: string): Promise<Request>;
+
+  /**
+   * Appends an audit entry that is not a status change (an email sent, an event seen). With
+   * `eventId`, the entry is written once per id: a repeat returns false.
+   */
+  appendAudit(requestId: string, entry: AuditInput): Promise<boolean>;
+
+  /** The request's audit entries, oldest first. REQUEST_NOT_FOUND if there is no request. */
+  history(requestId: string): Promise<readonly AuditEntry[]>;
+
+  /**
+   * Lists requests in one status, oldest first, from an eventually consistent index (for
+   * operators and sweepers; never for a decision).
+   */
+  listRequestsByStatus(status: RequestStatus, page?: PageInput): Promise<Page<Request>>;
+
+  /**
+   * Stores the workflow task token, the deadline and one link per approver while the request
+   * is `pending_approval`. Called again (a retried approval step), it replaces the task token
+   * and the links given; a link whose approver has decided cannot be replaced
+   * (APPROVAL_ALREADY_DECIDED). Approvers must be on the request's approver list
+   * (APPROVER_NOT_LISTED) and never the requester (APPROVAL_SELF). Not pending:
+   * APPROVAL_NOT_PENDING.
+   */
+  openApproval(requestId: string, approval: OpenApprovalInput): Promise<ApprovalState>;
+
+  /** The approval state (task token, links without their hashes); undefined if no request. */
+  getApproval(requestId: string): Promise<ApprovalState | undefined>;
+
+  /**
+   * The request and the link that `secretHash` opens, for showing an approver the request
+   * (a GET: no state change). Undefined for an unknown request or a hash that matches no link.
+   */
+  findApprovalLink(requestId: string, secretHash: string): Promise<ApprovalLinkView | undefined>;
+
+  /**
+   * Records an approver's decision through their link, once: the link is used up, the decision
+   * and its audit entry are appended, and when this decision completes the quorum (or is a
+   * rejection) the request moves to `approved` (or `rejected`) in the same write. Errors, in
+   * the order they are checked: APPROVAL_TOKEN_INVALID (no such request, or no link with that
+   * hash), APPROVAL_ALREADY_DECIDED (the link was used), APPROVAL_NOT_PENDING (the request no
+   * longer waits for approval; details `{ status }`), APPROVAL_EXPIRED (past the link's expiry).
+   */
+  recordDecision(requestId: string, input: DecisionInput): Promise<DecisionResult>;
+
+  /**
+   * Stores an issued certificate under its serial. The serial is unique: another request's
+   * certificate under it is CERT_SERIAL_EXISTS; the same request's again is `created: false`.
+   */
+  putCertificate(record: NewCertificateRecord): Promise<PutCertificateResult>;
+
+  /** The certificate record, strongly consistent; undefined if the serial is unknown. */
+  getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+
+  /** Stores an API key by the SHA-256 of the key; API_KEY_EXISTS if its id is taken. */
+  createApiKey(input: NewApiKey): Promise<ApiKeyRecord>;
+
+  /** The key with this hash if it exists and is not revoked (strongly consistent). */
+  findActiveApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
+
+  /** Every API key, revoked ones included, oldest first (eventually consistent). */
+  listApiKeys(): Promise<readonly ApiKeyRecord[]>;
+
+  /** Revokes a key by id; revoking a revoked key returns it unchanged. API_KEY_NOT_FOUND. */
+  revokeApiKey(id: string): Promise<ApiKeyRecord>;
+
+  /**
+   * Claims the right to send one message (a request's mail of one kind, e.g.
+   * "approval-needed:alice@example.com"). Exactly one caller holds a claim at a time; a
+   * message marked sent is never claimed again. A claim not completed within its lease (the
+   * sender crashed) can be taken over.
+   */
+  claimMessage(requestId: string, kind: string, options?: ClaimOptions): Promise<MessageClaim>;
+
+  /** Marks a claimed message sent. MESSAGE_CLAIM_LOST if the claim was taken over. */
+  markMessageSent(
+    requestId: string,
+    kind: string,
+    claimId: string,
+    details?: { readonly messageId?: string | null },
+  ): Promise<void>;
+
+  /** Gives a claim back after a failed send, so a retry can send at once. */
+  releaseMessage(requestId: string, kind: string, claimId: string): Promise<void>;
+}
+
+export interface CreateRequestOptions {
+  readonly idempotency?: {
+    /** Whose key it is: an API key id, or a client identifier for open submission. */
+    readonly scope: string;
+    /** The Idempotency-Key header: 1 to 255 printable ASCII characters. */
+    readonly key: string;
+  };
+}
+
+export interface CreateRequestResult {
+  readonly request: Request;
+  /** False when an idempotency key replayed an earlier request. */
+  readonly created: boolean;
+}
+
+/** Fields a transition may set along with the status. */
+export interface RequestPatch {
+  readonly reason?: string | null;
+  readonly serial?: string | null;
+}
+
+export interface TransitionInput {
+  /** The status(es) the request must be in. */
+  readonly from: RequestStatus | readonly RequestStatus[];
+  readonly to: RequestStatus;
+  /** Who makes the change, for the audit trail. */
+  readonly actor: string;
+  /** What the audit entry calls it; defaults to the new status. */
+  readonly action?: string;
+  readonly details?: { readonly [key: string]: JsonValue };
+  readonly patch?: RequestPatch;
+}
+
+export interface TransitionResult {
+  readonly request: Request;
+  /** False when the request was already in the target status (nothing written). */
+  readonly changed: boolean;
+}
+
+export interface AuditInput {
+  readonly actor: string;
+  readonly action: string;
+  readonly details?: { readonly [key: string]: JsonValue };
+  /** A deterministic id (a domain event's id): the entry is appended once per id. */
+  readonly eventId?: string;
+}
+
+export interface PageInput {
+  readonly limit?: number;
+  /** The `next` of the previous page. */
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next: string | null;
+}
+
+export interface ApprovalLinkInput {
+  readonly approver: string;
+  /** SHA-256 of the link's secret, lowercase hex. */
+  readonly secretHash: string;
+  readonly expiresAt: string;
+}
+
+export interface OpenApprovalInput {
+  readonly taskToken: string;
+  /** When the workflow stops waiting (also each link's expiry, normally). */
+  readonly deadline: string;
+  readonly links: readonly ApprovalLinkInput[];
+  readonly actor?: string;
+}
+
+export interface ApprovalLink {
+  readonly approver: string;
+  readonly expiresAt: string;
+  /** When the link was used; null while unused. */
+  readonly usedAt: string | null;
+  readonly decision: DecisionKind | null;
+}
+
+export interface ApprovalState {
+  readonly requestId: string;
+  readonly status: RequestStatus;
+  readonly taskToken: string | null;
+  readonly deadline: string | null;
+  readonly quorum: number;
+  readonly links: readonly ApprovalLink[];
+}
+
+export interface ApprovalLinkView {
+  readonly request: Request;
+  readonly link: ApprovalLink;
+}
+
+export interface DecisionInput {
+  /** SHA-256 of the secret from the link, lowercase hex. */
+  readonly secretHash: string;
+  readonly decision: DecisionKind;
+  readonly reason?: string | null;
+}
+
+export interface ApprovalTally {
+  /** Distinct approvers who approved. */
+  readonly approvals: number;
+  readonly quorum: number;
+  /** Whether any approver rejected. */
+  readonly rejected: boolean;
+}
+
+export interface DecisionResult {
+  readonly request: Request;
+  readonly approver: string;
+  readonly tally: ApprovalTally;
+  /** `pending`: more approvals needed; otherwise the status this decision moved the request to. */
+  readonly outcome: "pending" | "approved" | "rejected";
+  /** The workflow task token to send the outcome to (SendTaskSuccess / SendTaskFailure). */
+  readonly taskToken: string | null;
+}
+
+export interface NewCertificateRecord {
+  /** Lowercase hex, no leading zero bytes beyond one (certificate/serial.ts normaliseSerial). */
+  readonly serial: string;
+  readonly requestId: string;
+  /** Where the PEM lives in the bucket. */
+  readonly objectKey: string;
+  readonly subject: string;
+  readonly sans: readonly San[];
+  readonly profile: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+}
+
+export interface CertificateRecord extends NewCertificateRecord {
+  readonly issuedAt: string;
+}
+
+export interface PutCertificateResult {
+  readonly record: CertificateRecord;
+  /** False when this request's certificate was already stored under the serial. */
+  readonly created: boolean;
+}
+
+export type ApiKeyRole = "requester" | "admin";
+
+export interface NewApiKey {
+  /** SHA-256 of the key, lowercase hex. */
+  readonly keyHash: string;
+  readonly role: ApiKeyRole;
+  readonly label: string;
+}
+
+export interface ApiKeyRecord {
+  /** Public, stable id: the first 16 hex digits of the key's hash. */
+  readonly id: string;
+  readonly role: ApiKeyRole;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export interface ClaimOptions {
+  /** How long the claim holds before another sender may take it over. Default 300. */
+  readonly leaseSeconds?: number;
+}
+
+export type MessageClaim =
+  | { readonly state: "claimed"; readonly claimId: string }
+  | { readonly state: "sent"; readonly sentAt: string }
+  | { readonly state: "in-progress"; readonly leaseUntil: string };

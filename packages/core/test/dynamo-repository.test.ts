@@ -1,0 +1,943 @@
+/**
+ * The storage authority against dynalite (in-process, one server for the file, a fresh table
+ * per test): the request lifecycle and its audit trail, conditional transitions and races,
+ * idempotency keys, approval links and quorum, serial uniqueness, hashed API keys and
+ * sent markers. Every refusal is asserted by its PkiError code.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { type ErrorCode, PkiError } from "../src/errors.ts";
+import {
+  canTransition,
+  isFinalStatus,
+  type NewRequest,
+  newRequestId,
+  type RequestStatus,
+  requestStatuses,
+} from "../src/requests/request.ts";
+import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
+import type { RequestRepository } from "../src/store/request-repository.ts";
+import { createTable } from "../src/store/table.ts";
+import { type LocalDynamo, startDynalite } from "./support/dynamo.ts";
+
+const REQUESTER = "requester@example.com";
+const ALICE = "alice@example.com";
+const BOB = "bob@example.com";
+const CAROL = "carol@example.com";
+
+let dynamo: LocalDynamo;
+before(async () => {
+  dynamo = await startDynalite();
+});
+after(async () => {
+  await dynamo.close();
+});
+
+/** A repository on a fresh table, with a clock the test moves. */
+async function setup() {
+  const clock = { now: new Date("2030-01-01T00:00:00.000Z") };
+  const tableName = await dynamo.freshTable();
+  const repo = new DynamoRequestRepository({
+    client: dynamo.client,
+    tableName,
+    now: () => clock.now,
+  });
+  const advance = (seconds: number) => {
+    clock.now = new Date(clock.now.getTime() + seconds * 1000);
+  };
+  return { repo, clock, advance, tableName };
+}
+
+function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
+  const der = randomBytes(64);
+  return {
+    id: newRequestId(),
+    requester: REQUESTER,
+    profile: "server",
+    comment: "for the build farm",
+    csr: `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`,
+    csrSummary: {
+      subject: "CN=app.example.com",
+      sans: [{ type: "dns", value: "app.example.com" }],
+      key: "EC P-256",
+      sha256: createHash("sha256").update(der).digest("hex"),
+      publicKeySha256: "ab".repeat(32),
+      checks: ["signature verifies"],
+    },
+    validityDays: 90,
+    approval: {
+      mode: "manual",
+      approvers: [ALICE, BOB, CAROL],
+      quorum: 2,
+      timeoutSeconds: 7 * 86400,
+      deadline: null,
+    },
+    submittedBy: "api-key:0123456789abcdef",
+    ...overrides,
+  };
+}
+
+const automatic: NewRequest["approval"] = {
+  mode: "automatic",
+  approvers: [],
+  quorum: 0,
+  timeoutSeconds: 0,
+  deadline: null,
+};
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<PkiError> {
+  let caught: unknown;
+  await assert.rejects(promise, (e) => {
+    caught = e;
+    return e instanceof PkiError && e.code === code;
+  });
+  return caught as PkiError;
+}
+
+/** Legal paths to every status, for putting a request where a test needs it. */
+const pathTo: Record<RequestStatus, readonly RequestStatus[]> = {
+  submitted: [],
+  pending_approval: ["pending_approval"],
+  approved: ["approved"],
+  rejected: ["rejected"],
+  expired: ["pending_approval", "expired"],
+  issued: ["approved", "issued"],
+  failed: ["failed"],
+};
+
+async function requestIn(repo: RequestRepository, status: RequestStatus): Promise<string> {
+  const { request } = await repo.createRequest(newRequest());
+  let current: RequestStatus = "submitted";
+  for (const next of pathTo[status]) {
+    await repo.transition(request.id, { from: current, to: next, actor: "test" });
+    current = next;
+  }
+  return request.id;
+}
+
+/** A request waiting for approval with links for the given approvers; returns their secrets. */
+async function pendingWithLinks(
+  repo: RequestRepository,
+  clock: { now: Date },
+  approvers: readonly string[],
+  overrides: Partial<NewRequest> = {},
+) {
+  const { request } = await repo.createRequest(newRequest(overrides));
+  await repo.transition(request.id, {
+    from: "submitted",
+    to: "pending_approval",
+    actor: "workflow:StoreRequest",
+  });
+  const deadline = new Date(clock.now.getTime() + 3600_000).toISOString();
+  const secrets = new Map(approvers.map((a) => [a, randomBytes(32).toString("base64url")]));
+  await repo.openApproval(request.id, {
+    taskToken: "task-token-1",
+    deadline,
+    links: approvers.map((approver) => ({
+      approver,
+      secretHash: sha256(secrets.get(approver)!),
+      expiresAt: deadline,
+    })),
+  });
+  const hashOf = (approver: string) => sha256(secrets.get(approver)!);
+  return { id: request.id, secrets, hashOf, deadline };
+}
+
+describe("lifecycle table", () => {
+  const allowed = new Set([
+    "submitted→pending_approval",
+    "submitted→approved",
+    "submitted→rejected",
+    "submitted→failed",
+    "pending_approval→approved",
+    "pending_approval→rejected",
+    "pending_approval→expired",
+    "pending_approval→failed",
+    "approved→issued",
+    "approved→failed",
+  ]);
+
+  test("allows exactly the documented transitions", () => {
+    for (const from of requestStatuses) {
+      for (const to of requestStatuses) {
+        assert.equal(canTransition(from, to), allowed.has(`${from}→${to}`), `${from}→${to}`);
+      }
+    }
+  });
+
+  test("rejected, expired, issued and failed are final", () => {
+    assert.deepEqual(
+      requestStatuses.filter((s) => isFinalStatus(s)),
+      ["rejected", "expired", "issued", "failed"],
+    );
+  });
+});
+
+describe("requests", () => {
+  test("the happy path with a 2-of-3 quorum, and its audit trail", async () => {
+    const { repo, clock, advance } = await setup();
+    const input = newRequest();
+    const created = await repo.createRequest(input);
+    assert.equal(created.created, true);
+    assert.equal(created.request.status, "submitted");
+    assert.deepEqual(await repo.getRequest(input.id), created.request);
+    // The stored request is plain JSON.
+    assert.deepEqual(JSON.parse(JSON.stringify(created.request)), created.request);
+
+    advance(1);
+    const stored = await repo.transition(input.id, {
+      from: "submitted",
+      to: "pending_approval",
+      actor: "workflow:StoreRequest",
+    });
+    assert.equal(stored.changed, true);
+    assert.equal(stored.request.status, "pending_approval");
+
+    advance(1);
+    const deadline = new Date(clock.now.getTime() + 7 * 86400_000).toISOString();
+    const secret = { alice: randomBytes(32).toString("base64url"), bob: "b".repeat(43) };
+    const state = await repo.openApproval(input.id, {
+      taskToken: "token-abc",
+      deadline,
+      links: [
+        { approver: ALICE, secretHash: sha256(secret.alice), expiresAt: deadline },
+        { approver: BOB, secretHash: sha256(secret.bob), expiresAt: deadline },
+      ],
+    });
+    assert.equal(state.taskToken, "token-abc");
+    assert.equal(state.deadline, deadline);
+    assert.equal(state.links.length, 2);
+
+    advance(60);
+    const first = await repo.recordDecision(input.id, {
+      secretHash: sha256(secret.alice),
+      decision: "approve",
+      reason: "looks right",
+    });
+    assert.equal(first.outcome, "pending");
+    assert.deepEqual(first.tally, { approvals: 1, quorum: 2, rejected: false });
+    assert.equal(first.request.status, "pending_approval");
+    assert.equal(first.approver, ALICE);
+
+    advance(60);
+    const second = await repo.recordDecision(input.id, {
+      secretHash: sha256(secret.bob),
+      decision: "approve",
+    });
+    assert.equal(second.outcome, "approved");
+    assert.deepEqual(second.tally, { approvals: 2, quorum: 2, rejected: false });
+    assert.equal(second.request.status, "approved");
+    assert.equal(second.taskToken, "token-abc");
+    assert.deepEqual(
+      second.request.decisions.map((d) => [d.approver, d.decision, d.reason]),
+      [
+        [ALICE, "approve", "looks right"],
+        [BOB, "approve", null],
+      ],
+    );
+
+    advance(5);
+    const cert = await repo.putCertificate({
+      serial: "7f01",
+      requestId: input.id,
+      objectKey: "certificates/7f01.pem",
+      subject: "CN=app.example.com",
+      sans: [{ type: "dns", value: "app.example.com" }],
+      profile: "server",
+      notBefore: "2030-01-01T00:00:00.000Z",
+      notAfter: "2030-04-01T00:00:00.000Z",
+    });
+    assert.equal(cert.created, true);
+    const issued = await repo.transition(input.id, {
+      from: "approved",
+      to: "issued",
+      actor: "workflow:StoreCertificate",
+      patch: { serial: "7f01" },
+      details: { serial: "7f01" },
+    });
+    assert.equal(issued.request.status, "issued");
+    assert.equal(issued.request.serial, "7f01");
+    assert.equal(issued.request.updatedAt, clock.now.toISOString());
+    assert.equal(issued.request.createdAt, "2030-01-01T00:00:00.000Z");
+
+    const history = await repo.history(input.id);
+    assert.deepEqual(
+      history.map((e) => [e.seq, e.action, e.actor, e.from, e.to]),
+      [
+        [1, "submitted", "api-key:0123456789abcdef", null, "submitted"],
+        [2, "pending_approval", "workflow:StoreRequest", "submitted", "pending_approval"],
+        [3, "approval.opened", "workflow:RequestApproval", null, null],
+        [4, "approval.approve", `approver:${ALICE}`, null, null],
+        [5, "approval.approve", `approver:${BOB}`, null, null],
+        [6, "approved", `approver:${BOB}`, "pending_approval", "approved"],
+        [7, "issued", "workflow:StoreCertificate", "approved", "issued"],
+      ],
+    );
+    assert.deepEqual(history[0]!.details, {
+      requester: REQUESTER,
+      profile: "server",
+      csrSha256: input.csrSummary.sha256,
+    });
+    assert.deepEqual(history[3]!.details, { reason: "looks right", approvals: 1, quorum: 2 });
+    assert.deepEqual(history[5]!.details, { approvers: [ALICE, BOB] });
+    assert.deepEqual(history[6]!.details, { serial: "7f01" });
+    const times = history.map((e) => e.at);
+    assert.deepEqual([...times].sort(), times, "entries are in time order");
+    assert.equal(history[1]!.at, "2030-01-01T00:00:01.000Z");
+  });
+
+  test("automatic approval goes straight from submitted to approved", async () => {
+    const { repo } = await setup();
+    const { request } = await repo.createRequest(newRequest({ approval: automatic }));
+    const approved = await repo.transition(request.id, {
+      from: "submitted",
+      to: "approved",
+      actor: "workflow:StoreRequest",
+      action: "approved.automatic",
+    });
+    assert.equal(approved.request.status, "approved");
+    const history = await repo.history(request.id);
+    assert.equal(history.at(-1)!.action, "approved.automatic");
+  });
+
+  test("a second request with the same id is refused", async () => {
+    const { repo } = await setup();
+    const input = newRequest();
+    await repo.createRequest(input);
+    await rejectsWith(repo.createRequest({ ...input, comment: "other" }), "REQUEST_EXISTS");
+    assert.equal((await repo.getRequest(input.id))!.comment, "for the build farm");
+  });
+
+  test("unknown requests are not found", async () => {
+    const { repo } = await setup();
+    assert.equal(await repo.getRequest(newRequestId()), undefined);
+    assert.equal(await repo.getRequest("../../etc"), undefined);
+    await rejectsWith(
+      repo.transition(newRequestId(), { from: "submitted", to: "failed", actor: "test" }),
+      "REQUEST_NOT_FOUND",
+    );
+    await rejectsWith(repo.history(newRequestId()), "REQUEST_NOT_FOUND");
+  });
+
+  test("every transition the lifecycle forbids is refused, whatever the request's status", async () => {
+    const { repo } = await setup();
+    let refused = 0;
+    for (const from of requestStatuses) {
+      const id = await requestIn(repo, from);
+      const before = await repo.history(id);
+      for (const to of requestStatuses) {
+        if (canTransition(from, to)) continue;
+        const error = await rejectsWith(
+          repo.transition(id, { from, to, actor: "test" }),
+          "REQUEST_TRANSITION_INVALID",
+        );
+        assert.deepEqual(error.details, { from, to });
+        refused++;
+      }
+      assert.deepEqual(await repo.history(id), before, "nothing was written");
+      assert.equal((await repo.getRequest(id))!.status, from);
+    }
+    assert.equal(refused, 49 - 10);
+  });
+
+  test("a request that moved elsewhere is a conflict, not a re-run", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "approved");
+    const error = await rejectsWith(
+      repo.transition(id, { from: "submitted", to: "pending_approval", actor: "test" }),
+      "REQUEST_STATE_CONFLICT",
+    );
+    assert.deepEqual(error.details, {
+      requestId: id,
+      current: "approved",
+      expected: ["submitted"],
+      target: "pending_approval",
+    });
+    const expire = await rejectsWith(
+      repo.transition(id, { from: "pending_approval", to: "expired", actor: "test" }),
+      "REQUEST_STATE_CONFLICT",
+    );
+    assert.equal(expire.details?.current, "approved");
+  });
+
+  test("a re-run of a transition reports the target state already reached", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "pending_approval");
+    const change = { from: "pending_approval", to: "expired", actor: "workflow:Expire" } as const;
+    const first = await repo.transition(id, change);
+    const second = await repo.transition(id, change);
+    assert.equal(first.changed, true);
+    assert.equal(second.changed, false);
+    assert.deepEqual(second.request, first.request);
+    assert.equal((await repo.history(id)).filter((e) => e.to === "expired").length, 1);
+  });
+
+  test("a transition from several statuses records the one actually left", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "pending_approval");
+    const result = await repo.transition(id, {
+      from: ["submitted", "pending_approval", "approved"],
+      to: "failed",
+      actor: "workflow:RecordFailure",
+      patch: { reason: "The signer could not sign." },
+    });
+    assert.equal(result.request.status, "failed");
+    assert.equal(result.request.reason, "The signer could not sign.");
+    const last = (await repo.history(id)).at(-1)!;
+    assert.equal(last.from, "pending_approval");
+    assert.equal(last.to, "failed");
+    const again = await repo.transition(id, {
+      from: ["submitted", "pending_approval"],
+      to: "failed",
+      actor: "workflow:RecordFailure",
+    });
+    assert.equal(again.changed, false);
+  });
+
+  test("two different transitions from the same status at once: exactly one wins", async () => {
+    const { repo } = await setup();
+    for (let round = 0; round < 10; round++) {
+      const id = await requestIn(repo, "pending_approval");
+      const results = await Promise.allSettled([
+        repo.transition(id, { from: "pending_approval", to: "approved", actor: "approver" }),
+        repo.transition(id, { from: "pending_approval", to: "expired", actor: "timer" }),
+      ]);
+      const won = results.filter((r) => r.status === "fulfilled");
+      const lost = results.filter((r) => r.status === "rejected");
+      assert.equal(won.length, 1);
+      assert.equal(lost.length, 1);
+      assert.ok(isCode(lost[0]!.reason, "REQUEST_STATE_CONFLICT"));
+      const winner = (won[0] as PromiseFulfilledResult<{ request: { status: string } }>).value;
+      const stored = await repo.getRequest(id);
+      assert.equal(stored!.status, winner.request.status);
+      const changes = (await repo.history(id)).filter((e) => e.from === "pending_approval");
+      assert.equal(changes.length, 1);
+    }
+  });
+
+  test("the same transition five times at once changes the request once", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "approved");
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        repo.transition(id, {
+          from: "approved",
+          to: "issued",
+          actor: "workflow:StoreCertificate",
+          patch: { serial: "01" },
+        }),
+      ),
+    );
+    assert.equal(results.filter((r) => r.changed).length, 1);
+    assert.equal((await repo.history(id)).filter((e) => e.to === "issued").length, 1);
+  });
+
+  test("the execution id is recorded once", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "submitted");
+    assert.equal((await repo.attachExecution(id, "exec-1")).executionId, "exec-1");
+    assert.equal((await repo.attachExecution(id, "exec-1")).executionId, "exec-1");
+    await rejectsWith(repo.attachExecution(id, "exec-2"), "REQUEST_STATE_CONFLICT");
+    await rejectsWith(repo.attachExecution(newRequestId(), "exec-1"), "REQUEST_NOT_FOUND");
+  });
+
+  test("requests are listed by status", async () => {
+    const { repo } = await setup();
+    const a = await requestIn(repo, "submitted");
+    const b = await requestIn(repo, "submitted");
+    const c = await requestIn(repo, "pending_approval");
+    const submitted = await repo.listRequestsByStatus("submitted");
+    assert.deepEqual(new Set(submitted.items.map((r) => r.id)), new Set([a, b]));
+    assert.deepEqual(
+      (await repo.listRequestsByStatus("pending_approval")).items.map((r) => r.id),
+      [c],
+    );
+    const page1 = await repo.listRequestsByStatus("submitted", { limit: 1 });
+    assert.equal(page1.items.length, 1);
+    assert.ok(page1.next);
+    const page2 = await repo.listRequestsByStatus("submitted", { limit: 1, cursor: page1.next });
+    assert.equal(page2.items.length, 1);
+    assert.notEqual(page2.items[0]!.id, page1.items[0]!.id);
+  });
+});
+
+describe("idempotency keys", () => {
+  const scope = "api-key:0123456789abcdef";
+
+  test("a retried POST with the same key returns the first request", async () => {
+    const { repo, tableName } = await setup();
+    const body = newRequest();
+    const first = await repo.createRequest(body, { idempotency: { scope, key: "k-1" } });
+    // The retry generates a fresh id, as the API would.
+    const retry = await repo.createRequest(
+      { ...body, id: newRequestId() },
+      { idempotency: { scope, key: "k-1" } },
+    );
+    assert.equal(first.created, true);
+    assert.equal(retry.created, false);
+    assert.deepEqual(retry.request, first.request);
+    assert.equal(await countRequests(tableName), 1);
+  });
+
+  test("the same key with a different body is refused", async () => {
+    const { repo } = await setup();
+    const body = newRequest();
+    const first = await repo.createRequest(body, { idempotency: { scope, key: "k-1" } });
+    const error = await rejectsWith(
+      repo.createRequest(
+        { ...body, id: newRequestId(), comment: "changed" },
+        { idempotency: { scope, key: "k-1" } },
+      ),
+      "IDEMPOTENCY_KEY_REUSED",
+    );
+    assert.equal(error.details?.requestId, first.request.id);
+  });
+
+  test("keys are scoped to the caller and expire after a day", async () => {
+    const { repo, advance, tableName } = await setup();
+    const body = newRequest();
+    const a = await repo.createRequest(body, { idempotency: { scope, key: "k" } });
+    const b = await repo.createRequest(
+      { ...body, id: newRequestId() },
+      { idempotency: { scope: "client:10.0.0.7", key: "k" } },
+    );
+    assert.equal(b.created, true);
+    assert.notEqual(b.request.id, a.request.id);
+    advance(24 * 3600 + 1);
+    const c = await repo.createRequest(
+      { ...body, id: newRequestId() },
+      { idempotency: { scope, key: "k" } },
+    );
+    assert.equal(c.created, true);
+    assert.equal(await countRequests(tableName), 3);
+  });
+
+  test("malformed keys are refused", async () => {
+    const { repo } = await setup();
+    for (const key of ["", "has space", "x".repeat(256), "naïve"]) {
+      await rejectsWith(
+        repo.createRequest(newRequest(), { idempotency: { scope, key } }),
+        "IDEMPOTENCY_KEY_INVALID",
+      );
+    }
+  });
+
+  test("concurrent POSTs with one key create one request", async () => {
+    const { repo, tableName } = await setup();
+    const body = newRequest();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        repo.createRequest({ ...body, id: newRequestId() }, { idempotency: { scope, key: "k" } }),
+      ),
+    );
+    assert.equal(results.filter((r) => r.created).length, 1);
+    assert.equal(new Set(results.map((r) => r.request.id)).size, 1);
+    assert.equal(await countRequests(tableName), 1);
+  });
+});
+
+describe("audit trail", () => {
+  test("extra entries are appended in order, once per event id", async () => {
+    const { repo, advance } = await setup();
+    const id = await requestIn(repo, "pending_approval");
+    advance(10);
+    assert.equal(
+      await repo.appendAudit(id, {
+        actor: "workflow:NotifyRequester",
+        action: "email.sent",
+        details: { kind: "received" },
+        eventId: "evt-1",
+      }),
+      true,
+    );
+    assert.equal(
+      await repo.appendAudit(id, { actor: "x", action: "email.sent", eventId: "evt-1" }),
+      false,
+    );
+    assert.equal(await repo.appendAudit(id, { actor: "operator", action: "note" }), true);
+    const history = await repo.history(id);
+    assert.deepEqual(
+      history.map((e) => [e.seq, e.action]),
+      [
+        [1, "submitted"],
+        [2, "pending_approval"],
+        [3, "email.sent"],
+        [4, "note"],
+      ],
+    );
+    assert.deepEqual(history[2], {
+      seq: 3,
+      at: "2030-01-01T00:00:10.000Z",
+      actor: "workflow:NotifyRequester",
+      action: "email.sent",
+      from: null,
+      to: null,
+      details: { kind: "received" },
+    });
+    await rejectsWith(
+      repo.appendAudit(newRequestId(), { actor: "x", action: "y" }),
+      "REQUEST_NOT_FOUND",
+    );
+  });
+});
+
+describe("approvals", () => {
+  test("a link is single use", async () => {
+    const { repo, clock } = await setup();
+    const p = await pendingWithLinks(repo, clock, [ALICE, BOB]);
+    await repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" });
+    const replay = await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" }),
+      "APPROVAL_ALREADY_DECIDED",
+    );
+    assert.equal(replay.details?.decision, "approve");
+    await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "reject" }),
+      "APPROVAL_ALREADY_DECIDED",
+    );
+    const request = await repo.getRequest(p.id);
+    assert.equal(request!.decisions.length, 1);
+    assert.equal(request!.status, "pending_approval");
+  });
+
+  test("wrong tokens, unknown requests and expired links are refused", async () => {
+    const { repo, clock, advance } = await setup();
+    const p = await pendingWithLinks(repo, clock, [ALICE, BOB]);
+    await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: sha256("guess"), decision: "approve" }),
+      "APPROVAL_TOKEN_INVALID",
+    );
+    await rejectsWith(
+      repo.recordDecision(newRequestId(), { secretHash: p.hashOf(ALICE), decision: "approve" }),
+      "APPROVAL_TOKEN_INVALID",
+    );
+    await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: "not-a-hash", decision: "approve" }),
+      "APPROVAL_TOKEN_INVALID",
+    );
+    assert.equal(await repo.findApprovalLink(p.id, sha256("guess")), undefined);
+    advance(3600);
+    await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" }),
+      "APPROVAL_EXPIRED",
+    );
+    assert.equal((await repo.getRequest(p.id))!.decisions.length, 0);
+  });
+
+  test("the quorum needs distinct approvers, and the N-th approval approves", async () => {
+    const { repo, clock } = await setup();
+    const p = await pendingWithLinks(repo, clock, [ALICE, BOB, CAROL]);
+    const a = await repo.recordDecision(p.id, {
+      secretHash: p.hashOf(ALICE),
+      decision: "approve",
+    });
+    assert.equal(a.outcome, "pending");
+    await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" }),
+      "APPROVAL_ALREADY_DECIDED",
+    );
+    assert.equal((await repo.getRequest(p.id))!.status, "pending_approval");
+    const b = await repo.recordDecision(p.id, { secretHash: p.hashOf(BOB), decision: "approve" });
+    assert.equal(b.outcome, "approved");
+    assert.deepEqual(b.tally, { approvals: 2, quorum: 2, rejected: false });
+    // The third approver comes too late.
+    const late = await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: p.hashOf(CAROL), decision: "approve" }),
+      "APPROVAL_NOT_PENDING",
+    );
+    assert.equal(late.details?.status, "approved");
+  });
+
+  test("two approvers deciding at once are both counted, and the quorum is reached once", async () => {
+    const { repo, clock } = await setup();
+    for (let round = 0; round < 5; round++) {
+      const p = await pendingWithLinks(repo, clock, [ALICE, BOB, CAROL]);
+      const results = await Promise.all([
+        repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" }),
+        repo.recordDecision(p.id, { secretHash: p.hashOf(BOB), decision: "approve" }),
+      ]);
+      assert.deepEqual(results.map((r) => r.outcome).sort(), ["approved", "pending"]);
+      const request = await repo.getRequest(p.id);
+      assert.equal(request!.status, "approved");
+      assert.equal(request!.decisions.length, 2);
+      const history = await repo.history(p.id);
+      assert.equal(history.filter((e) => e.to === "approved").length, 1);
+    }
+  });
+
+  test("one rejection ends the approval", async () => {
+    const { repo, clock } = await setup();
+    const p = await pendingWithLinks(repo, clock, [ALICE, BOB, CAROL]);
+    await repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" });
+    const rejected = await repo.recordDecision(p.id, {
+      secretHash: p.hashOf(BOB),
+      decision: "reject",
+      reason: "wrong team",
+    });
+    assert.equal(rejected.outcome, "rejected");
+    assert.deepEqual(rejected.tally, { approvals: 1, quorum: 2, rejected: true });
+    assert.equal(rejected.request.status, "rejected");
+    assert.equal(rejected.request.reason, "wrong team");
+    assert.equal(rejected.taskToken, "task-token-1");
+    await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: p.hashOf(CAROL), decision: "approve" }),
+      "APPROVAL_NOT_PENDING",
+    );
+    const last = (await repo.history(p.id)).at(-1)!;
+    assert.deepEqual(
+      [last.action, last.actor, last.from, last.to],
+      ["rejected", `approver:${BOB}`, "pending_approval", "rejected"],
+    );
+    assert.deepEqual(last.details, { reason: "wrong team" });
+    // The workflow's RecordRejection step then finds its work done.
+    const rerun = await repo.transition(p.id, {
+      from: ["submitted", "pending_approval"],
+      to: "rejected",
+      actor: "workflow:RecordOutcome",
+    });
+    assert.equal(rerun.changed, false);
+  });
+
+  test("links are only for listed approvers other than the requester", async () => {
+    const { repo, clock } = await setup();
+    const { request } = await repo.createRequest(
+      newRequest({
+        approval: { ...newRequest().approval, approvers: [ALICE, BOB], quorum: 1 },
+      }),
+    );
+    const deadline = new Date(clock.now.getTime() + 3600_000).toISOString();
+    const link = (approver: string) => ({
+      approver,
+      secretHash: sha256(approver),
+      expiresAt: deadline,
+    });
+    await rejectsWith(
+      repo.openApproval(request.id, { taskToken: "t", deadline, links: [link(ALICE)] }),
+      "APPROVAL_NOT_PENDING",
+    );
+    await repo.transition(request.id, { from: "submitted", to: "pending_approval", actor: "t" });
+    await rejectsWith(
+      repo.openApproval(request.id, { taskToken: "t", deadline, links: [link(REQUESTER)] }),
+      "APPROVAL_SELF",
+    );
+    await rejectsWith(
+      repo.openApproval(request.id, { taskToken: "t", deadline, links: [link(CAROL)] }),
+      "APPROVER_NOT_LISTED",
+    );
+    await assert.rejects(
+      repo.openApproval(request.id, {
+        taskToken: "t",
+        deadline,
+        links: [link(ALICE), { ...link("ALICE@example.com"), secretHash: sha256("x") }],
+      }),
+      TypeError,
+    );
+    // Addresses compare case-insensitively.
+    const state = await repo.openApproval(request.id, {
+      taskToken: "t",
+      deadline,
+      links: [link("Alice@Example.com")],
+    });
+    assert.equal(state.links.length, 1);
+  });
+
+  test("a retried approval step replaces the token and unused links, never used ones", async () => {
+    const { repo, clock } = await setup();
+    const p = await pendingWithLinks(repo, clock, [ALICE, BOB]);
+    await repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" });
+    const newBob = sha256("new bob secret");
+    const state = await repo.openApproval(p.id, {
+      taskToken: "task-token-2",
+      deadline: p.deadline,
+      links: [{ approver: BOB, secretHash: newBob, expiresAt: p.deadline }],
+    });
+    assert.equal(state.taskToken, "task-token-2");
+    await rejectsWith(
+      repo.openApproval(p.id, {
+        taskToken: "task-token-3",
+        deadline: p.deadline,
+        links: [{ approver: ALICE, secretHash: sha256("new alice"), expiresAt: p.deadline }],
+      }),
+      "APPROVAL_ALREADY_DECIDED",
+    );
+    // Bob's old link is dead, his new one works, and the newest token is returned.
+    await rejectsWith(
+      repo.recordDecision(p.id, { secretHash: p.hashOf(BOB), decision: "approve" }),
+      "APPROVAL_TOKEN_INVALID",
+    );
+    const result = await repo.recordDecision(p.id, { secretHash: newBob, decision: "approve" });
+    assert.equal(result.outcome, "approved");
+    assert.equal(result.taskToken, "task-token-2");
+  });
+
+  test("an approver's view never exposes hashes, and a GET changes nothing", async () => {
+    const { repo, clock } = await setup();
+    const p = await pendingWithLinks(repo, clock, [ALICE, BOB]);
+    const before = await repo.getRequest(p.id);
+    const view = await repo.findApprovalLink(p.id, p.hashOf(BOB));
+    assert.equal(view!.link.approver, BOB);
+    assert.equal(view!.link.usedAt, null);
+    assert.equal(view!.request.csrSummary.key, "EC P-256");
+    assert.deepEqual(await repo.getRequest(p.id), before);
+    const state = await repo.getApproval(p.id);
+    const text = JSON.stringify([view, state]);
+    for (const approver of [ALICE, BOB]) {
+      assert.ok(!text.includes(p.hashOf(approver)));
+      assert.ok(!text.includes(p.secrets.get(approver)!));
+    }
+    assert.deepEqual(state!.links.map((l) => l.approver).sort(), [ALICE, BOB]);
+  });
+});
+
+describe("certificates", () => {
+  const record = (requestId: string) => ({
+    serial: "0a1b2c",
+    requestId,
+    objectKey: "certificates/0a1b2c.pem",
+    subject: "CN=app.example.com",
+    sans: [{ type: "dns" as const, value: "app.example.com" }],
+    profile: "server",
+    notBefore: "2030-01-01T00:00:00.000Z",
+    notAfter: "2030-04-01T00:00:00.000Z",
+  });
+
+  test("a serial is stored once", async () => {
+    const { repo } = await setup();
+    const first = await repo.putCertificate(record("req-1"));
+    assert.equal(first.created, true);
+    const error = await rejectsWith(repo.putCertificate(record("req-2")), "CERT_SERIAL_EXISTS");
+    assert.equal(error.details?.requestId, "req-1");
+    const again = await repo.putCertificate(record("req-1"));
+    assert.equal(again.created, false);
+    assert.deepEqual(again.record, first.record);
+    assert.deepEqual(await repo.getCertificate("0A:1B:2C"), first.record);
+    assert.deepEqual(await repo.getCertificate("0x0a1b2c"), first.record);
+    assert.equal(await repo.getCertificate("0a1b2d"), undefined);
+    assert.equal(await repo.getCertificate("not hex"), undefined);
+    await assert.rejects(repo.putCertificate({ ...record("r"), serial: "0A1B" }), RangeError);
+  });
+});
+
+describe("API keys", () => {
+  test("keys are stored hashed, found by hash, listed and revoked", async () => {
+    const { repo, tableName } = await setup();
+    const raw = `spca_${randomBytes(32).toString("base64url")}`;
+    const keyHash = sha256(raw);
+    const created = await repo.createApiKey({ keyHash, role: "admin", label: "bootstrap" });
+    assert.equal(created.id, keyHash.slice(0, 16));
+    assert.equal(created.revokedAt, null);
+    assert.deepEqual(await repo.findActiveApiKey(keyHash), created);
+    assert.equal(await repo.findActiveApiKey(sha256(`${raw}x`)), undefined);
+    // Same id prefix, different hash: not a match.
+    assert.equal(
+      await repo.findActiveApiKey(`${keyHash.slice(0, 16)}${"0".repeat(48)}`),
+      undefined,
+    );
+    assert.equal(await repo.findActiveApiKey(raw), undefined);
+    await rejectsWith(
+      repo.createApiKey({ keyHash, role: "requester", label: "dup" }),
+      "API_KEY_EXISTS",
+    );
+
+    const other = await repo.createApiKey({
+      keyHash: sha256("second key"),
+      role: "requester",
+      label: "ci",
+    });
+    assert.deepEqual(
+      (await repo.listApiKeys()).map((k) => k.id).sort(),
+      [created.id, other.id].sort(),
+    );
+
+    const revoked = await repo.revokeApiKey(created.id);
+    assert.ok(revoked.revokedAt);
+    assert.equal(await repo.findActiveApiKey(keyHash), undefined);
+    assert.deepEqual(await repo.revokeApiKey(created.id), revoked);
+    assert.ok((await repo.listApiKeys()).some((k) => k.id === created.id && k.revokedAt));
+    await rejectsWith(repo.revokeApiKey("ffffffffffffffff"), "API_KEY_NOT_FOUND");
+    assert.deepEqual(await repo.findActiveApiKey(sha256("second key")), other);
+
+    const items = await scanAll(tableName);
+    const dump = JSON.stringify(items);
+    assert.ok(dump.includes(keyHash));
+    assert.ok(!dump.includes(raw), "the raw key is never stored");
+    assert.ok(!dump.includes(raw.slice(5)), "nor its secret part");
+  });
+});
+
+describe("sent markers", () => {
+  test("a message is claimed once and, once sent, never again", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "submitted");
+    const first = await repo.claimMessage(id, "received");
+    assert.equal(first.state, "claimed");
+    const second = await repo.claimMessage(id, "received");
+    assert.equal(second.state, "in-progress");
+    assert.equal((await repo.claimMessage(id, "approval-needed:alice")).state, "claimed");
+    await repo.markMessageSent(id, "received", (first as { claimId: string }).claimId, {
+      messageId: "m-1",
+    });
+    // Marking twice is harmless.
+    await repo.markMessageSent(id, "received", (first as { claimId: string }).claimId);
+    const third = await repo.claimMessage(id, "received");
+    assert.equal(third.state, "sent");
+  });
+
+  test("concurrent senders: exactly one claims", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "submitted");
+    const claims = await Promise.all(
+      Array.from({ length: 6 }, () => repo.claimMessage(id, "issued")),
+    );
+    assert.equal(claims.filter((c) => c.state === "claimed").length, 1);
+  });
+
+  test("a released claim can be retried at once, an abandoned one after its lease", async () => {
+    const { repo, advance } = await setup();
+    const id = await requestIn(repo, "submitted");
+    const a = await repo.claimMessage(id, "expired", { leaseSeconds: 60 });
+    assert.equal(a.state, "claimed");
+    await repo.releaseMessage(id, "expired", (a as { claimId: string }).claimId);
+    const b = await repo.claimMessage(id, "expired", { leaseSeconds: 60 });
+    assert.equal(b.state, "claimed");
+    // b's sender crashes; after the lease another takes over and b can no longer mark it.
+    advance(30);
+    assert.equal((await repo.claimMessage(id, "expired")).state, "in-progress");
+    advance(31);
+    const c = await repo.claimMessage(id, "expired");
+    assert.equal(c.state, "claimed");
+    await rejectsWith(
+      repo.markMessageSent(id, "expired", (b as { claimId: string }).claimId),
+      "MESSAGE_CLAIM_LOST",
+    );
+    await repo.releaseMessage(id, "expired", (b as { claimId: string }).claimId);
+    await repo.markMessageSent(id, "expired", (c as { claimId: string }).claimId);
+    assert.equal((await repo.claimMessage(id, "expired")).state, "sent");
+  });
+});
+
+describe("table", () => {
+  test("createTable leaves an existing table alone", async () => {
+    const { repo, tableName } = await setup();
+    const id = await requestIn(repo, "submitted");
+    await createTable(dynamo.client, tableName);
+    assert.ok(await repo.getRequest(id));
+  });
+});
+
+function isCode(error: unknown, code: ErrorCode): boolean {
+  return error instanceof PkiError && error.code === code;
+}
+
+async function scanAll(tableName: string) {
+  const result = await dynamo.client.send(new ScanCommand({ TableName: tableName }));
+  return result.Items ?? [];
+}
+
+async function countRequests(tableName: string): Promise<number> {
+  return (await scanAll(tableName)).filter((i) => i.sk?.S === "REQUEST").length;
+}
