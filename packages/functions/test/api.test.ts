@@ -172,7 +172,7 @@ describe("POST /v1/requests", () => {
       [
         json(submission, { "idempotency-key": "x".repeat(300) }),
         400,
-        "BODY_INVALID",
+        "IDEMPOTENCY_KEY_INVALID",
         /Idempotency-Key/,
       ],
       [json({ ...submission, csr: "A".repeat(MAX_BODY_BYTES) }), 413, "BODY_TOO_LARGE"],

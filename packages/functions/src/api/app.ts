@@ -5,6 +5,7 @@
  */
 import { normaliseSerial } from "@spca/core/certificate/serial";
 import { decodePemBlocks } from "@spca/core/encoding/pem";
+import { PkiError } from "@spca/core/errors";
 import { issueMessages } from "@spca/core/validation";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -128,11 +129,7 @@ export function createApi(options: ApiOptions) {
     }
     const idempotencyKey = c.req.header("idempotency-key");
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
-      throw problem(
-        400,
-        "BODY_INVALID",
-        "Idempotency-Key must be 1-255 printable ASCII characters.",
-      );
+      throw new PkiError("IDEMPOTENCY_KEY_INVALID");
     }
     const { request, created } = await services.submit(
       {

@@ -19,7 +19,6 @@ export const apiErrorCodes = {
   UNAUTHENTICATED: "A valid API key is required.",
   FORBIDDEN: "The API key's role does not allow this operation.",
   RATE_LIMITED: "Too many requests; slow down.",
-  IDEMPOTENCY_KEY_REUSED: "The Idempotency-Key was already used for a different request.",
   INTERNAL: "The server failed to handle the request.",
 } as const;
 
@@ -57,7 +56,9 @@ export function problem(
 
 /** HTTP status for each PkiError code family the API can meet. */
 export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
-  if (code === "CERT_NOT_FOUND") return 404;
+  if (code === "CERT_NOT_FOUND" || code === "REQUEST_NOT_FOUND") return 404;
+  if (code === "IDEMPOTENCY_KEY_INVALID") return 400;
+  if (code === "REQUEST_STATE_CONFLICT") return 409;
   // A link that is not (or no longer) valid: the holder is not authorised to decide.
   if (code === "APPROVAL_TOKEN_INVALID" || code === "APPROVAL_SELF") return 403;
   if (code === "APPROVAL_EXPIRED") return 410;
