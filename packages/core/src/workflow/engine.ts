@@ -1,0 +1,94 @@
+/**
+ * The workflow-engine port: start a request's execution and answer its approval callback.
+ * Adapters: `SfnWorkflowEngine` (AWS Step Functions) and `LocalWorkflowEngine`
+ * (aws-local-stepfunctions in this process). Both run the same ASL document, definition.asl.json.
+ */
+import type { WorkflowFunctionName } from "./definition.ts";
+
+export interface StartedExecution {
+  /** The execution ARN on AWS, the request id locally. */
+  readonly executionId: string;
+  /** True when an execution with this name existed already; nothing new was started. */
+  readonly alreadyStarted: boolean;
+}
+
+export interface WorkflowEngine {
+  /** Starts the workflow for a stored request; the request id is the execution name. */
+  startExecution(requestId: string): Promise<StartedExecution>;
+  /** Completes the open callback task (RequestApproval): `output` lands at `$.decision`. */
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
+  /** Fails the open callback task with `error` (e.g. "Rejected"), which the ASL Catch matches. */
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/**
+ * Why a task token was refused: `invalid` (malformed, or not issued by this engine),
+ * `not-found` (unknown, or its task is already over), `timed-out` (its task timed out).
+ */
+export type TaskTokenProblem = "invalid" | "not-found" | "timed-out";
+
+/** A task token that cannot complete anything; the API answers it with a 4xx. */
+export class TaskTokenError extends Error {
+  override readonly name = "TaskTokenError";
+  readonly problem: TaskTokenProblem;
+
+  constructor(problem: TaskTokenProblem, message?: string, options?: ErrorOptions) {
+    super(message ?? defaultMessages[problem], options);
+    this.problem = problem;
+  }
+}
+
+const defaultMessages: Record<TaskTokenProblem, string> = {
+  invalid: "The task token is not valid.",
+  "not-found": "The task token does not match an open task; it may have been used already.",
+  "timed-out": "The task this token belongs to has timed out.",
+};
+
+export function isTaskTokenError(value: unknown): value is TaskTokenError {
+  return value instanceof TaskTokenError;
+}
+
+/** What a Catch puts at `$.error`. For a Lambda error, Cause is the JSON text
+ * `{"errorType","errorMessage","trace"}`; for SendTaskFailure it is the cause as sent. */
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string | null;
+}
+
+/** The Payload each step function receives (its Task state's `Parameters.Payload`). */
+export interface StepPayloads {
+  ValidateRequest: { requestId: string };
+  StoreRequest: { requestId: string };
+  RequestApproval: { requestId: string; taskToken: string };
+  SignCertificate: { requestId: string };
+  StoreCertificate: { requestId: string; serial: string };
+  RecordOutcome:
+    | { requestId: string; outcome: "rejected" | "failed"; error: CaughtError }
+    | { requestId: string; outcome: "expired" };
+  NotifyRequester: { requestId: string; outcome: "issued" | "rejected" | "expired" | "failed" };
+}
+
+/**
+ * What each step function returns. Every declared field must be present (`null` rather than
+ * absent): the ResultSelectors name them, and a missing one fails the execution. Results of
+ * RequestApproval, RecordOutcome and NotifyRequester are discarded.
+ */
+export interface StepResults {
+  ValidateRequest: {
+    valid: boolean;
+    automatic: boolean;
+    approvalTimeoutSeconds: number;
+    reason: string | null;
+  };
+  StoreRequest: { status: string };
+  RequestApproval: unknown;
+  SignCertificate: { serial: string };
+  StoreCertificate: { status: string };
+  RecordOutcome: unknown;
+  NotifyRequester: unknown;
+}
+
+/** One plain async function per step function; the Lambda wrappers and the local engine call them. */
+export type StepHandlers = {
+  readonly [N in WorkflowFunctionName]: (payload: StepPayloads[N]) => Promise<StepResults[N]>;
+};
