@@ -1,0 +1,192 @@
+/**
+ * The registration authority behind the REST API: submission (CSR and policy checked at once,
+ * so a bad request is a 4xx, not a workflow run), request and certificate views, and approval
+ * decisions, which it relays to the waiting workflow. Like Boulder's RA it decides and records;
+ * the CA signs in the workflow and the repository stores.
+ */
+import { createHash } from "node:crypto";
+import { planApproval } from "../approvals/approvers.ts";
+import { hashSecret, isWellFormedSecret } from "../approvals/secrets.ts";
+import { checkCsr } from "../csr/intake.ts";
+import { encodePem } from "../encoding/pem.ts";
+import { PkiError } from "../errors.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { Config } from "../policy/config.ts";
+import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
+import { newRequestId, type Request, summariseCsr } from "../requests/request.ts";
+import type { ObjectStore } from "../store/object-store.ts";
+import type { ApiKeyRole, RequestRepository } from "../store/request-repository.ts";
+import type { WorkflowEngine } from "../workflow/engine.ts";
+import type { IssuingCa } from "../workflow/steps/dependencies.ts";
+
+export interface RaDependencies {
+  readonly repository: RequestRepository;
+  readonly engine: WorkflowEngine;
+  readonly bus: EventBus;
+  readonly config: Config;
+  readonly ca: IssuingCa;
+  readonly objects: ObjectStore;
+}
+
+export interface Submission {
+  readonly csr: string | Uint8Array;
+  readonly email: string;
+  readonly profile: string;
+  readonly comment?: string;
+  readonly validityDays?: number;
+}
+
+export class RegistrationAuthority {
+  private readonly deps: RaDependencies;
+
+  constructor(deps: RaDependencies) {
+    this.deps = deps;
+  }
+
+  async authenticate(rawKey: string): Promise<{ keyId: string; role: ApiKeyRole } | undefined> {
+    const hash = createHash("sha256").update(rawKey, "utf8").digest("hex");
+    const key = await this.deps.repository.findActiveApiKey(hash);
+    return key ? { keyId: key.id, role: key.role } : undefined;
+  }
+
+  async submit(input: Submission, caller: { keyId: string }, idempotencyKey: string | undefined) {
+    const csr = checkCsr(input.csr);
+    const profile = findProfile(this.deps.config, input.profile);
+    evaluatePolicy(csr, input.profile, profile, input.validityDays);
+    const plan = planApproval(input.profile, profile, input.email);
+    const { request, created } = await this.deps.repository.createRequest(
+      {
+        id: newRequestId(),
+        requester: input.email,
+        profile: input.profile,
+        comment: input.comment ?? null,
+        csr: encodePem("CERTIFICATE REQUEST", csr.der),
+        csrSummary: summariseCsr(csr),
+        validityDays: input.validityDays ?? null,
+        approval: { ...plan, approvers: [...plan.approvers], deadline: null },
+        submittedBy: caller.keyId,
+      },
+      idempotencyKey ? { idempotency: { scope: caller.keyId, key: idempotencyKey } } : {},
+    );
+    // Also on a replay: the first attempt may have stored the request and died before this.
+    const { executionId } = await this.deps.engine.startExecution(request.id);
+    if (request.executionId !== executionId)
+      await this.deps.repository.attachExecution(request.id, executionId);
+    if (created) {
+      await this.deps.bus.publish("request.submitted", {
+        requestId: request.id,
+        requester: request.requester,
+        profile: request.profile,
+        submittedAt: request.createdAt,
+      });
+    }
+    return { request: await this.view(request), created };
+  }
+
+  async getRequest(id: string) {
+    const request = await this.deps.repository.getRequest(id);
+    return request ? this.view(request) : undefined;
+  }
+
+  async getCertificate(serial: string) {
+    const record = await this.deps.repository.getCertificate(serial);
+    if (!record) return undefined;
+    const object = await this.deps.objects.get(record.objectKey);
+    if (!object)
+      throw new PkiError(
+        "CERT_NOT_FOUND",
+        `Certificate ${serial} is recorded but its PEM is missing.`,
+      );
+    return {
+      ...record,
+      status: new Date(record.notAfter) < new Date() ? "expired" : "valid",
+      pem: Buffer.from(object.body).toString("utf8"),
+      chainPem: await this.deps.ca.chainPem(),
+    };
+  }
+
+  async getApproval(requestId: string, token: string) {
+    const found = isWellFormedSecret(token)
+      ? await this.deps.repository.findApprovalLink(requestId, hashSecret(token))
+      : undefined;
+    if (!found) throw new PkiError("APPROVAL_TOKEN_INVALID");
+    const { request, link } = found;
+    return {
+      requestId: request.id,
+      approver: link.approver,
+      status: request.status,
+      requester: request.requester,
+      profile: request.profile,
+      comment: request.comment,
+      subject: request.csrSummary.subject,
+      sans: request.csrSummary.sans,
+      key: request.csrSummary.key,
+      csrSha256: request.csrSummary.sha256,
+      checks: request.csrSummary.checks,
+      expiresAt: link.expiresAt,
+      decided: link.usedAt !== null,
+    };
+  }
+
+  async decide(
+    requestId: string,
+    token: string,
+    decision: "approve" | "reject",
+    reason: string | undefined,
+  ) {
+    if (!isWellFormedSecret(token)) throw new PkiError("APPROVAL_TOKEN_INVALID");
+    const result = await this.deps.repository.recordDecision(requestId, {
+      secretHash: hashSecret(token),
+      decision,
+      reason: reason ?? null,
+    });
+    const { request, taskToken } = result;
+    if (result.outcome !== "pending" && taskToken) {
+      if (result.outcome === "approved") {
+        const approvers = request.decisions
+          .filter((d) => d.decision === "approve")
+          .map((d) => d.approver);
+        await this.deps.bus.publish("request.approved", {
+          requestId,
+          requester: request.requester,
+          approvers,
+          approvedAt: request.updatedAt,
+        });
+        await this.deps.engine.sendTaskSuccess(taskToken, { decision: "approved", approvers });
+      } else {
+        await this.deps.engine.sendTaskFailure(
+          taskToken,
+          "Rejected",
+          reason ?? `Rejected by ${result.approver}.`,
+        );
+      }
+    }
+    return this.view(request);
+  }
+
+  async caChainPem(): Promise<string> {
+    return this.deps.ca.chainPem();
+  }
+
+  private async view(request: Request) {
+    const history = await this.deps.repository.history(request.id);
+    return {
+      id: request.id,
+      status: request.status,
+      profile: request.profile,
+      requester: request.requester,
+      subject: request.csrSummary.subject,
+      sans: request.csrSummary.sans,
+      createdAt: request.createdAt,
+      updatedAt: request.updatedAt,
+      reason: request.reason,
+      serial: request.serial,
+      history: history.map((h) => ({
+        at: h.at,
+        actor: h.actor,
+        action: h.action,
+        details: h.details ?? {},
+      })),
+    };
+  }
+}

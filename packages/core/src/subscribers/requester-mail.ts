@@ -1,0 +1,84 @@
+/**
+ * The requester's emails, driven by events: received, issued (certificate and chain attached),
+ * rejected, expired, failed. Each is sent once per request whatever the bus redelivers.
+ */
+import { PkiError } from "../errors.ts";
+import { subscription } from "../events/bus.ts";
+import type { DomainEvent } from "../events/catalogue.ts";
+import {
+  certificateIssuedMail,
+  requestExpiredMail,
+  requestFailedMail,
+  requestReceivedMail,
+  requestRejectedMail,
+} from "../notifications/messages.ts";
+import type { StepDependencies } from "../workflow/steps/dependencies.ts";
+import { mailSummary } from "../workflow/steps/mail-inputs.ts";
+import { sendOnce } from "../workflow/steps/send-once.ts";
+
+type Deps = Pick<StepDependencies, "repository" | "mailer" | "objects" | "ca" | "config">;
+
+const types = [
+  "request.submitted",
+  "certificate.issued",
+  "request.rejected",
+  "request.expired",
+  "request.failed",
+] as const;
+
+export function requesterMailSubscription(deps: Deps) {
+  return subscription("requester-mail", types, (event) => sendRequesterMail(event, deps));
+}
+
+async function sendRequesterMail(
+  event: DomainEvent<(typeof types)[number]>,
+  deps: Deps,
+): Promise<void> {
+  const { requestId } = event.detail;
+  const request = await deps.repository.getRequest(requestId);
+  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId} for ${event.id}.`);
+  const base = {
+    ...mailSummary(request),
+    to: request.requester,
+    publicBaseUrl: deps.config.publicBaseUrl,
+  };
+  await sendOnce(deps.repository, deps.mailer, requestId, event.type, async () => {
+    switch (event.type) {
+      case "request.submitted":
+        return requestReceivedMail(base);
+      case "certificate.issued": {
+        const detail = (event as DomainEvent<"certificate.issued">).detail;
+        const record = await deps.repository.getCertificate(detail.serial);
+        const object = record ? await deps.objects.get(record.objectKey) : undefined;
+        if (!record || !object)
+          throw new PkiError("CERT_NOT_FOUND", `Certificate ${detail.serial} is not stored.`);
+        return certificateIssuedMail({
+          ...base,
+          serial: record.serial,
+          notBefore: new Date(record.notBefore),
+          notAfter: new Date(record.notAfter),
+          certificatePem: Buffer.from(object.body).toString("utf8"),
+          chainPem: await deps.ca.chainPem(),
+        });
+      }
+      case "request.rejected": {
+        const detail = (event as DomainEvent<"request.rejected">).detail;
+        return requestRejectedMail({
+          ...base,
+          reason: detail.reason,
+          rejectedBy: detail.rejectedBy ?? "policy",
+        });
+      }
+      case "request.expired":
+        return requestExpiredMail({
+          ...base,
+          deadline: new Date(request.approval.deadline ?? event.time),
+        });
+      case "request.failed":
+        return requestFailedMail({
+          ...base,
+          reason: (event as DomainEvent<"request.failed">).detail.reason,
+        });
+    }
+  });
+}

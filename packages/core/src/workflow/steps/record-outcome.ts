@@ -1,0 +1,52 @@
+/**
+ * RecordOutcome: the end of a request that was not issued: `rejected` (by policy or an
+ * approver), `expired` (no quorum before the deadline) or `failed` (a step failed for good),
+ * with the reason taken from the caught error. A rejection an approver already recorded
+ * through the API is found in place and left as it is.
+ */
+import { PkiError } from "../../errors.ts";
+import type { RequestStatus } from "../../requests/request.ts";
+import type { CaughtError, StepPayloads } from "../engine.ts";
+import type { StepDependencies } from "./dependencies.ts";
+
+const movableTo: Record<"rejected" | "expired" | "failed", RequestStatus[]> = {
+  rejected: ["submitted", "pending_approval"],
+  expired: ["pending_approval"],
+  failed: ["submitted", "pending_approval", "approved"],
+};
+
+export async function recordOutcome(
+  payload: StepPayloads["RecordOutcome"],
+  deps: StepDependencies,
+): Promise<null> {
+  const { requestId, outcome } = payload;
+  const request = await deps.repository.getRequest(requestId);
+  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  if (request.status === outcome) return null;
+  const reason =
+    payload.outcome === "expired"
+      ? `No decision before ${request.approval.deadline ?? "the deadline"}.`
+      : reasonOf(payload.error);
+  await deps.repository.transition(requestId, {
+    from: movableTo[outcome],
+    to: outcome,
+    actor: "workflow",
+    action: outcome,
+    details: payload.outcome === "expired" ? {} : { error: payload.error.Error },
+    patch: { reason },
+  });
+  return null;
+}
+
+/** A readable reason from what the Catch put at $.error. */
+export function reasonOf(error: CaughtError): string {
+  const cause = error.Cause ?? "";
+  try {
+    // A Lambda error's Cause is JSON: {"errorType":"…","errorMessage":"…"}.
+    const parsed = JSON.parse(cause) as { errorType?: string; errorMessage?: string };
+    if (parsed.errorMessage) return `${parsed.errorType ?? error.Error}: ${parsed.errorMessage}`;
+  } catch {
+    // Not JSON: a validation reason or a SendTaskFailure cause, as written.
+  }
+  return cause || error.Error;
+}

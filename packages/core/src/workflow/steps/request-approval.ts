@@ -1,0 +1,84 @@
+/**
+ * RequestApproval (a callback task): stores the workflow's task token and one link per
+ * approver, then mails each approver their link. The link's secret exists only in that email
+ * (the store keeps its hash), which is why this step sends it itself rather than through the
+ * bus. Run again (a retry), it re-sends only to approvers whose mail did not go out, with a new
+ * secret, and refreshes the task token; mails already sent are never sent twice.
+ */
+import { hashSecret, newApprovalSecret } from "../../approvals/secrets.ts";
+import { PkiError, TransientError } from "../../errors.ts";
+import { approvalNeededMail } from "../../notifications/messages.ts";
+import type { StepPayloads } from "../engine.ts";
+import type { StepDependencies } from "./dependencies.ts";
+import { keyTypeAndBits, mailSummary } from "./mail-inputs.ts";
+
+export async function requestApproval(
+  { requestId, taskToken }: StepPayloads["RequestApproval"],
+  deps: StepDependencies,
+): Promise<null> {
+  const now = deps.now?.() ?? new Date();
+  const request = await deps.repository.getRequest(requestId);
+  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const existing = await deps.repository.getApproval(requestId);
+  const deadline =
+    existing?.deadline ??
+    new Date(now.getTime() + request.approval.timeoutSeconds * 1000).toISOString();
+  const decided = new Set(
+    (existing?.links ?? []).filter((l) => l.usedAt !== null).map((l) => l.approver.toLowerCase()),
+  );
+  const pending = request.approval.approvers.filter((a) => !decided.has(a.toLowerCase()));
+
+  // Claim each approver's mail first: a sent mail means that approver keeps their link; a claim
+  // another run holds means try again later; the rest get a fresh secret and a mail now.
+  const unsent: { approver: string; kind: string; claimId: string; secret: string }[] = [];
+  try {
+    for (const approver of pending) {
+      const kind = `approval-needed:${approver.toLowerCase()}`;
+      const claim = await deps.repository.claimMessage(requestId, kind);
+      if (claim.state === "in-progress") {
+        throw new TransientError(`Another run is mailing ${approver} about ${requestId}.`);
+      }
+      if (claim.state === "claimed") {
+        unsent.push({ approver, kind, claimId: claim.claimId, secret: newApprovalSecret() });
+      }
+    }
+    await deps.repository.openApproval(requestId, {
+      taskToken,
+      deadline,
+      links: unsent.map(({ approver, secret }) => ({
+        approver,
+        secretHash: hashSecret(secret),
+        expiresAt: deadline,
+      })),
+      actor: "workflow",
+    });
+    const { keyType, keyBits } = keyTypeAndBits(request.csrSummary.key);
+    while (unsent.length > 0) {
+      const { approver, kind, claimId, secret } = unsent[0]!;
+      const { messageId } = await deps.mailer.send(
+        approvalNeededMail({
+          ...mailSummary(request),
+          to: approver,
+          publicBaseUrl: deps.config.publicBaseUrl,
+          approvalId: requestId,
+          token: secret,
+          requester: request.requester,
+          keyType,
+          keyBits,
+          sha256Fingerprint: request.csrSummary.sha256,
+          comment: request.comment ?? undefined,
+          checks: request.csrSummary.checks,
+          deadline: new Date(deadline),
+        }),
+      );
+      unsent.shift();
+      await deps.repository.markMessageSent(requestId, kind, claimId, { messageId });
+    }
+  } finally {
+    // Claims of mails that did not go out are given back, so the retry sends them at once.
+    for (const { kind, claimId } of unsent) {
+      await deps.repository.releaseMessage(requestId, kind, claimId).catch(() => undefined);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,40 @@
+/**
+ * ValidateRequest: the registration authority checks the stored CSR against the profile again
+ * (the configuration may have changed since submission). A policy failure is an answer
+ * (`valid: false` with the reason), not an error; only a missing request or a broken
+ * dependency throws.
+ */
+import { planApproval } from "../../approvals/approvers.ts";
+import { checkCsr } from "../../csr/intake.ts";
+import { isPkiError, PkiError } from "../../errors.ts";
+import { evaluatePolicy, findProfile } from "../../policy/evaluate.ts";
+import type { StepPayloads, StepResults } from "../engine.ts";
+import type { StepDependencies } from "./dependencies.ts";
+
+export async function validateRequest(
+  { requestId }: StepPayloads["ValidateRequest"],
+  deps: StepDependencies,
+): Promise<StepResults["ValidateRequest"]> {
+  const request = await deps.repository.getRequest(requestId);
+  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  try {
+    const csr = checkCsr(request.csr);
+    const profile = findProfile(deps.config, request.profile);
+    evaluatePolicy(csr, request.profile, profile, request.validityDays ?? undefined);
+    const plan = planApproval(request.profile, profile, request.requester);
+    return {
+      valid: true,
+      automatic: plan.mode === "automatic",
+      approvalTimeoutSeconds: plan.mode === "automatic" ? 0 : plan.timeoutSeconds,
+      reason: null,
+    };
+  } catch (error) {
+    if (!isPkiError(error)) throw error;
+    return {
+      valid: false,
+      automatic: false,
+      approvalTimeoutSeconds: 0,
+      reason: `${error.code}: ${error.message}`,
+    };
+  }
+}

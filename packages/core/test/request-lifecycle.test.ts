@@ -1,0 +1,282 @@
+/**
+ * The request lifecycle with every real part but HTTP: the registration authority, the ASL
+ * document on the local engine, the step handlers, DynamoDB (dynalite), S3 (s3rver), the
+ * in-process bus with the requester-mail and audit subscribers, and a data-folder CA. Mail is
+ * caught in memory so the approval link can be followed.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
+import { isPkiError } from "../src/errors.ts";
+import { InProcessEventBus } from "../src/events/in-process-bus.ts";
+import { MemoryMailer } from "../src/notifications/memory-mailer.ts";
+import { RegistrationAuthority } from "../src/ra/registration-authority.ts";
+import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
+import { S3ObjectStore } from "../src/store/s3-object-store.ts";
+import { auditTrailSubscription } from "../src/subscribers/audit-trail.ts";
+import { requesterMailSubscription } from "../src/subscribers/requester-mail.ts";
+import { LocalWorkflowEngine } from "../src/workflow/local-engine.ts";
+import type { StepDependencies } from "../src/workflow/steps/dependencies.ts";
+import { createStepHandlers } from "../src/workflow/steps/index.ts";
+import { startDynalite } from "./support/dynamo.ts";
+import { tempCa } from "./support/test-ca.ts";
+
+const work = mkdtempSync(join(tmpdir(), "lifecycle-"));
+
+function csr(name: string): string {
+  const key = join(work, `${name}.key`);
+  return execFileSync(
+    "openssl",
+    [
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      key,
+      "-subj",
+      `/CN=${name}`,
+      "-addext",
+      `subjectAltName=DNS:${name}`,
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+  );
+}
+
+describe("request lifecycle", () => {
+  let world: Awaited<ReturnType<typeof setUp>>;
+  before(async () => {
+    world = await setUp();
+  });
+  after(async () => {
+    await world.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function setUp() {
+    const dynamo = await startDynalite();
+    const s3dir = mkdtempSync(join(tmpdir(), "lifecycle-s3-"));
+    const s3 = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: s3dir,
+      configureBuckets: [{ name: "certs", configs: [] }],
+    });
+    const { port } = (await s3.run()) as AddressInfo;
+    const s3client = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
+    const ca = tempCa();
+    await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
+    const repository = new DynamoRequestRepository({
+      client: dynamo.client,
+      tableName: await dynamo.freshTable(),
+    });
+    const mailer = new MemoryMailer();
+    const bus = new InProcessEventBus({ firstRetryMs: 5 });
+    const deps: StepDependencies = {
+      repository,
+      config: ca.config,
+      ca,
+      objects: new S3ObjectStore(s3client, "certs"),
+      mailer,
+      bus,
+    };
+    bus.subscribe(requesterMailSubscription(deps));
+    bus.subscribe(auditTrailSubscription(repository));
+    const engine = new LocalWorkflowEngine({
+      folder: join(ca.dir, "executions"),
+      handlers: createStepHandlers(deps),
+      retryIntervalMs: 5,
+    });
+    const ra = new RegistrationAuthority({ ...deps, engine });
+    return {
+      ra,
+      engine,
+      mailer,
+      bus,
+      repository,
+      ca,
+      deps,
+      async close() {
+        await engine.close();
+        s3client.destroy();
+        await s3.close();
+        await dynamo.close();
+        rmSync(s3dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  const caller = { keyId: "k-test" };
+
+  test("automatic approval: issued, the requester mailed the certificate, history recorded", async () => {
+    const { ra, engine, mailer, bus, ca } = world;
+    const { request, created } = await ra.submit(
+      { csr: csr("api.example.internal"), email: "dev@example.com", profile: "client" },
+      caller,
+      undefined,
+    );
+    assert.equal(created, true);
+    const done = await engine.waitForExecution(request.id);
+    assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
+    await bus.drain();
+    const view = (await ra.getRequest(request.id))!;
+    assert.equal(view.status, "issued");
+    assert.match(view.serial!, /^[0-9a-f]+$/);
+    const cert = (await ra.getCertificate(view.serial!))!;
+    const mails = mailer.to("dev@example.com");
+    const issued = mails.find((m) => m.attachments?.length);
+    assert.ok(issued, `no mail with attachments among: ${mails.map((m) => m.subject).join(" | ")}`);
+    assert.equal(mails.length, 2, "received + issued");
+    const attached = Buffer.from(issued.attachments![0]!.content as string | Uint8Array).toString();
+    assert.equal(attached, cert.pem);
+    // OpenSSL accepts the mailed certificate against the CA chain.
+    const chainFile = join(work, "chain.pem");
+    const leafFile = join(work, "leaf.pem");
+    writeFileSync(chainFile, await ca.chainPem());
+    writeFileSync(leafFile, cert.pem);
+    execFileSync("openssl", ["verify", "-x509_strict", "-CAfile", chainFile, leafFile]);
+    const actions = view.history.map((h) => h.action);
+    assert.ok(
+      actions.includes("approved automatically") && actions.includes("issued"),
+      actions.join(", "),
+    );
+  });
+
+  test("manual approval through the mailed link, once; a replayed link is refused", async () => {
+    const { ra, engine, mailer, bus } = world;
+    const { request } = await ra.submit(
+      {
+        csr: csr("web.example.com"),
+        email: "dev2@example.com",
+        profile: "server",
+        comment: "<b>hi</b>",
+      },
+      caller,
+      undefined,
+    );
+    const token = await approvalToken(mailer, "security@example.com", request.id);
+    const summary = await ra.getApproval(request.id, token);
+    assert.equal(summary.status, "pending_approval");
+    assert.equal(summary.comment, "<b>hi</b>");
+    assert.equal(
+      (await ra.getRequest(request.id))!.status,
+      "pending_approval",
+      "a GET changes nothing",
+    );
+    await ra.decide(request.id, token, "approve", "looks right");
+    const done = await engine.waitForExecution(request.id);
+    assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
+    await bus.drain();
+    assert.equal((await ra.getRequest(request.id))!.status, "issued");
+    await assert.rejects(ra.decide(request.id, token, "approve", undefined), (e) =>
+      isPkiError(e, "APPROVAL_ALREADY_DECIDED"),
+    );
+    await assert.rejects(ra.getApproval(request.id, "A".repeat(43)), (e) =>
+      isPkiError(e, "APPROVAL_TOKEN_INVALID"),
+    );
+    assert.equal(
+      mailer.to("security@example.com").filter((m) => m.text.includes(request.id)).length,
+      1,
+    );
+  });
+
+  test("a rejection ends the request, and the requester hears why", async () => {
+    const { ra, engine, mailer, bus } = world;
+    const { request } = await ra.submit(
+      { csr: csr("db.example.com"), email: "dev3@example.com", profile: "server" },
+      caller,
+      undefined,
+    );
+    const token = await approvalToken(mailer, "security@example.com", request.id);
+    await ra.decide(request.id, token, "reject", "not this host");
+    assert.equal((await engine.waitForExecution(request.id)).status, "SUCCEEDED");
+    await bus.drain();
+    const view = (await ra.getRequest(request.id))!;
+    assert.equal(view.status, "rejected");
+    const last = mailer.to("dev3@example.com").at(-1)!;
+    assert.match(last.text, /not this host/);
+  });
+
+  test("each step run twice gives one certificate and one email", async () => {
+    const { ra, engine, mailer, bus, deps, repository } = world;
+    const { request } = await ra.submit(
+      { csr: csr("twice.example.internal"), email: "dev4@example.com", profile: "client" },
+      caller,
+      undefined,
+    );
+    await engine.waitForExecution(request.id);
+    await bus.drain();
+    const before = (await repository.getRequest(request.id))!;
+    const mailsBefore = mailer.sent.length;
+    const steps = createStepHandlers(deps);
+    assert.deepEqual(await steps.SignCertificate({ requestId: request.id }), {
+      serial: before.serial,
+    });
+    assert.deepEqual(
+      await steps.StoreCertificate({ requestId: request.id, serial: before.serial! }),
+      { status: "issued" },
+    );
+    await steps.NotifyRequester({ requestId: request.id, outcome: "issued" });
+    await steps.StoreRequest({ requestId: request.id });
+    await bus.drain();
+    assert.equal(mailer.sent.length, mailsBefore, "no second email");
+    assert.equal((await repository.getRequest(request.id))!.serial, before.serial);
+  });
+
+  test("submission refuses a bad CSR, an unknown profile and an unreachable quorum at once", async () => {
+    const { ra } = world;
+    await assert.rejects(
+      ra.submit(
+        { csr: "not a csr", email: "dev@example.com", profile: "server" },
+        caller,
+        undefined,
+      ),
+      (e) => isPkiError(e) && e.code.startsWith("CSR_"),
+    );
+    await assert.rejects(
+      ra.submit(
+        { csr: csr("x.example.com"), email: "dev@example.com", profile: "nope" },
+        caller,
+        undefined,
+      ),
+      (e) => isPkiError(e, "PROFILE_UNKNOWN"),
+    );
+    await assert.rejects(
+      ra.submit(
+        { csr: csr("y.example.com"), email: "platform@example.com", profile: "server-client" },
+        caller,
+        undefined,
+      ),
+      (e) => isPkiError(e, "APPROVAL_QUORUM_UNREACHABLE"),
+    );
+  });
+});
+
+/** The approval token in the newest mail to `approver` about `requestId`, waiting for it. */
+async function approvalToken(
+  mailer: MemoryMailer,
+  approver: string,
+  requestId: string,
+): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const mail = mailer.to(approver).find((m) => m.text.includes(`/approvals/${requestId}?token=`));
+    if (mail) return /\?token=([A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no approval mail to ${approver} for ${requestId}`);
+}
