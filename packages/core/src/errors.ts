@@ -90,6 +90,8 @@ export const errorCodes = {
   APPROVAL_ALREADY_DECIDED: "This approval link has already been used.",
   APPROVAL_NOT_PENDING: "The request is no longer waiting for approval.",
   APPROVAL_SELF: "Requesters cannot approve their own requests.",
+  // Local runtime
+  RUNTIME_RUNNING: "The local service is running on this data folder.",
   // Events
   EVENT_INVALID: "The event does not match the event catalogue.",
   // Requests and storage

@@ -174,6 +174,13 @@ export const ConfigSchema = v.strictObject({
     validityDays: v.optional(Days, 3650),
     rootValidityDays: v.optional(Days, 7300),
   }),
+  mail: v.optional(
+    v.strictObject({
+      /** The sender of every email; on AWS an SES-verified address or domain. */
+      from: v.pipe(v.string(), v.email("mail.from must be an email address")),
+    }),
+    { from: "pki@example.com" },
+  ),
   crl: v.optional(
     v.strictObject({
       // Baseline Requirements 4.9.7: nextUpdate at most 10 days after thisUpdate.

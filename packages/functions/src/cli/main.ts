@@ -3,8 +3,7 @@
  * $PKI_DATA_DIR, else ./.pki-data) and --config (default $PKI_CONFIG, else ./pki.config.json,
  * else the project's bundled pki.config.json). Errors go to stderr with a non-zero status.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { encodePem } from "@spca/core/encoding/pem";
@@ -18,6 +17,7 @@ import {
   signingAlgorithms,
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
+import { configPath, dataDirPath } from "../locations.ts";
 
 const USAGE = `Usage: pki <command> [options]
 
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const dataDir = resolve(values["data-dir"] ?? process.env.PKI_DATA_DIR ?? ".pki-data");
+  const dataDir = dataDirPath(values["data-dir"]);
   const ca = () => new DataFolderCa(dataDir, loadConfig(configPath(values.config)));
   const signerChoice = (spec?: string, kms?: string): SignerChoice => ({
     ...(spec ? { keySpec: keySpec(spec) } : {}),
@@ -223,13 +223,6 @@ function signingAlgorithm(text: string): SigningAlgorithm {
     );
   }
   return text as SigningAlgorithm;
-}
-
-function configPath(flag: string | undefined): string {
-  if (flag) return resolve(flag);
-  if (process.env.PKI_CONFIG) return resolve(process.env.PKI_CONFIG);
-  if (existsSync("pki.config.json")) return resolve("pki.config.json");
-  return new URL("../../../../pki.config.json", import.meta.url).pathname;
 }
 
 function readInput(file: string): Uint8Array;

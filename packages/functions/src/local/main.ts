@@ -1,0 +1,75 @@
+/**
+ * `npm start`: the whole service locally. Options: --port (or $PORT, default 8787),
+ * --mail-port (default port + 1: the SES stand-in and its mail viewer), --data-dir, --config.
+ */
+import { parseArgs } from "node:util";
+import { isPkiError } from "@spca/core/errors";
+import { configPath, dataDirPath } from "../locations.ts";
+import { startRuntime } from "./runtime.ts";
+
+function port(text: string | undefined, fallback: number, name: string): number {
+  if (text === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    console.error(`pki-local: ${name} must be a port number (0-65535), not "${text}"`);
+    process.exit(2);
+  }
+  return Number(text);
+}
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({
+    options: {
+      port: { type: "string" },
+      "mail-port": { type: "string" },
+      "data-dir": { type: "string" },
+      config: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  }));
+} catch (e) {
+  console.error(`pki-local: ${(e as Error).message}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log("Usage: npm start -- [--port N] [--mail-port N] [--data-dir DIR] [--config FILE]");
+  process.exit(0);
+}
+const apiPort = port((values.port as string | undefined) ?? process.env.PORT, 8787, "--port");
+const mailPort = port(
+  values["mail-port"] as string | undefined,
+  apiPort === 0 ? 0 : apiPort + 1,
+  "--mail-port",
+);
+const dataDir = dataDirPath(values["data-dir"] as string | undefined);
+
+try {
+  const runtime = await startRuntime({
+    dataDir,
+    port: apiPort,
+    mailPort,
+    configPath: configPath(values.config as string | undefined),
+  });
+  const { info } = runtime;
+  console.log(`API          ${info.api}   (OpenAPI: ${info.api}/openapi.json)`);
+  console.log(`Mail viewer  ${info.mail}`);
+  console.log(`Data folder  ${dataDir}   (runtime.json holds these URLs and the admin key)`);
+  if (runtime.firstStart)
+    console.log(`Admin key    ${info.adminKey}   (shown once; also in runtime.json)`);
+  console.log("ready");
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} catch (error) {
+  console.error(
+    `pki-local: ${isPkiError(error) ? `${error.code}: ` : ""}${(error as Error).message}`,
+  );
+  process.exit(1);
+}

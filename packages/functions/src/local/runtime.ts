@@ -1,0 +1,207 @@
+/**
+ * Local mode: the whole service in one process on 127.0.0.1, on the same code as on AWS.
+ * The Hono API, the ASL workflow on the local engine, the step handlers and subscribers run
+ * against real protocol stand-ins (dynalite, s3rver, aws-ses-v2-local) and a data-folder CA
+ * whose key stands in for KMS. Everything lives under one data folder and survives a restart:
+ * executions resume where they were.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { isPkiError, PkiError } from "@spca/core/errors";
+import { InProcessEventBus } from "@spca/core/events/in-process-bus";
+import { SesMailer } from "@spca/core/notifications/ses-mailer";
+import { loadConfig } from "@spca/core/policy/config";
+import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
+import { DataFolderCa } from "@spca/core/store/data-folder-ca";
+import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
+import { createOnce, writeAtomic } from "@spca/core/store/files";
+import { S3ObjectStore } from "@spca/core/store/s3-object-store";
+import { createTable } from "@spca/core/store/table";
+import { auditTrailSubscription } from "@spca/core/subscribers/audit-trail";
+import { requesterMailSubscription } from "@spca/core/subscribers/requester-mail";
+import { LocalWorkflowEngine } from "@spca/core/workflow/local-engine";
+import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
+import { createStepHandlers } from "@spca/core/workflow/steps/index";
+import { createApi } from "../api/app.ts";
+import { startStandIns } from "./stand-ins.ts";
+
+export interface RuntimeOptions {
+  readonly dataDir: string;
+  /** The API's port; 0 picks a free one (runtime.json says which). */
+  readonly port: number;
+  readonly mailPort: number;
+  readonly configPath: string;
+}
+
+export interface RuntimeInfo {
+  readonly api: string;
+  readonly mail: string;
+  readonly adminKey: string;
+  readonly pid: number;
+}
+
+export interface Runtime {
+  readonly info: RuntimeInfo;
+  /** True when this start created the admin key (it is printed once). */
+  readonly firstStart: boolean;
+  close(): Promise<void>;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+const TABLE = "spca-local";
+const BUCKET = "certificates";
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { dataDir } = options;
+  const releaseLock = acquireLock(dataDir);
+  const cleanup: (() => Promise<void> | void)[] = [releaseLock];
+  const close = async () => {
+    for (const step of cleanup.reverse()) await step();
+  };
+  try {
+    const config = loadConfig(options.configPath);
+    const ca = new DataFolderCa(dataDir, config);
+    await ensureCa(ca);
+
+    const standIns = await startStandIns({
+      dataDir,
+      mailPort: options.mailPort,
+      buckets: [BUCKET],
+    });
+    cleanup.push(() => standIns.close());
+    const region = "us-east-1";
+    const dynamo = new DynamoDBClient({
+      endpoint: standIns.dynamodb,
+      region,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    // s3rver checks signatures against its fixed pair of credentials.
+    const s3 = new S3Client({
+      endpoint: standIns.s3,
+      region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
+    const ses = new SESv2Client({ endpoint: standIns.ses, region, credentials: LOCAL_CREDENTIALS });
+    cleanup.push(() => {
+      dynamo.destroy();
+      s3.destroy();
+      ses.destroy();
+    });
+    await createTable(dynamo, TABLE);
+
+    const repository = new DynamoRequestRepository({ client: dynamo, tableName: TABLE });
+    const bus = new InProcessEventBus();
+    const deps: StepDependencies = {
+      repository,
+      config,
+      ca,
+      objects: new S3ObjectStore(s3, BUCKET),
+      mailer: new SesMailer({ client: ses, from: config.mail.from }),
+      bus,
+    };
+    bus.subscribe(requesterMailSubscription(deps));
+    bus.subscribe(auditTrailSubscription(repository));
+    const engine = new LocalWorkflowEngine({
+      folder: join(dataDir, "executions"),
+      handlers: createStepHandlers(deps),
+    });
+    cleanup.push(async () => {
+      await engine.close();
+      await bus.drain();
+    });
+    await engine.resume();
+
+    const ra = new RegistrationAuthority({ ...deps, engine });
+    const app = createApi({
+      services: ra,
+      clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
+      onUnexpectedError: (error, c) =>
+        console.error(`${c.req.method} ${c.req.path}: ${(error as Error).stack ?? error}`),
+    });
+    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: options.port });
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", () => resolve());
+      server.once("error", reject);
+    });
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as AddressInfo).port;
+
+    const previous = readRuntimeInfo(dataDir);
+    let adminKey = previous?.adminKey;
+    const firstStart = !adminKey || !(await ra.authenticate(adminKey));
+    if (firstStart) {
+      adminKey = `spca_${randomBytes(24).toString("base64url")}`;
+      await repository.createApiKey({
+        keyHash: createHash("sha256").update(adminKey).digest("hex"),
+        role: "admin",
+        label: "local admin (created on first start)",
+      });
+    }
+    const info: RuntimeInfo = {
+      api: `http://127.0.0.1:${port}`,
+      mail: standIns.ses,
+      adminKey: adminKey!,
+      pid: process.pid,
+    };
+    writeAtomic(join(dataDir, "runtime.json"), `${JSON.stringify(info, null, 2)}\n`);
+    return { info, firstStart, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export function readRuntimeInfo(dataDir: string): RuntimeInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, "runtime.json"), "utf8")) as RuntimeInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureCa(ca: DataFolderCa): Promise<void> {
+  try {
+    await ca.issuingAuthority();
+  } catch (error) {
+    if (!isPkiError(error, "CA_NOT_INITIALISED")) throw error;
+    await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
+  }
+}
+
+/**
+ * One runtime per data folder: dynalite's LevelDB and the engine's execution files take one
+ * writer. A lock left by a process that died is taken over.
+ */
+function acquireLock(dataDir: string): () => void {
+  const lock = join(dataDir, "runtime.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (createOnce(lock, String(process.pid))) return () => rmSync(lock, { force: true });
+    const holder = Number(readFileSync(lock, "utf8"));
+    if (isAlive(holder)) {
+      throw new PkiError(
+        "RUNTIME_RUNNING",
+        `Process ${holder} runs the local service on ${dataDir}; stop it first.`,
+      );
+    }
+    rmSync(lock, { force: true });
+  }
+  throw new PkiError("RUNTIME_RUNNING", `Cannot take ${lock}.`);
+}
+
+export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The local stand-ins for AWS, each a real implementation of the service's protocol: dynalite
+ * (DynamoDB, LevelDB under the data folder), s3rver (S3, files under the data folder) and
+ * aws-ses-v2-local (SES v2, with its mail viewer). They listen on 127.0.0.1 only.
+ */
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import sesLocal from "aws-ses-v2-local";
+import dynalite from "dynalite";
+import S3rver from "s3rver";
+
+export interface StandIns {
+  readonly dynamodb: string;
+  readonly s3: string;
+  readonly ses: string;
+  close(): Promise<void>;
+}
+
+export interface StandInOptions {
+  readonly dataDir: string;
+  /** The mail viewer's port (0 for any free port). */
+  readonly mailPort: number;
+  readonly buckets: readonly string[];
+}
+
+export async function startStandIns(options: StandInOptions): Promise<StandIns> {
+  const dynamoPath = join(options.dataDir, "dynamodb");
+  const s3Path = join(options.dataDir, "s3");
+  mkdirSync(dynamoPath, { recursive: true });
+  mkdirSync(s3Path, { recursive: true });
+
+  const dynamo = dynalite({
+    path: dynamoPath,
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const dynamoPort = await listen(dynamo);
+
+  const s3 = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory: s3Path,
+    configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
+  });
+  const { port: s3Port } = (await s3.run()) as AddressInfo;
+
+  // A CommonJS module: its default export is the exports object holding `default`.
+  const ses = await sesLocal.default({ host: "127.0.0.1", port: options.mailPort });
+  const sesPort = (ses.address() as AddressInfo).port;
+
+  return {
+    dynamodb: `http://127.0.0.1:${dynamoPort}`,
+    s3: `http://127.0.0.1:${s3Port}`,
+    ses: `http://127.0.0.1:${sesPort}`,
+    async close() {
+      ses.closeAllConnections();
+      await Promise.all([
+        new Promise<void>((r) => ses.close(() => r())),
+        s3.close(),
+        new Promise<void>((r) => dynamo.close(() => r())),
+      ]);
+    },
+  };
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+  });
+}
