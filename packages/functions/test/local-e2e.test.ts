@@ -5,7 +5,7 @@
  * request waits for approval, restarted, and the approval still issues exactly once.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -227,5 +227,36 @@ describe("local service over HTTP", () => {
     } finally {
       await stop(second);
     }
+  });
+
+  test("while the service runs, pki refuses to change the data folder and still reads it", async () => {
+    const dataDir = join(work, "data-cli");
+    const s = await startService(dataDir);
+    try {
+      const cli = (...args: string[]) =>
+        spawnSync(node, [join(root, "bin/pki.mjs"), ...args, "--data-dir", dataDir], {
+          encoding: "utf8",
+        });
+      const csrFile = join(work, "cli.csr");
+      writeFileSync(csrFile, csr("cli.example.internal"));
+      const issue = cli("issue", "--csr", csrFile, "--profile", "client");
+      assert.equal(issue.status, 1);
+      assert.equal(issue.stdout, "");
+      assert.match(
+        issue.stderr,
+        /RUNTIME_RUNNING: .*runs the local service on .*"pki issue" would change state under it/,
+      );
+      assert.equal(cli("ca", "init").status, 1);
+      const show = cli("ca", "show");
+      assert.equal(show.status, 0, show.stderr);
+      assert.equal(show.stdout, await (await fetch(`${s.api}/v1/ca`)).text());
+    } finally {
+      await stop(s);
+    }
+    // Stopped, the folder is the CLI's again.
+    const stopped = spawnSync(node, [join(root, "bin/pki.mjs"), "crl", "--data-dir", dataDir], {
+      encoding: "utf8",
+    });
+    assert.equal(stopped.status, 0, stopped.stderr);
   });
 });

@@ -17,6 +17,7 @@ import {
   signingAlgorithms,
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
+import { assertNoRuntime } from "../local/runtime-lock.ts";
 import { configPath, dataDirPath } from "../locations.ts";
 
 const USAGE = `Usage: pki <command> [options]
@@ -80,7 +81,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const dataDir = dataDirPath(values["data-dir"]);
-  const ca = () => new DataFolderCa(dataDir, loadConfig(configPath(values.config)));
+  const readCa = () => new DataFolderCa(dataDir, loadConfig(configPath(values.config)));
+  // Commands that change the data folder wait for the local service to be stopped.
+  const ca = () => {
+    assertNoRuntime(dataDir, `pki ${[command, sub].filter(Boolean).join(" ")}`);
+    return readCa();
+  };
   const signerChoice = (spec?: string, kms?: string): SignerChoice => ({
     ...(spec ? { keySpec: keySpec(spec) } : {}),
     ...(values["signing-algorithm"]
@@ -108,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
             ...(values.subject ? { subject: values.subject } : {}),
           });
           process.stderr.write(`CA created in ${dataDir}\n`);
-          process.stdout.write(await ca().chainPem());
+          process.stdout.write(await readCa().chainPem());
           return 0;
         }
         case "csr":
@@ -128,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         case "show":
           expectArgs(rest, 0, "pki ca show");
-          process.stdout.write(await ca().chainPem());
+          process.stdout.write(await readCa().chainPem());
           return 0;
         default:
           throw new UsageError(

@@ -6,7 +6,7 @@
  * executions resume where they were.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -14,14 +14,14 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
-import { isPkiError, PkiError } from "@spca/core/errors";
+import { isPkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { loadConfig } from "@spca/core/policy/config";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { DataFolderCa } from "@spca/core/store/data-folder-ca";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
-import { createOnce, writeAtomic } from "@spca/core/store/files";
+import { writeAtomic } from "@spca/core/store/files";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { createTable } from "@spca/core/store/table";
 import { auditTrailSubscription } from "@spca/core/subscribers/audit-trail";
@@ -30,6 +30,7 @@ import { LocalWorkflowEngine } from "@spca/core/workflow/local-engine";
 import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
 import { createStepHandlers } from "@spca/core/workflow/steps/index";
 import { createApi } from "../api/app.ts";
+import { acquireLock } from "./runtime-lock.ts";
 import { startStandIns } from "./stand-ins.ts";
 
 export interface RuntimeOptions {
@@ -173,35 +174,5 @@ async function ensureCa(ca: DataFolderCa): Promise<void> {
   } catch (error) {
     if (!isPkiError(error, "CA_NOT_INITIALISED")) throw error;
     await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
-  }
-}
-
-/**
- * One runtime per data folder: dynalite's LevelDB and the engine's execution files take one
- * writer. A lock left by a process that died is taken over.
- */
-function acquireLock(dataDir: string): () => void {
-  const lock = join(dataDir, "runtime.lock");
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (createOnce(lock, String(process.pid))) return () => rmSync(lock, { force: true });
-    const holder = Number(readFileSync(lock, "utf8"));
-    if (isAlive(holder)) {
-      throw new PkiError(
-        "RUNTIME_RUNNING",
-        `Process ${holder} runs the local service on ${dataDir}; stop it first.`,
-      );
-    }
-    rmSync(lock, { force: true });
-  }
-  throw new PkiError("RUNTIME_RUNNING", `Cannot take ${lock}.`);
-}
-
-export function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
