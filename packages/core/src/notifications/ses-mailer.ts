@@ -12,6 +12,7 @@ import {
   SendEmailCommand,
   type SendEmailCommandInput,
 } from "@aws-sdk/client-sesv2";
+import { type AwsLikeError, isRetryableAwsError } from "../aws-errors.ts";
 import { type ErrorCode, PkiError, TransientError } from "../errors.ts";
 import {
   attachmentBytes,
@@ -103,19 +104,6 @@ const transientNames = new Set([
   "TimeoutError",
 ]);
 
-/** Node socket-level failures: the request may never have reached SES. */
-const networkCodes = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-]);
-
 /** SES error names that will fail again, and what they mean. */
 const permanentCodes: Readonly<Record<string, ErrorCode>> = {
   MessageRejected: "EMAIL_REJECTED",
@@ -125,23 +113,9 @@ const permanentCodes: Readonly<Record<string, ErrorCode>> = {
   SendingPausedException: "EMAIL_SENDING_DISABLED",
 };
 
-interface AwsLikeError {
-  name?: unknown;
-  message?: unknown;
-  code?: unknown;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: unknown; requestId?: unknown };
-}
-
 /** Whether a failed SES call may succeed if repeated. */
 export function isTransientSesError(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const e = error as AwsLikeError;
-  if (typeof e.name === "string" && transientNames.has(e.name)) return true;
-  if (typeof e.code === "string" && networkCodes.has(e.code)) return true;
-  if (e.$retryable) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return typeof status === "number" && (status >= 500 || status === 429);
+  return isRetryableAwsError(error, transientNames);
 }
 
 /** The error `send` throws for a failed SendEmail call: a TransientError or a PkiError. */

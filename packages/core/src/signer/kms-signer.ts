@@ -28,6 +28,7 @@ import {
   KMSClient,
   SignCommand,
 } from "@aws-sdk/client-kms";
+import { type AwsLikeError, isRetryableAwsError } from "../aws-errors.ts";
 import { PkiError } from "../errors.ts";
 import {
   type AlgorithmDetails,
@@ -90,36 +91,10 @@ const retryableNames = new Set([
   "RequestTimeout",
   "RequestTimeoutException",
 ]);
-/** Node socket-level failures: the request may never have reached KMS. */
-const networkCodes = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-]);
-
-interface AwsLikeError {
-  name?: unknown;
-  message?: unknown;
-  code?: unknown;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: unknown; requestId?: unknown };
-}
 
 /** Whether a failed KMS call may succeed if repeated. Exported for tests and other adapters. */
 export function isRetryableKmsError(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const e = error as AwsLikeError;
-  if (typeof e.name === "string" && retryableNames.has(e.name)) return true;
-  if (typeof e.code === "string" && networkCodes.has(e.code)) return true;
-  if (e.$retryable) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return typeof status === "number" && (status >= 500 || status === 429);
+  return isRetryableAwsError(error, retryableNames);
 }
 
 function errorSummary(error: unknown): string {

@@ -17,6 +17,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { isRetryableAwsError } from "../aws-errors.ts";
 import { normaliseSerial } from "../certificate/serial.ts";
 import { PkiError, TransientError } from "../errors.ts";
 import {
@@ -1056,10 +1057,5 @@ const transientNames = new Set([
 ]);
 
 function isTransient(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  if (transientNames.has(e.name)) return true;
-  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 500) return true;
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === "ECONNREFUSED" || code === "ECONNRESET" || code === "ETIMEDOUT";
+  return isRetryableAwsError(e, transientNames);
 }

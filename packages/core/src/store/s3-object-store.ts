@@ -3,10 +3,10 @@
  * objects, so a reader sees either the old or the new version, never a partial one.
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { isRetryableAwsError } from "../aws-errors.ts";
 import { TransientError } from "../errors.ts";
 import type { ObjectStore, StoredObject } from "./object-store.ts";
 
-const NETWORK = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN"]);
 const TRANSIENT = new Set([
   "SlowDown",
   "ServiceUnavailable",
@@ -54,14 +54,11 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await send();
     } catch (error) {
-      const { name, code, $metadata } = error as Error & {
-        code?: string;
-        $metadata?: { httpStatusCode?: number };
-      };
-      const status = $metadata?.httpStatusCode;
       // Throttling, 5xx and network failures pass on retry; the workflow's Retry matches the name.
-      if (TRANSIENT.has(name) || (status ?? 0) >= 500 || NETWORK.has(code ?? "")) {
-        throw new TransientError(`S3 ${this.bucket}: ${name}: ${(error as Error).message}`);
+      if (isRetryableAwsError(error, TRANSIENT)) {
+        throw new TransientError(
+          `S3 ${this.bucket}: ${(error as Error).name}: ${(error as Error).message}`,
+        );
       }
       throw error;
     }
