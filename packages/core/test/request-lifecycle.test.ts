@@ -25,32 +25,12 @@ import { LocalWorkflowEngine } from "../src/workflow/local-engine.ts";
 import type { StepDependencies } from "../src/workflow/steps/dependencies.ts";
 import { createStepHandlers } from "../src/workflow/steps/index.ts";
 import { startDynalite } from "./support/dynamo.ts";
+import { ecCsrFor } from "./support/openssl.ts";
 import { tempCa } from "./support/test-ca.ts";
 
 const work = mkdtempSync(join(tmpdir(), "lifecycle-"));
 
-function csr(name: string): string {
-  const key = join(work, `${name}.key`);
-  return execFileSync(
-    "openssl",
-    [
-      "req",
-      "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      key,
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      `subjectAltName=DNS:${name}`,
-    ],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-  );
-}
+const csr = (name: string) => ecCsrFor(work, name).toString("utf8");
 
 describe("request lifecycle", () => {
   let world: Awaited<ReturnType<typeof setUp>>;

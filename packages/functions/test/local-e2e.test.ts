@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { ecCsrFor } from "../../core/test/support/openssl.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
 const node = join(root, "node_modules/.bin/node");
@@ -64,29 +65,7 @@ async function stop(service: Running, signal: NodeJS.Signals = "SIGTERM"): Promi
   await exited;
 }
 
-function csr(name: string): Uint8Array {
-  return execFileSync(
-    "openssl",
-    [
-      "req",
-      "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      join(work, `${name}.key`),
-      "-subj",
-      `/CN=${name}`,
-      "-addext",
-      `subjectAltName=DNS:${name}`,
-      "-outform",
-      "DER",
-    ],
-    { stdio: ["ignore", "pipe", "ignore"] },
-  );
-}
+const csr = (name: string) => ecCsrFor(work, name, "DER");
 
 async function submit(s: Running, name: string, profile: string, email: string): Promise<string> {
   const res = await fetch(

@@ -74,3 +74,24 @@ export function opensslReq(options: ReqOptions): Buffer {
   args.push("-outform", options.format ?? "DER");
   return openssl(args);
 }
+
+/** A fresh P-256 key (written to `dir`) and an OpenSSL CSR for `name`, as CN and only DNS SAN. */
+export function ecCsrFor(dir: string, name: string, format: "PEM" | "DER" = "PEM"): Buffer {
+  return openssl([
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    join(dir, `${name}.key`),
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    `subjectAltName=DNS:${name}`,
+    "-outform",
+    format,
+  ]);
+}
