@@ -7,12 +7,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { S3Client } from "@aws-sdk/client-s3";
-import S3rver from "s3rver";
 import { isPkiError } from "../src/errors.ts";
 import { InProcessEventBus } from "../src/events/in-process-bus.ts";
 import { MemoryMailer } from "../src/notifications/memory-mailer.ts";
@@ -26,6 +23,7 @@ import type { StepDependencies } from "../src/workflow/steps/dependencies.ts";
 import { createStepHandlers } from "../src/workflow/steps/index.ts";
 import { startDynalite } from "./support/dynamo.ts";
 import { ecCsrFor } from "./support/openssl.ts";
+import { startS3rver } from "./support/s3.ts";
 import { tempCa } from "./support/test-ca.ts";
 
 const work = mkdtempSync(join(tmpdir(), "lifecycle-"));
@@ -44,21 +42,7 @@ describe("request lifecycle", () => {
 
   async function setUp() {
     const dynamo = await startDynalite();
-    const s3dir = mkdtempSync(join(tmpdir(), "lifecycle-s3-"));
-    const s3 = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: s3dir,
-      configureBuckets: [{ name: "certs", configs: [] }],
-    });
-    const { port } = (await s3.run()) as AddressInfo;
-    const s3client = new S3Client({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-    });
+    const s3 = await startS3rver(["certs"]);
     const ca = tempCa();
     await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
     const repository = new DynamoRequestRepository({
@@ -71,7 +55,7 @@ describe("request lifecycle", () => {
       repository,
       config: ca.config,
       ca,
-      objects: new S3ObjectStore(s3client, "certs"),
+      objects: new S3ObjectStore(s3.client, "certs"),
       mailer,
       bus,
     };
@@ -93,10 +77,8 @@ describe("request lifecycle", () => {
       deps,
       async close() {
         await engine.close();
-        s3client.destroy();
         await s3.close();
         await dynamo.close();
-        rmSync(s3dir, { recursive: true, force: true });
       },
     };
   }

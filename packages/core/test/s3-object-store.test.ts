@@ -1,40 +1,19 @@
 /** The S3 object store against s3rver, the local stand-in. */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { S3Client } from "@aws-sdk/client-s3";
-import S3rver from "s3rver";
 import { isTransientError } from "../src/errors.ts";
 import { S3ObjectStore } from "../src/store/s3-object-store.ts";
+import { type LocalS3, startS3rver } from "./support/s3.ts";
 
 describe("S3ObjectStore on s3rver", () => {
-  const dir = mkdtempSync(join(tmpdir(), "s3rver-"));
-  let server: S3rver;
+  let s3: LocalS3;
   let client: S3Client;
   before(async () => {
-    server = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: dir,
-      configureBuckets: [{ name: "certs", configs: [] }],
-    });
-    const { port } = (await server.run()) as AddressInfo;
-    client = new S3Client({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-    });
+    s3 = await startS3rver(["certs"]);
+    client = s3.client;
   });
-  after(async () => {
-    client.destroy();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => s3.close());
 
   test("puts and gets an object with its content type; overwrites are whole", async () => {
     const store = new S3ObjectStore(client, "certs");

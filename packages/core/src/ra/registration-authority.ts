@@ -4,7 +4,6 @@
  * decisions, which it relays to the waiting workflow. Like Boulder's RA it decides and records;
  * the CA signs in the workflow and the repository stores.
  */
-import { createHash } from "node:crypto";
 import { planApproval } from "../approvals/approvers.ts";
 import { hashSecret, isWellFormedSecret } from "../approvals/secrets.ts";
 import { checkCsr } from "../csr/intake.ts";
@@ -18,6 +17,7 @@ import type { ObjectStore } from "../store/object-store.ts";
 import type { ApiKeyRole, RequestRepository } from "../store/request-repository.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
+import { hashApiKey } from "./api-keys.ts";
 
 export interface RaDependencies {
   readonly repository: RequestRepository;
@@ -44,8 +44,7 @@ export class RegistrationAuthority {
   }
 
   async authenticate(rawKey: string): Promise<{ keyId: string; role: ApiKeyRole } | undefined> {
-    const hash = createHash("sha256").update(rawKey, "utf8").digest("hex");
-    const key = await this.deps.repository.findActiveApiKey(hash);
+    const key = await this.deps.repository.findActiveApiKey(hashApiKey(rawKey));
     return key ? { keyId: key.id, role: key.role } : undefined;
   }
 

@@ -146,18 +146,18 @@ export interface Request {
 }
 
 /** What the API supplies to create a request; the store fills in status and timestamps. */
-export interface NewRequest {
-  readonly id: string;
-  readonly requester: string;
-  readonly profile: string;
-  readonly comment: string | null;
-  readonly csr: string;
-  readonly csrSummary: CsrSummary;
-  readonly validityDays: number | null;
-  readonly approval: ApprovalSnapshot;
-  readonly submittedBy: string | null;
-  readonly executionId?: string | null;
-}
+export type NewRequest = Pick<
+  Request,
+  | "id"
+  | "requester"
+  | "profile"
+  | "comment"
+  | "csr"
+  | "csrSummary"
+  | "validityDays"
+  | "approval"
+  | "submittedBy"
+> & { readonly executionId?: string | null };
 
 /** One line of a request's history: who did what, when. */
 export interface AuditEntry {

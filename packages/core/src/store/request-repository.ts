@@ -12,6 +12,8 @@
  *
  * Failures are PkiErrors with codes from the "Requests and storage" group of errors.ts.
  */
+
+import { PkiError } from "../errors.ts";
 import type {
   AuditEntry,
   DecisionKind,
@@ -21,6 +23,13 @@ import type {
   RequestStatus,
 } from "../requests/request.ts";
 import type { San } from "../x509/general-names.ts";
+
+/** The request, or REQUEST_NOT_FOUND: for callers that were handed an id that must exist. */
+export async function requireRequest(repository: RequestRepository, id: string): Promise<Request> {
+  const request = await repository.getRequest(id);
+  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${id}.`);
+  return request;
+}
 
 export interface RequestRepository {
   /**

@@ -12,6 +12,7 @@ import {
   requestReceivedMail,
   requestRejectedMail,
 } from "../notifications/messages.ts";
+import { requireRequest } from "../store/request-repository.ts";
 import type { StepDependencies } from "../workflow/steps/dependencies.ts";
 import { mailSummary } from "../workflow/steps/mail-inputs.ts";
 import { sendOnce } from "../workflow/steps/send-once.ts";
@@ -35,8 +36,7 @@ async function sendRequesterMail(
   deps: Deps,
 ): Promise<void> {
   const { requestId } = event.detail;
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId} for ${event.id}.`);
+  const request = await requireRequest(deps.repository, requestId);
   const base = {
     ...mailSummary(request),
     to: request.requester,

@@ -5,7 +5,6 @@
  * whose key stands in for KMS. Everything lives under one data folder and survives a restart:
  * executions resume where they were.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { isPkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { loadConfig } from "@spca/core/policy/config";
+import { hashApiKey, newApiKey } from "@spca/core/ra/api-keys";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { DataFolderCa } from "@spca/core/store/data-folder-ca";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
@@ -139,9 +139,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let adminKey = previous?.adminKey;
     const firstStart = !adminKey || !(await ra.authenticate(adminKey));
     if (firstStart) {
-      adminKey = `spca_${randomBytes(24).toString("base64url")}`;
+      adminKey = newApiKey();
       await repository.createApiKey({
-        keyHash: createHash("sha256").update(adminKey).digest("hex"),
+        keyHash: hashApiKey(adminKey),
         role: "admin",
         label: "local admin (created on first start)",
       });

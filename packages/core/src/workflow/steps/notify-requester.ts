@@ -4,6 +4,7 @@
  * event and the subscribers' once-markers keep it to one email.
  */
 import { PkiError } from "../../errors.ts";
+import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
 
@@ -11,8 +12,7 @@ export async function notifyRequester(
   { requestId, outcome }: StepPayloads["NotifyRequester"],
   deps: StepDependencies,
 ): Promise<null> {
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const request = await requireRequest(deps.repository, requestId);
   const at = request.updatedAt;
   const requester = request.requester;
   switch (outcome) {

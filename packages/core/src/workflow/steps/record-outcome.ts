@@ -4,8 +4,9 @@
  * with the reason taken from the caught error. A rejection an approver already recorded
  * through the API is found in place and left as it is.
  */
-import { PkiError } from "../../errors.ts";
+
 import type { RequestStatus } from "../../requests/request.ts";
+import { requireRequest } from "../../store/request-repository.ts";
 import type { CaughtError, StepPayloads } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
 
@@ -20,8 +21,7 @@ export async function recordOutcome(
   deps: StepDependencies,
 ): Promise<null> {
   const { requestId, outcome } = payload;
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const request = await requireRequest(deps.repository, requestId);
   if (request.status === outcome) return null;
   const reason =
     payload.outcome === "expired"

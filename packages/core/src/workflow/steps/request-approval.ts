@@ -6,8 +6,9 @@
  * secret, and refreshes the task token; mails already sent are never sent twice.
  */
 import { hashSecret, newApprovalSecret } from "../../approvals/secrets.ts";
-import { PkiError, TransientError } from "../../errors.ts";
+import { TransientError } from "../../errors.ts";
 import { approvalNeededMail } from "../../notifications/messages.ts";
+import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
 import { keyTypeAndBits, mailSummary } from "./mail-inputs.ts";
@@ -17,8 +18,7 @@ export async function requestApproval(
   deps: StepDependencies,
 ): Promise<null> {
   const now = deps.now?.() ?? new Date();
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const request = await requireRequest(deps.repository, requestId);
   const existing = await deps.repository.getApproval(requestId);
   const deadline =
     existing?.deadline ??

@@ -9,6 +9,7 @@ import { issueCertificate } from "../../certificate/issue.ts";
 import { checkCsr } from "../../csr/intake.ts";
 import { PkiError, TransientError } from "../../errors.ts";
 import { evaluatePolicy, findProfile } from "../../policy/evaluate.ts";
+import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
 import { objectKeys, type StepDependencies } from "./dependencies.ts";
 
@@ -30,8 +31,7 @@ export async function signCertificate(
   { requestId }: StepPayloads["SignCertificate"],
   deps: StepDependencies,
 ): Promise<StepResults["SignCertificate"]> {
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const request = await requireRequest(deps.repository, requestId);
   if (request.status === "issued" && request.serial) return { serial: request.serial };
   if (request.status !== "approved") {
     throw new PkiError(

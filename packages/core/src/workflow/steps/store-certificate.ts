@@ -4,6 +4,7 @@
  * idempotent, so a re-run completes whatever the last one left undone.
  */
 import { PkiError } from "../../errors.ts";
+import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
 import { objectKeys, type StepDependencies } from "./dependencies.ts";
 import { readPending } from "./sign-certificate.ts";
@@ -12,8 +13,7 @@ export async function storeCertificate(
   { requestId, serial }: StepPayloads["StoreCertificate"],
   deps: StepDependencies,
 ): Promise<StepResults["StoreCertificate"]> {
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const request = await requireRequest(deps.repository, requestId);
   if (request.status === "issued") return { status: "issued" };
   const pending = await readPending(deps, requestId);
   if (pending.serial !== serial) {

@@ -3,7 +3,8 @@
  * at once for an automatic-approval profile (which then publishes request.approved). Run
  * again, it finds the request already moved and changes nothing.
  */
-import { PkiError } from "../../errors.ts";
+
+import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
 
@@ -11,8 +12,7 @@ export async function storeRequest(
   { requestId }: StepPayloads["StoreRequest"],
   deps: StepDependencies,
 ): Promise<StepResults["StoreRequest"]> {
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const request = await requireRequest(deps.repository, requestId);
   if (request.status !== "submitted") return { status: request.status };
   const automatic = request.approval.mode === "automatic";
   const { request: moved, changed } = await deps.repository.transition(requestId, {

@@ -6,8 +6,9 @@
  */
 import { planApproval } from "../../approvals/approvers.ts";
 import { checkCsr } from "../../csr/intake.ts";
-import { isPkiError, PkiError } from "../../errors.ts";
+import { isPkiError } from "../../errors.ts";
 import { evaluatePolicy, findProfile } from "../../policy/evaluate.ts";
+import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
 
@@ -15,8 +16,7 @@ export async function validateRequest(
   { requestId }: StepPayloads["ValidateRequest"],
   deps: StepDependencies,
 ): Promise<StepResults["ValidateRequest"]> {
-  const request = await deps.repository.getRequest(requestId);
-  if (!request) throw new PkiError("REQUEST_NOT_FOUND", `No request ${requestId}.`);
+  const request = await requireRequest(deps.repository, requestId);
   try {
     const csr = checkCsr(request.csr);
     const profile = findProfile(deps.config, request.profile);

@@ -1,0 +1,39 @@
+/** An in-process s3rver with the given buckets, and an S3 client for it. */
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
+
+export interface LocalS3 {
+  readonly client: S3Client;
+  close(): Promise<void>;
+}
+
+export async function startS3rver(buckets: readonly string[]): Promise<LocalS3> {
+  const directory = mkdtempSync(join(tmpdir(), "s3rver-"));
+  const server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+  });
+  const { port } = (await server.run()) as AddressInfo;
+  // s3rver checks signatures against its fixed pair of credentials.
+  const client = new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+  });
+  return {
+    client,
+    async close() {
+      client.destroy();
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
