@@ -12,10 +12,10 @@ import {
   requestReceivedMail,
   requestRejectedMail,
 } from "../notifications/messages.ts";
+import { mailSummary } from "../notifications/request-mail-inputs.ts";
+import { sendOnce } from "../notifications/send-once.ts";
 import { requireRequest } from "../store/request-repository.ts";
 import type { StepDependencies } from "../workflow/steps/dependencies.ts";
-import { mailSummary } from "../workflow/steps/mail-inputs.ts";
-import { sendOnce } from "../workflow/steps/send-once.ts";
 
 type Deps = Pick<StepDependencies, "repository" | "mailer" | "objects" | "ca" | "config">;
 

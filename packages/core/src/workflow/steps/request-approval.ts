@@ -8,10 +8,10 @@
 import { hashSecret, newApprovalSecret } from "../../approvals/secrets.ts";
 import { TransientError } from "../../errors.ts";
 import { approvalNeededMail } from "../../notifications/messages.ts";
+import { keyTypeAndBits, mailSummary } from "../../notifications/request-mail-inputs.ts";
 import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
-import { keyTypeAndBits, mailSummary } from "./mail-inputs.ts";
 
 export async function requestApproval(
   { requestId, taskToken }: StepPayloads["RequestApproval"],

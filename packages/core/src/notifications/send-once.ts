@@ -4,9 +4,9 @@
  * the claim back so the retry sends at once; a claim held by another run is a TransientError
  * (try later), so two runs never both send.
  */
-import { TransientError } from "../../errors.ts";
-import type { Mailer, OutgoingMail } from "../../notifications/mailer.ts";
-import type { RequestRepository } from "../../store/request-repository.ts";
+import { TransientError } from "../errors.ts";
+import type { RequestRepository } from "../store/request-repository.ts";
+import type { Mailer, OutgoingMail } from "./mailer.ts";
 
 export async function sendOnce(
   repository: RequestRepository,

@@ -1,6 +1,7 @@
 /** The parts of every request email that come straight from the stored request. */
-import type { RequestSummary } from "../../notifications/messages.ts";
-import type { Request } from "../../requests/request.ts";
+
+import type { Request } from "../requests/request.ts";
+import type { RequestSummary } from "./messages.ts";
 
 export function mailSummary(request: Request): RequestSummary {
   return {
