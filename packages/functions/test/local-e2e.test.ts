@@ -5,127 +5,33 @@
  * request waits for approval, restarted, and the approval still issues exactly once.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ecCsrFor } from "../../core/test/support/openssl.ts";
+import {
+  approvalToken,
+  decide,
+  mails,
+  node,
+  type Running,
+  requestView,
+  root,
+  startService,
+  stop,
+  submit as submitCsr,
+  waitFor,
+  waitForStatus,
+} from "./support/local-service.ts";
 
-const root = new URL("../../../", import.meta.url).pathname;
-const node = join(root, "node_modules/.bin/node");
 const work = mkdtempSync(join(tmpdir(), "pki-e2e-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly api: string;
-  readonly mail: string;
-  readonly key: string;
-}
-
-async function startService(dataDir: string): Promise<Running> {
-  const child = spawn(
-    node,
-    [
-      join(root, "packages/functions/src/local/main.ts"),
-      "--data-dir",
-      dataDir,
-      "--port",
-      "0",
-      "--mail-port",
-      "0",
-      "--config",
-      join(root, "pki.config.json"),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "ready" within 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("\nready")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("exit", (code) => reject(new Error(`exited ${code}:\n${output}`)));
-  });
-  const info = JSON.parse(readFileSync(join(dataDir, "runtime.json"), "utf8"));
-  return { child, api: info.api, mail: info.mail, key: info.adminKey };
-}
-
-async function stop(service: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (service.child.exitCode !== null) return;
-  const exited = new Promise((r) => service.child.once("exit", r));
-  service.child.kill(signal);
-  await exited;
-}
-
 const csr = (name: string) => ecCsrFor(work, name, "DER");
-
-async function submit(s: Running, name: string, profile: string, email: string): Promise<string> {
-  const res = await fetch(
-    `${s.api}/v1/requests?email=${encodeURIComponent(email)}&profile=${profile}`,
-    {
-      method: "POST",
-      headers: { authorization: `Bearer ${s.key}`, "content-type": "application/pkcs10" },
-      body: csr(name),
-    },
-  );
-  assert.equal(res.status, 202, await res.clone().text());
-  return ((await res.json()) as { id: string }).id;
-}
-
-interface StoredMail {
-  destination: { to: string[] };
-  subject: string;
-  body: { text: string };
-  attachments: { filename: string; content: string }[];
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function mails(s: Running): Promise<StoredMail[]> {
-  return ((await (await fetch(`${s.mail}/store`)).json()) as { emails: StoredMail[] }).emails;
-}
-
-async function approvalToken(s: Running, approver: string, id: string): Promise<string> {
-  return waitFor(`the approval mail to ${approver}`, async () => {
-    const mail = (await mails(s)).find(
-      (m) => m.destination.to.includes(approver) && m.body.text.includes(`/approvals/${id}?token=`),
-    );
-    return mail ? /\?token=([A-Za-z0-9_-]{43})/.exec(mail.body.text)![1] : undefined;
-  });
-}
-
-async function requestView(s: Running, id: string) {
-  const res = await fetch(`${s.api}/v1/requests/${id}`, {
-    headers: { authorization: `Bearer ${s.key}` },
-  });
-  return (await res.json()) as {
-    status: string;
-    serial: string | null;
-    history: { action: string }[];
-  };
-}
-
-async function waitForStatus(s: Running, id: string, status: string) {
-  return waitFor(`request ${id} to be ${status}`, async () => {
-    const view = await requestView(s, id);
-    return view.status === status ? view : undefined;
-  });
-}
+const submit = (s: Running, name: string, profile: string, email: string) =>
+  submitCsr(s, csr(name), profile, email);
 
 describe("local service over HTTP", () => {
   test("approve by the emailed link: the requester gets a certificate OpenSSL accepts", async () => {
@@ -136,11 +42,7 @@ describe("local service over HTTP", () => {
       const shown = await fetch(`${s.api}/v1/approvals/${id}?token=${token}`);
       assert.equal(shown.status, 200);
       assert.equal(((await shown.json()) as { status: string }).status, "pending_approval");
-      const decided = await fetch(`${s.api}/v1/approvals/${id}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ decision: "approve", token, reason: "ok" }),
-      });
+      const decided = await decide(s, id, { decision: "approve", token, reason: "ok" });
       assert.equal(decided.status, 200, await decided.clone().text());
       const view = await waitForStatus(s, id, "issued");
       const issuedMail = await waitFor("the issued mail", async () =>
@@ -163,11 +65,7 @@ describe("local service over HTTP", () => {
         join(work, "ca.pem"),
         join(work, "leaf.pem"),
       ]);
-      const replay = await fetch(`${s.api}/v1/approvals/${id}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ decision: "approve", token }),
-      });
+      const replay = await decide(s, id, { decision: "approve", token });
       assert.equal(replay.status, 409);
       assert.equal(replay.headers.get("content-type"), "application/problem+json");
     } finally {
@@ -189,11 +87,7 @@ describe("local service over HTTP", () => {
     const second = await startService(dataDir);
     try {
       assert.equal((await requestView(second, id)).status, "pending_approval");
-      const decided = await fetch(`${second.api}/v1/approvals/${id}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ decision: "approve", token }),
-      });
+      const decided = await decide(second, id, { decision: "approve", token });
       assert.equal(decided.status, 200, await decided.clone().text());
       const view = await waitForStatus(second, id, "issued");
       assert.equal(view.history.filter((h) => h.action === "issued").length, 1);

@@ -1,0 +1,169 @@
+/**
+ * Drives `npm start`'s runtime as its own process on a scratch data folder, for end-to-end
+ * tests over HTTP: start and stop it, submit CSRs, read mail back from the SES stand-in and
+ * follow the approval links it carries.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const root = new URL("../../../../", import.meta.url).pathname;
+export const node = join(root, "node_modules/.bin/node");
+
+export interface Running {
+  readonly child: ChildProcess;
+  readonly dataDir: string;
+  readonly api: string;
+  readonly mail: string;
+  /** The admin key the runtime created on first start. */
+  readonly key: string;
+}
+
+export interface StartOptions {
+  /** Defaults to the repository's pki.config.json. */
+  readonly configPath?: string;
+  readonly env?: Record<string, string>;
+}
+
+export async function startService(dataDir: string, options: StartOptions = {}): Promise<Running> {
+  const child = spawn(
+    node,
+    [
+      join(root, "packages/functions/src/local/main.ts"),
+      "--data-dir",
+      dataDir,
+      "--port",
+      "0",
+      "--mail-port",
+      "0",
+      "--config",
+      options.configPath ?? join(root, "pki.config.json"),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
+  );
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "ready" within 30 s:\n${output}`)), 30_000);
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("\nready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("exit", (code) => reject(new Error(`exited ${code}:\n${output}`)));
+  });
+  const info = JSON.parse(readFileSync(join(dataDir, "runtime.json"), "utf8"));
+  return { child, dataDir, api: info.api, mail: info.mail, key: info.adminKey };
+}
+
+export async function stop(service: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (service.child.exitCode !== null) return;
+  const exited = new Promise((r) => service.child.once("exit", r));
+  service.child.kill(signal);
+  await exited;
+}
+
+/** Submits a DER CSR as application/pkcs10 with the admin key; returns the request id. */
+export async function submit(
+  s: Running,
+  csrDer: Uint8Array,
+  profile: string,
+  email: string,
+): Promise<string> {
+  const res = await fetch(
+    `${s.api}/v1/requests?email=${encodeURIComponent(email)}&profile=${encodeURIComponent(profile)}`,
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.key}`, "content-type": "application/pkcs10" },
+      body: csrDer,
+    },
+  );
+  assert.equal(res.status, 202, await res.clone().text());
+  return ((await res.json()) as { id: string }).id;
+}
+
+export interface StoredMail {
+  destination: { to: string[] };
+  subject: string;
+  body: { text: string; html?: string };
+  attachments: { filename: string; content: string }[];
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Every mail the SES stand-in holds. */
+export async function mails(s: Running): Promise<StoredMail[]> {
+  return ((await (await fetch(`${s.mail}/store`)).json()) as { emails: StoredMail[] }).emails;
+}
+
+export function mailsTo(all: readonly StoredMail[], address: string): StoredMail[] {
+  return all.filter((m) => m.destination.to.includes(address));
+}
+
+/** Waits for the approval mail to `approver` about request `id`; returns its link's token. */
+export async function approvalToken(s: Running, approver: string, id: string): Promise<string> {
+  return waitFor(`the approval mail to ${approver}`, async () => {
+    const mail = mailsTo(await mails(s), approver).find((m) =>
+      m.body.text.includes(`/approvals/${id}?token=`),
+    );
+    return mail ? /\?token=([A-Za-z0-9_-]{43})/.exec(mail.body.text)![1] : undefined;
+  });
+}
+
+export async function decide(
+  s: Running,
+  id: string,
+  body: { decision: "approve" | "reject"; token: string; reason?: string },
+): Promise<Response> {
+  return fetch(`${s.api}/v1/approvals/${id}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+export interface RequestView {
+  status: string;
+  serial: string | null;
+  reason?: string | null;
+  history: { action: string; actor?: string; reason?: string }[];
+}
+
+export async function requestView(s: Running, id: string): Promise<RequestView> {
+  const res = await fetch(`${s.api}/v1/requests/${id}`, {
+    headers: { authorization: `Bearer ${s.key}` },
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return (await res.json()) as RequestView;
+}
+
+export async function waitForStatus(
+  s: Running,
+  id: string,
+  status: string,
+  timeoutMs?: number,
+): Promise<RequestView> {
+  return waitFor(
+    `request ${id} to be ${status}`,
+    async () => {
+      const view = await requestView(s, id);
+      return view.status === status ? view : undefined;
+    },
+    timeoutMs,
+  );
+}
