@@ -73,6 +73,19 @@ describe("planApproval", () => {
     });
   });
 
+  test("a fractional timeoutHours waits whole seconds (0.001 hours is 4 s)", () => {
+    const profile = {
+      ...findProfile(config, "server"),
+      approval: {
+        mode: "manual" as const,
+        approvers: ["security@example.com"],
+        quorum: 1,
+        timeoutHours: 0.001,
+      },
+    };
+    assert.equal(planApproval("server", profile, "dev@example.com").timeoutSeconds, 4);
+  });
+
   test("a requester who is an approver gets no link (compared case-insensitively)", () => {
     const profile = {
       ...findProfile(config, "server-client"),

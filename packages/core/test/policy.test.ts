@@ -992,7 +992,7 @@ describe("configuration: the shipped file and defaults", () => {
               mode: "manual",
               approvers: ["a@example.com", "b@example.com"],
               quorum: 2,
-              timeoutHours: 8760,
+              timeoutHours: 8736,
             },
           }),
           "a-0": profileJson({ validity: { defaultDays: 7, maxDays: 7 } }),
@@ -1045,9 +1045,14 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
       "profiles.test.approval.quorum: Invalid integer",
     ],
     [
-      "timeoutHours over a year",
-      manual({ approvers: ["a@example.com"], timeoutHours: 8761 }),
-      "profiles.test.approval.timeoutHours: Invalid value: Expected <=8760",
+      "timeoutHours that leaves no day of the year-long execution for signing",
+      manual({ approvers: ["a@example.com"], timeoutHours: 8737 }),
+      "profiles.test.approval.timeoutHours: timeoutHours must be at most 8736 (364 days): a Step Functions execution lasts at most a year",
+    ],
+    [
+      "timeoutHours under a second",
+      manual({ approvers: ["a@example.com"], timeoutHours: 0.0002 }),
+      "profiles.test.approval.timeoutHours: timeoutHours must be at least one second (1/3600)",
     ],
     [
       "an unknown approval mode",

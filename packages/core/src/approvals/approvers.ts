@@ -36,7 +36,7 @@ export function planApproval(
     mode: "manual",
     approvers,
     quorum: approval.quorum,
-    timeoutSeconds: (approval.timeoutHours ?? DEFAULT_APPROVAL_TIMEOUT_HOURS) * 3600,
+    timeoutSeconds: Math.round((approval.timeoutHours ?? DEFAULT_APPROVAL_TIMEOUT_HOURS) * 3600),
   };
 }
 

@@ -35,6 +35,9 @@ const Domain = v.pipe(
 const Email = v.pipe(v.string(), v.email());
 const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
 
+/** 364 days: the approval wait plus signing must fit in a one-year Step Functions execution. */
+export const MAX_APPROVAL_TIMEOUT_HOURS = 364 * 24;
+
 const Approval = v.variant("mode", [
   v.strictObject({ mode: v.literal("automatic") }),
   v.pipe(
@@ -42,8 +45,18 @@ const Approval = v.variant("mode", [
       mode: v.literal("manual"),
       approvers: v.pipe(v.array(Email), v.minLength(1)),
       quorum: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1),
+      // Fractions are allowed (0.25 is 15 minutes); whole seconds are what the workflow waits.
+      // A Step Functions execution lives at most a year, and signing still has to follow the
+      // wait, so the wait stops a day short of it.
       timeoutHours: v.optional(
-        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(24 * 365)),
+        v.pipe(
+          v.number(),
+          v.minValue(1 / 3600, "timeoutHours must be at least one second (1/3600)"),
+          v.maxValue(
+            MAX_APPROVAL_TIMEOUT_HOURS,
+            `timeoutHours must be at most ${MAX_APPROVAL_TIMEOUT_HOURS} (364 days): a Step Functions execution lasts at most a year`,
+          ),
+        ),
         168,
       ),
     }),
