@@ -105,6 +105,7 @@ export const errorCodes = {
   CERT_SERIAL_EXISTS: "A certificate with that serial number already exists.",
   API_KEY_EXISTS: "An API key with that id already exists.",
   API_KEY_NOT_FOUND: "There is no API key with that id.",
+  API_KEY_LABEL_INVALID: "The API key's label is too long.",
   MESSAGE_CLAIM_LOST: "Another sender took over this message.",
 } as const;
 

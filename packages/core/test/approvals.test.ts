@@ -32,7 +32,7 @@ describe("approval secrets", () => {
       `${newApprovalSecret()}x`,
       "A".repeat(42),
       `${"A".repeat(42)}=`,
-      "A".repeat(42) + "+",
+      `${"A".repeat(42)}+`,
     ]) {
       assert.equal(isWellFormedSecret(bad), false, bad);
     }

@@ -9,6 +9,7 @@ import { PkiError } from "@spca/core/errors";
 import { createApi } from "../src/api/app.ts";
 import { MAX_BODY_BYTES } from "../src/api/schemas.ts";
 import type {
+  ApiKeyView,
   ApiServices,
   Caller,
   CertificateView,
@@ -50,10 +51,19 @@ const cert: CertificateView = {
   chainPem: CHAIN,
 };
 
+const apiKey: ApiKeyView = {
+  id: "0123456789abcdef",
+  role: "requester",
+  label: "ci",
+  createdAt: "2026-11-22T10:00:00.000Z",
+  revokedAt: null,
+};
+
 function fake(options: Partial<Parameters<typeof createApi>[0]> = {}) {
-  const calls: { submit: { input: SubmitInput; caller: Caller; key: string | undefined }[] } = {
-    submit: [],
-  };
+  const calls: {
+    submit: { input: SubmitInput; caller: Caller; key: string | undefined }[];
+    createApiKey: { role: string; label: string }[];
+  } = { submit: [], createApiKey: [] };
   const services: ApiServices = {
     authenticate: async (raw) => KEYS[raw],
     submit: async (input, caller, key) => {
@@ -73,6 +83,15 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> = {}) {
       throw new PkiError("APPROVAL_TOKEN_INVALID");
     },
     caChainPem: async () => PEM + CHAIN,
+    createApiKey: async (role, label) => {
+      calls.createApiKey.push({ role, label });
+      return { key: "spca_new", record: { ...apiKey, role, label } };
+    },
+    listApiKeys: async () => [apiKey],
+    revokeApiKey: async (id) => {
+      if (id !== apiKey.id) throw new PkiError("API_KEY_NOT_FOUND", `Key id ${id}.`);
+      return { ...apiKey, revokedAt: "2026-11-22T11:00:00.000Z" };
+    },
   };
   const errors: unknown[] = [];
   const app = createApi({
@@ -307,6 +326,14 @@ describe("GET routes", () => {
       "profile",
     ]);
     assert.equal(doc.components.schemas.SubmitRequest.additionalProperties, false);
+    // Every route the app serves is documented, under its OpenAPI path and method.
+    const served = app.routes
+      .filter((r) => r.method !== "ALL" && r.path !== "/openapi.json")
+      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+    const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.keys(item as object).map((method) => `${method} ${path}`),
+    );
+    assert.deepEqual([...new Set(served)].sort(), documented.sort());
   });
 
   test("unknown paths are a 404 problem", async () => {
@@ -354,5 +381,84 @@ describe("approvals", () => {
       403,
       "APPROVAL_TOKEN_INVALID",
     );
+  });
+});
+
+describe("API keys", () => {
+  const admin = { authorization: "Bearer adminKey_0123456789abcdefghij" };
+
+  test("admins create a key (secret shown once, not cached), list and revoke them", async () => {
+    const { app, calls } = fake();
+    const created = await app.request("/v1/keys", {
+      method: "POST",
+      headers: { ...admin, "content-type": "application/json" },
+      body: JSON.stringify({ role: "requester", label: "ci" }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    assert.equal(created.headers.get("location"), `/v1/keys/${apiKey.id}`);
+    assert.equal(created.headers.get("cache-control"), "no-store");
+    assert.deepEqual(await created.json(), { ...apiKey, key: "spca_new" });
+    assert.deepEqual(calls.createApiKey, [{ role: "requester", label: "ci" }]);
+
+    const listed = await app.request("/v1/keys", { headers: admin });
+    assert.deepEqual(await listed.json(), { keys: [apiKey] });
+
+    const revoked = await app.request(`/v1/keys/${apiKey.id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
+    assert.equal(revoked.status, 200);
+    assert.equal(((await revoked.json()) as ApiKeyView).revokedAt, "2026-11-22T11:00:00.000Z");
+    await problemOf(
+      await app.request("/v1/keys/fedcba9876543210", { method: "DELETE", headers: admin }),
+      404,
+      "API_KEY_NOT_FOUND",
+    );
+    await problemOf(
+      await app.request("/v1/keys/not-an-id", { method: "DELETE", headers: admin }),
+      400,
+      "QUERY_INVALID",
+    );
+  });
+
+  test("key management needs an admin key, even where submission is open", async () => {
+    const { app, calls } = fake({ openSubmission: true });
+    const body = JSON.stringify({ role: "admin" });
+    const post = (headers: Record<string, string>) =>
+      app.request("/v1/keys", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
+    await problemOf(await post({}), 401, "UNAUTHENTICATED");
+    await problemOf(await post(auth), 403, "FORBIDDEN");
+    await problemOf(await app.request("/v1/keys", { headers: auth }), 403, "FORBIDDEN");
+    await problemOf(
+      await app.request(`/v1/keys/${apiKey.id}`, { method: "DELETE", headers: auth }),
+      403,
+      "FORBIDDEN",
+    );
+    assert.equal(calls.createApiKey.length, 0);
+  });
+
+  test("a bad role, an unknown field or a long label is a 400 naming it", async () => {
+    const { app, calls } = fake();
+    const post = (body: unknown) =>
+      app.request("/v1/keys", {
+        method: "POST",
+        headers: { ...admin, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const role = await problemOf(await post({ role: "root" }), 400, "BODY_INVALID");
+    assert.match(String(role.detail), /role must be "requester" or "admin"/);
+    const extra = await problemOf(await post({ role: "admin", scope: "*" }), 400, "BODY_INVALID");
+    assert.match(String(extra.detail), /scope/);
+    const label = await problemOf(
+      await post({ role: "admin", label: "x".repeat(201) }),
+      400,
+      "BODY_INVALID",
+    );
+    assert.match(String(label.detail), /label is limited to 200 characters/);
+    assert.equal(calls.createApiKey.length, 0);
   });
 });

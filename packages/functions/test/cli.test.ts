@@ -692,3 +692,69 @@ describe("the data folder", () => {
     }
   });
 });
+
+describe("pki keys on a stopped data folder", () => {
+  test("create prints the key alone on stdout; list shows it without the secret; revoke", (t) => {
+    const data = dataDir(scratch(t));
+    const created = pki([
+      "keys",
+      "create",
+      "--role",
+      "admin",
+      "--label",
+      "ops",
+      "--data-dir",
+      data,
+    ]);
+    const key = assertOk(created).trim();
+    assert.match(key, /^spca_[A-Za-z0-9_-]{32}$/);
+    const id = /Created admin key ([0-9a-f]{16}) in /.exec(created.stderr)![1]!;
+    const listed = assertOk(pki(["keys", "list", "--data-dir", data]));
+    assert.doesNotMatch(listed, new RegExp(key));
+    assert.match(listed, new RegExp(`^${id}  admin  \\S+Z  -        ops$`, "m"));
+    assert.match(assertOk(pki(["keys", "revoke", id, "--data-dir", data])), /revoked at \S+Z/);
+    // Revoking again reports the same revocation.
+    const again = assertOk(pki(["keys", "revoke", id, "--data-dir", data]));
+    assert.match(
+      assertOk(pki(["keys", "list", "--data-dir", data])),
+      new RegExp(`admin  \\S+Z  ${/at (\S+Z)/.exec(again)![1]}  ops`),
+    );
+  });
+
+  test("bad roles and ids are usage errors; an unknown id is API_KEY_NOT_FOUND", (t) => {
+    const data = dataDir(scratch(t));
+    assertUsageError(
+      pki(["keys", "create", "--data-dir", data]),
+      /needs --role requester or --role admin/,
+    );
+    assertUsageError(
+      pki(["keys", "create", "--role", "root", "--data-dir", data]),
+      /--role requester or --role admin, not "root"/,
+    );
+    assertUsageError(
+      pki(["keys", "revoke", "../x", "--data-dir", data]),
+      /"\.\.\/x" is not a key id/,
+    );
+    assertUsageError(pki(["keys", "rotate", "--data-dir", data]), /unknown command "keys rotate"/);
+    assertPkiError(
+      pki(["keys", "revoke", "0123456789abcdef", "--data-dir", data]),
+      "API_KEY_NOT_FOUND",
+      /0123456789abcdef/,
+    );
+    const label = pki([
+      "keys",
+      "create",
+      "--role",
+      "admin",
+      "--label",
+      "x".repeat(201),
+      "--data-dir",
+      data,
+    ]);
+    assertPkiError(label, "API_KEY_LABEL_INVALID", /at most 200 characters/);
+    assert.equal(
+      assertOk(pki(["keys", "list", "--data-dir", data])),
+      "ID  ROLE  CREATED  REVOKED  LABEL\n",
+    );
+  });
+});

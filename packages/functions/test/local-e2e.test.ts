@@ -132,4 +132,67 @@ describe("local service over HTTP", () => {
     });
     assert.equal(stopped.status, 0, stopped.stderr);
   });
+
+  test("pki keys: on the stopped data folder directly, through the service while it runs", async () => {
+    const dataDir = join(work, "data-keys");
+    const cli = (...args: string[]) =>
+      spawnSync(node, [join(root, "bin/pki.mjs"), ...args, "--data-dir", dataDir], {
+        encoding: "utf8",
+      });
+    const offline = cli("keys", "create", "--role", "requester", "--label", "before start");
+    assert.equal(offline.status, 0, offline.stderr);
+    const offlineKey = offline.stdout.trim();
+    assert.match(offlineKey, /^spca_[A-Za-z0-9_-]{32}$/);
+    assert.match(offline.stderr, new RegExp(`Created requester key [0-9a-f]{16} in ${dataDir}`));
+
+    const s = await startService(dataDir);
+    const withKey = (key: string, path: string, init: RequestInit = {}) =>
+      fetch(`${s.api}${path}`, {
+        ...init,
+        headers: { ...init.headers, authorization: `Bearer ${key}` },
+      });
+    let onlineId: string;
+    try {
+      // The key made on the stopped folder is in the service's table.
+      const submitted = await withKey(
+        offlineKey,
+        `/v1/requests?email=dev@example.com&profile=client`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/pkcs10" },
+          body: csr("keys.example.internal"),
+        },
+      );
+      assert.equal(submitted.status, 202, await submitted.clone().text());
+      // A requester key cannot manage keys.
+      assert.equal((await withKey(offlineKey, "/v1/keys")).status, 403);
+
+      const online = cli("keys", "create", "--role", "admin", "--label", "while running");
+      assert.equal(online.status, 0, online.stderr);
+      assert.match(online.stderr, new RegExp(`Created admin key [0-9a-f]{16} in ${s.api}`));
+      const onlineKey = online.stdout.trim();
+      onlineId = /key ([0-9a-f]{16})/.exec(online.stderr)![1]!;
+      assert.equal((await withKey(onlineKey, "/v1/keys")).status, 200);
+
+      const revoked = cli("keys", "revoke", onlineId);
+      assert.equal(revoked.status, 0, revoked.stderr);
+      assert.match(revoked.stdout, new RegExp(`Key ${onlineId} \\(admin\\) revoked at `));
+      assert.equal((await withKey(onlineKey, "/v1/keys")).status, 401);
+      const listed = cli("keys", "list");
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, /before start/);
+    } finally {
+      await stop(s);
+    }
+    // Stopped again: the folder's table has all three keys, the revocation included.
+    const listed = cli("keys", "list");
+    assert.equal(listed.status, 0, listed.stderr);
+    const rows = listed.stdout.trim().split("\n").slice(1);
+    assert.equal(rows.length, 3, listed.stdout);
+    assert.match(
+      rows.find((r) => r.startsWith(onlineId))!,
+      /admin\s+\S+\s+20\d\d-\S+Z\s+while running/,
+    );
+    assert.ok(rows.some((r) => /requester .* - +before start$/.test(r)));
+  });
 });

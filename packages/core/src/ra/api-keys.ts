@@ -3,6 +3,8 @@
  * full-entropy key needs no slow hash, as with approval secrets).
  */
 import { createHash, randomBytes } from "node:crypto";
+import { PkiError } from "../errors.ts";
+import type { ApiKeyRecord, ApiKeyRole, RequestRepository } from "../store/request-repository.ts";
 
 export function newApiKey(): string {
   return `spca_${randomBytes(24).toString("base64url")}`;
@@ -10,4 +12,29 @@ export function newApiKey(): string {
 
 export function hashApiKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+/** A key as created: the secret appears here once and is stored only as its hash. */
+export interface CreatedApiKey {
+  readonly key: string;
+  readonly record: ApiKeyRecord;
+}
+
+export const API_KEY_LABEL_MAX = 200;
+
+/** Makes a key with `role`, stores its hash, and returns the secret with the stored record. */
+export async function createApiKey(
+  repository: Pick<RequestRepository, "createApiKey">,
+  role: ApiKeyRole,
+  label: string,
+): Promise<CreatedApiKey> {
+  if (label.length > API_KEY_LABEL_MAX) {
+    throw new PkiError(
+      "API_KEY_LABEL_INVALID",
+      `A label has at most ${API_KEY_LABEL_MAX} characters.`,
+    );
+  }
+  const key = newApiKey();
+  const record = await repository.createApiKey({ keyHash: hashApiKey(key), role, label });
+  return { key, record };
 }

@@ -14,10 +14,10 @@ import type { Config } from "../policy/config.ts";
 import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
 import { newRequestId, type Request, summariseCsr } from "../requests/request.ts";
 import type { ObjectStore } from "../store/object-store.ts";
-import type { ApiKeyRole, RequestRepository } from "../store/request-repository.ts";
+import type { ApiKeyRecord, ApiKeyRole, RequestRepository } from "../store/request-repository.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
-import { hashApiKey } from "./api-keys.ts";
+import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
 
 export interface RaDependencies {
   readonly repository: RequestRepository;
@@ -46,6 +46,20 @@ export class RegistrationAuthority {
   async authenticate(rawKey: string): Promise<{ keyId: string; role: ApiKeyRole } | undefined> {
     const key = await this.deps.repository.findActiveApiKey(hashApiKey(rawKey));
     return key ? { keyId: key.id, role: key.role } : undefined;
+  }
+
+  /** A new key for `role`; its secret is in the result only. */
+  createApiKey(role: ApiKeyRole, label: string): Promise<CreatedApiKey> {
+    return createApiKey(this.deps.repository, role, label);
+  }
+
+  listApiKeys(): Promise<readonly ApiKeyRecord[]> {
+    return this.deps.repository.listApiKeys();
+  }
+
+  /** Revokes a key; revoking a revoked key returns it unchanged. API_KEY_NOT_FOUND. */
+  revokeApiKey(id: string): Promise<ApiKeyRecord> {
+    return this.deps.repository.revokeApiKey(id);
   }
 
   async submit(input: Submission, caller: { keyId: string }, idempotencyKey: string | undefined) {

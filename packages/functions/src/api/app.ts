@@ -14,6 +14,8 @@ import { openApiDocument } from "./openapi.ts";
 import { problem, problemResponse, toProblem } from "./problem.ts";
 import { type RateLimit, RateLimiter } from "./rate-limit.ts";
 import {
+  ApiKeyId,
+  CreateApiKeyBody,
   DecisionBody,
   MAX_BODY_BYTES,
   RequestId,
@@ -195,6 +197,25 @@ export function createApi(options: ApiOptions) {
           "Accept application/x-pem-file, application/pem-certificate-chain, application/pkix-cert or application/json.",
         );
     }
+  });
+
+  // API keys: admin only, never open. The secret appears once, in the creation response.
+  app.post("/v1/keys", caller("admin"), async (c) => {
+    if (mediaType(c.req.header("content-type")) !== "application/json") {
+      throw problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.");
+    }
+    const body = parse(CreateApiKeyBody, await jsonBody(c), "BODY_INVALID");
+    const { key, record } = await services.createApiKey(body.role, body.label);
+    c.header("Location", `/v1/keys/${record.id}`);
+    c.header("Cache-Control", "no-store");
+    return c.json({ ...record, key }, 201);
+  });
+
+  app.get("/v1/keys", caller("admin"), async (c) => c.json({ keys: await services.listApiKeys() }));
+
+  app.delete("/v1/keys/:id", caller("admin"), async (c) => {
+    const id = parse(ApiKeyId, c.req.param("id"), "QUERY_INVALID");
+    return c.json(await services.revokeApiKey(id));
   });
 
   // Approvals carry their own secret; no API key. A GET never changes anything.

@@ -5,7 +5,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { apiErrorCodes } from "./problem.ts";
-import { DecisionBody, SubmitRequestBody } from "./schemas.ts";
+import { CreateApiKeyBody, DecisionBody, SubmitRequestBody } from "./schemas.ts";
 
 // Transforms (trim) have no JSON Schema form; the document describes the accepted input.
 const schema = (s: v.GenericSchema) =>
@@ -27,6 +27,7 @@ export function openApiDocument(): unknown {
       schemas: {
         SubmitRequest: schema(SubmitRequestBody),
         Decision: schema(DecisionBody),
+        CreateApiKey: schema(CreateApiKeyBody),
         Problem: {
           type: "object",
           required: ["type", "title", "status", "code"],
@@ -137,6 +138,40 @@ export function openApiDocument(): unknown {
             "200": { description: "Recorded" },
             "403": problemResponse("Bad, used or expired token"),
             "409": problemResponse("Already decided"),
+          },
+        },
+      },
+      "/v1/keys": {
+        post: {
+          summary: "Create an API key (admin); the response holds the secret, once",
+          security: [{ apiKey: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/CreateApiKey" } },
+            },
+          },
+          responses: {
+            "201": { description: "{ id, role, label, createdAt, revokedAt, key }" },
+            "400": problemResponse("Invalid body"),
+            "401": problemResponse("Missing or invalid API key"),
+            "403": problemResponse("Not an admin key"),
+          },
+        },
+        get: {
+          summary: "List API keys (admin), revoked ones included, without secrets",
+          security: [{ apiKey: [] }],
+          responses: { "200": { description: "{ keys: [...] }" } },
+        },
+      },
+      "/v1/keys/{id}": {
+        delete: {
+          summary: "Revoke an API key (admin); idempotent",
+          security: [{ apiKey: [] }],
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": { description: "The revoked key" },
+            "404": problemResponse("Unknown key id"),
           },
         },
       },

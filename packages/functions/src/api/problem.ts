@@ -56,7 +56,9 @@ export function problem(
 
 /** HTTP status for each PkiError code family the API can meet. */
 export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
-  if (code === "CERT_NOT_FOUND" || code === "REQUEST_NOT_FOUND") return 404;
+  if (code === "CERT_NOT_FOUND" || code === "REQUEST_NOT_FOUND" || code === "API_KEY_NOT_FOUND")
+    return 404;
+  if (code === "API_KEY_LABEL_INVALID") return 400;
   if (code === "IDEMPOTENCY_KEY_INVALID") return 400;
   if (code === "REQUEST_STATE_CONFLICT") return 409;
   // A link that is not (or no longer) valid: the holder is not authorised to decide.

@@ -42,6 +42,16 @@ export const DecisionBody = v.strictObject({
   reason: v.optional(v.pipe(v.string(), v.maxLength(1000))),
 });
 
+export const CreateApiKeyBody = v.strictObject({
+  role: v.picklist(["requester", "admin"], 'role must be "requester" or "admin"'),
+  label: v.optional(v.pipe(v.string(), v.maxLength(200, "label is limited to 200 characters")), ""),
+});
+
+export const ApiKeyId = v.pipe(
+  v.string(),
+  v.regex(/^[0-9a-f]{16}$/, "not an API key id (16 lowercase hex digits)"),
+);
+
 export const RequestId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, "not a request id"));
 export const SerialParam = v.pipe(
   v.string(),

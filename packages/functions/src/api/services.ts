@@ -72,6 +72,15 @@ export interface ApprovalView {
   readonly decided: boolean;
 }
 
+export interface ApiKeyView {
+  /** Public id: the first 16 hex digits of the key's SHA-256. */
+  readonly id: string;
+  readonly role: Role;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
 export interface ApiServices {
   /** The key's id and role for a raw bearer key, or undefined when it is unknown or revoked. */
   authenticate(rawKey: string): Promise<{ keyId: string; role: Role } | undefined>;
@@ -91,4 +100,9 @@ export interface ApiServices {
     reason: string | undefined,
   ): Promise<RequestView>;
   caChainPem(): Promise<string>;
+  /** Makes a key; the secret is returned here once and stored only hashed. */
+  createApiKey(role: Role, label: string): Promise<{ key: string; record: ApiKeyView }>;
+  listApiKeys(): Promise<readonly ApiKeyView[]>;
+  /** Idempotent; throws PkiError API_KEY_NOT_FOUND for an unknown id. */
+  revokeApiKey(id: string): Promise<ApiKeyView>;
 }

@@ -19,6 +19,7 @@ import {
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
 import { configPath, dataDirPath } from "../locations.ts";
+import { openKeyStore } from "./keys.ts";
 
 const USAGE = `Usage: pki <command> [options]
 
@@ -34,6 +35,11 @@ Certificates
   pki revoke SERIAL --reason REASON                             reasons: ${Object.keys(revocationReasons).join(", ")}
   pki crl [--der] [--root]                                      sign and print a fresh CRL
   pki inspect FILE                                              summarise a CSR, certificate or CRL
+
+API keys (for the local service's REST API; through its API while it runs)
+  pki keys create --role requester|admin [--label TEXT]        print a new key (shown once)
+  pki keys list                                                 ids, roles, labels, revocations
+  pki keys revoke ID                                            revoke a key by its id
 
 Options for every command
   --data-dir DIR    data folder (default $PKI_DATA_DIR, else ./.pki-data)
@@ -63,6 +69,8 @@ const options = {
   reason: { type: "string" },
   der: { type: "boolean" },
   root: { type: "boolean" },
+  role: { type: "string" },
+  label: { type: "string" },
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -193,6 +201,8 @@ export async function main(argv: string[]): Promise<number> {
       else process.stdout.write(encodePem("X509 CRL", crl));
       return 0;
     }
+    case "keys":
+      return keys(dataDir, sub, rest, values.role, values.label);
     case "inspect": {
       const [file] = expectArgs(
         [sub, ...rest].filter((x) => x !== undefined),
@@ -205,6 +215,82 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+const API_KEY_ID = /^[0-9a-f]{16}$/;
+
+async function keys(
+  dataDir: string,
+  sub: string | undefined,
+  rest: readonly string[],
+  role: string | undefined,
+  label: string | undefined,
+): Promise<number> {
+  // Check the arguments before opening anything.
+  switch (sub) {
+    case "create":
+      expectArgs(rest, 0, "pki keys create --role requester|admin [--label TEXT]");
+      if (role !== "requester" && role !== "admin") {
+        throw new UsageError(
+          `pki keys create needs --role requester or --role admin${role === undefined ? "" : `, not "${role}"`}`,
+        );
+      }
+      break;
+    case "list":
+      expectArgs(rest, 0, "pki keys list");
+      break;
+    case "revoke": {
+      const [id] = expectArgs(rest, 1, "pki keys revoke ID");
+      if (!API_KEY_ID.test(id!))
+        throw new UsageError(
+          `"${id}" is not a key id (16 lowercase hex digits; see pki keys list)`,
+        );
+      break;
+    }
+    default:
+      throw new UsageError(`unknown command "keys ${sub ?? ""}"; try pki keys create|list|revoke`);
+  }
+  const store = await openKeyStore(dataDir);
+  try {
+    if (sub === "create") {
+      const { key, record } = await store.create(
+        role as "requester" | "admin",
+        label ?? "created with pki keys create",
+      );
+      process.stderr.write(
+        `Created ${record.role} key ${record.id} in ${store.where}. This is the only time the key is shown.\n`,
+      );
+      process.stdout.write(`${key}\n`);
+    } else if (sub === "list") {
+      const rows = (await store.list()).map((k) => [
+        k.id,
+        k.role,
+        k.createdAt,
+        k.revokedAt ?? "-",
+        k.label,
+      ]);
+      process.stdout.write(table([["ID", "ROLE", "CREATED", "REVOKED", "LABEL"], ...rows]));
+    } else {
+      const record = await store.revoke(rest[0]!);
+      process.stdout.write(`Key ${record.id} (${record.role}) revoked at ${record.revokedAt}\n`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map(
+      (r) =>
+        `${r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd()}\n`,
+    )
+    .join("");
 }
 
 function expectArgs(

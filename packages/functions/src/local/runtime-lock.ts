@@ -39,15 +39,21 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Refuses to go on while a live local service holds the data folder. */
-export function assertNoRuntime(dataDir: string, what: string): void {
+/** The pid of the live local service holding the data folder, if one does. */
+export function runtimeHolder(dataDir: string): number | undefined {
   let holder: number;
   try {
     holder = Number(readFileSync(lockFile(dataDir), "utf8"));
   } catch {
-    return;
+    return undefined;
   }
-  if (isAlive(holder)) {
+  return isAlive(holder) ? holder : undefined;
+}
+
+/** Refuses to go on while a live local service holds the data folder. */
+export function assertNoRuntime(dataDir: string, what: string): void {
+  const holder = runtimeHolder(dataDir);
+  if (holder !== undefined) {
     throw new PkiError(
       "RUNTIME_RUNNING",
       `Process ${holder} runs the local service on ${dataDir}, so "${what}" would change state under it. Use its API (see runtime.json), or stop it first.`,

@@ -5,7 +5,6 @@
  * whose key stands in for KMS. Everything lives under one data folder and survives a restart:
  * executions resume where they were.
  */
-import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -17,11 +16,10 @@ import { isPkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { loadConfig } from "@spca/core/policy/config";
-import { hashApiKey, newApiKey } from "@spca/core/ra/api-keys";
+import { createApiKey } from "@spca/core/ra/api-keys";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { DataFolderCa } from "@spca/core/store/data-folder-ca";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
-import { writeAtomic } from "@spca/core/store/files";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { createTable } from "@spca/core/store/table";
 import { auditTrailSubscription } from "@spca/core/subscribers/audit-trail";
@@ -30,8 +28,15 @@ import { LocalWorkflowEngine } from "@spca/core/workflow/local-engine";
 import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
 import { createStepHandlers } from "@spca/core/workflow/steps/index";
 import { createApi } from "../api/app.ts";
+import { type RuntimeInfo, readRuntimeInfo, writeRuntimeInfo } from "./runtime-info.ts";
 import { acquireLock } from "./runtime-lock.ts";
-import { startStandIns } from "./stand-ins.ts";
+import {
+  LOCAL_BUCKET,
+  LOCAL_CREDENTIALS,
+  LOCAL_TABLE,
+  S3RVER_CREDENTIALS,
+  startStandIns,
+} from "./stand-ins.ts";
 
 export interface RuntimeOptions {
   readonly dataDir: string;
@@ -41,23 +46,12 @@ export interface RuntimeOptions {
   readonly configPath: string;
 }
 
-export interface RuntimeInfo {
-  readonly api: string;
-  readonly mail: string;
-  readonly adminKey: string;
-  readonly pid: number;
-}
-
 export interface Runtime {
   readonly info: RuntimeInfo;
   /** True when this start created the admin key (it is printed once). */
   readonly firstStart: boolean;
   close(): Promise<void>;
 }
-
-const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
-const TABLE = "spca-local";
-const BUCKET = "certificates";
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { dataDir } = options;
@@ -74,7 +68,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const standIns = await startStandIns({
       dataDir,
       mailPort: options.mailPort,
-      buckets: [BUCKET],
+      buckets: [LOCAL_BUCKET],
     });
     cleanup.push(() => standIns.close());
     const region = "us-east-1";
@@ -83,12 +77,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       region,
       credentials: LOCAL_CREDENTIALS,
     });
-    // s3rver checks signatures against its fixed pair of credentials.
     const s3 = new S3Client({
       endpoint: standIns.s3,
       region,
       forcePathStyle: true,
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+      credentials: S3RVER_CREDENTIALS,
     });
     const ses = new SESv2Client({ endpoint: standIns.ses, region, credentials: LOCAL_CREDENTIALS });
     cleanup.push(() => {
@@ -96,15 +89,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       s3.destroy();
       ses.destroy();
     });
-    await createTable(dynamo, TABLE);
+    await createTable(dynamo, LOCAL_TABLE);
 
-    const repository = new DynamoRequestRepository({ client: dynamo, tableName: TABLE });
+    const repository = new DynamoRequestRepository({ client: dynamo, tableName: LOCAL_TABLE });
     const bus = new InProcessEventBus();
     const deps: StepDependencies = {
       repository,
       config,
       ca,
-      objects: new S3ObjectStore(s3, BUCKET),
+      objects: new S3ObjectStore(s3, LOCAL_BUCKET),
       mailer: new SesMailer({ client: ses, from: config.mail.from }),
       bus,
     };
@@ -139,12 +132,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let adminKey = previous?.adminKey;
     const firstStart = !adminKey || !(await ra.authenticate(adminKey));
     if (firstStart) {
-      adminKey = newApiKey();
-      await repository.createApiKey({
-        keyHash: hashApiKey(adminKey),
-        role: "admin",
-        label: "local admin (created on first start)",
-      });
+      ({ key: adminKey } = await createApiKey(
+        repository,
+        "admin",
+        "local admin (created on first start)",
+      ));
     }
     const info: RuntimeInfo = {
       api: `http://127.0.0.1:${port}`,
@@ -152,19 +144,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       adminKey: adminKey!,
       pid: process.pid,
     };
-    writeAtomic(join(dataDir, "runtime.json"), `${JSON.stringify(info, null, 2)}\n`);
+    writeRuntimeInfo(dataDir, info);
     return { info, firstStart, close };
   } catch (error) {
     await close();
     throw error;
-  }
-}
-
-export function readRuntimeInfo(dataDir: string): RuntimeInfo | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dataDir, "runtime.json"), "utf8")) as RuntimeInfo;
-  } catch {
-    return undefined;
   }
 }
 

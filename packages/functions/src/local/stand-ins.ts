@@ -25,19 +25,39 @@ export interface StandInOptions {
   readonly buckets: readonly string[];
 }
 
+/** The local table and bucket names (one data folder holds one of each). */
+export const LOCAL_TABLE = "spca-local";
+export const LOCAL_BUCKET = "certificates";
+
+/** Any credentials do for dynalite and aws-ses-v2-local; s3rver checks its own fixed pair. */
+export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+export interface LocalDynamo {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * dynalite on the data folder's LevelDB. LevelDB takes one writer: callers hold the runtime
+ * lock (see runtime-lock.ts) while it runs.
+ */
+export async function startDynamo(dataDir: string): Promise<LocalDynamo> {
+  const path = join(dataDir, "dynamodb");
+  mkdirSync(path, { recursive: true });
+  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listen(server);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 export async function startStandIns(options: StandInOptions): Promise<StandIns> {
-  const dynamoPath = join(options.dataDir, "dynamodb");
   const s3Path = join(options.dataDir, "s3");
-  mkdirSync(dynamoPath, { recursive: true });
   mkdirSync(s3Path, { recursive: true });
 
-  const dynamo = dynalite({
-    path: dynamoPath,
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  const dynamoPort = await listen(dynamo);
+  const dynamo = await startDynamo(options.dataDir);
 
   const s3 = new S3rver({
     address: "127.0.0.1",
@@ -53,7 +73,7 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   const sesPort = (ses.address() as AddressInfo).port;
 
   return {
-    dynamodb: `http://127.0.0.1:${dynamoPort}`,
+    dynamodb: dynamo.endpoint,
     s3: `http://127.0.0.1:${s3Port}`,
     ses: `http://127.0.0.1:${sesPort}`,
     async close() {
@@ -61,7 +81,7 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
       await Promise.all([
         new Promise<void>((r) => ses.close(() => r())),
         s3.close(),
-        new Promise<void>((r) => dynamo.close(() => r())),
+        dynamo.close(),
       ]);
     },
   };

@@ -1,0 +1,28 @@
+/**
+ * runtime.json in the data folder: where a running local service listens and its admin key,
+ * for scripts and for the CLI, which goes through the service's API while it runs.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeAtomic } from "@spca/core/store/files";
+
+export interface RuntimeInfo {
+  readonly api: string;
+  readonly mail: string;
+  readonly adminKey: string;
+  readonly pid: number;
+}
+
+const infoFile = (dataDir: string) => join(dataDir, "runtime.json");
+
+export function readRuntimeInfo(dataDir: string): RuntimeInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(infoFile(dataDir), "utf8")) as RuntimeInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeRuntimeInfo(dataDir: string, info: RuntimeInfo): void {
+  writeAtomic(infoFile(dataDir), `${JSON.stringify(info, null, 2)}\n`);
+}
