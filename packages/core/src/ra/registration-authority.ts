@@ -138,6 +138,9 @@ export class RegistrationAuthority {
       checks: request.csrSummary.checks,
       expiresAt: link.expiresAt,
       decided: link.usedAt !== null,
+      // Quorum progress: approvals so far out of those required.
+      approvals: request.decisions.filter((d) => d.decision === "approve").length,
+      approvalsRequired: request.approval.quorum,
     };
   }
 

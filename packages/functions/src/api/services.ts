@@ -70,6 +70,9 @@ export interface ApprovalView {
   readonly checks: readonly string[];
   readonly expiresAt: string;
   readonly decided: boolean;
+  /** Approvals recorded so far, and how many the request needs. */
+  readonly approvals: number;
+  readonly approvalsRequired: number;
 }
 
 export interface ApiKeyView {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const root = new URL("../../../../", import.meta.url).pathname;
@@ -141,7 +141,8 @@ export interface RequestView {
   status: string;
   serial: string | null;
   reason?: string | null;
-  history: { action: string; actor?: string; reason?: string }[];
+  createdAt?: string;
+  history: { action: string; actor?: string; reason?: string; details?: Record<string, unknown> }[];
 }
 
 export async function requestView(s: Running, id: string): Promise<RequestView> {
@@ -166,4 +167,49 @@ export async function waitForStatus(
     },
     timeoutMs,
   );
+}
+
+/** An RFC 9457 problem as the API sends it. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+}
+
+/** Asserts `res` is a problem+json with `status` and returns its body. */
+export async function expectProblem(res: Response, status: number): Promise<ProblemBody> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  const body = JSON.parse(text) as ProblemBody;
+  assert.equal(body.status, status);
+  return body;
+}
+
+/** pki.config.json as JSON, typed just enough to edit a profile. */
+export type EditableConfig = Record<string, unknown> & {
+  profiles: Record<string, Record<string, unknown> & { approval: Record<string, unknown> }>;
+};
+
+/**
+ * Writes a copy of the repository's pki.config.json to `path`, changed by `edit`, and returns
+ * `path` (for `startService(dataDir, { configPath })`).
+ */
+export function writeConfig(path: string, edit: (config: EditableConfig) => void): string {
+  const config = JSON.parse(readFileSync(join(root, "pki.config.json"), "utf8"));
+  edit(config);
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return path;
+}
+
+/** A mail attachment's content as text (the SES stand-in keeps it base64). */
+export function attachmentText(mail: StoredMail, filename: string): string {
+  const attachment = mail.attachments.find((a) => a.filename === filename);
+  assert.ok(
+    attachment,
+    `no attachment ${filename} in "${mail.subject}" (has ${mail.attachments.map((a) => a.filename).join(", ")})`,
+  );
+  return Buffer.from(attachment.content, "base64").toString("utf8");
 }

@@ -69,6 +69,7 @@ export async function requestApproval(
           comment: request.comment ?? undefined,
           checks: request.csrSummary.checks,
           deadline: new Date(deadline),
+          approvalsRequired: request.approval.quorum,
         }),
       );
       unsent.shift();
