@@ -5,12 +5,12 @@
  * request waits for approval, restarted, and the approval still issues exactly once.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { ecCsrFor } from "../../core/test/support/openssl.ts";
+import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
 import {
   approvalToken,
   decide,
@@ -54,17 +54,9 @@ describe("local service over HTTP", () => {
         issuedMail.attachments.find((a) => a.filename === `${view.serial}.pem`)!.content,
         "base64",
       );
-      writeFileSync(join(work, "leaf.pem"), leaf);
-      writeFileSync(join(work, "ca.pem"), await (await fetch(`${s.api}/v1/ca`)).text());
-      execFileSync("openssl", [
-        "verify",
-        "-x509_strict",
-        "-purpose",
-        "sslserver",
-        "-CAfile",
-        join(work, "ca.pem"),
-        join(work, "leaf.pem"),
-      ]);
+      const ca = await (await fetch(`${s.api}/v1/ca`)).text();
+      const verdict = opensslVerifyPem(work, ca, leaf.toString("utf8"), "sslserver");
+      assert.ok(verdict.ok, verdict.output);
       const replay = await decide(s, id, { decision: "approve", token });
       assert.equal(replay.status, 409);
       assert.equal(replay.headers.get("content-type"), "application/problem+json");

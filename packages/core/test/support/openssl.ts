@@ -2,7 +2,7 @@
  * A thin wrapper over the OpenSSL command line, for tests that want requests made by the most
  * common real-world CSR producer rather than by our own encoder.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -94,4 +94,26 @@ export function ecCsrFor(dir: string, name: string, format: "PEM" | "DER" = "PEM
     "-outform",
     format,
   ]);
+}
+
+/**
+ * `openssl verify -x509_strict -purpose <purpose>` of `leafPem` against the CA chain `caPem`
+ * (written to `dir`). Returns the exit status and OpenSSL's output; does not throw.
+ */
+export function opensslVerifyPem(
+  dir: string,
+  caPem: string,
+  leafPem: string,
+  purpose: "sslserver" | "sslclient",
+): { ok: boolean; output: string } {
+  const caFile = join(dir, "verify-ca.pem");
+  const leafFile = join(dir, "verify-leaf.pem");
+  writeFileSync(caFile, caPem);
+  writeFileSync(leafFile, leafPem);
+  const result = spawnSync(
+    "openssl",
+    ["verify", "-x509_strict", "-purpose", purpose, "-CAfile", caFile, leafFile],
+    { encoding: "utf8" },
+  );
+  return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }

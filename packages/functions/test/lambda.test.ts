@@ -1,0 +1,443 @@
+/**
+ * The Lambda entry points on real protocol stand-ins: the API (an API Gateway v2 event through
+ * hono/aws-lambda), the seven step functions (JSON in and out, as Lambda invokes them, driven by
+ * the one ASL document) and the bus subscribers (EventBridge envelopes, delivered twice, as
+ * EventBridge may). DynamoDB is dynalite, S3 s3rver, SES aws-ses-v2-local; KMS signs with a
+ * real key behind aws-sdk-client-mock; EventBridge PutEvents is captured and replayed to the
+ * subscribers. The certificate is checked by OpenSSL.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from "@aws-sdk/client-eventbridge";
+import { KMSClient, SignCommand } from "@aws-sdk/client-kms";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { createRootCertificate } from "@spca/core/ca/create";
+import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
+import { encodePem } from "@spca/core/encoding/pem";
+import { isPkiError } from "@spca/core/errors";
+import type { EventBridgeEnvelope } from "@spca/core/events/eventbridge-bus";
+import { loadConfig } from "@spca/core/policy/config";
+import { createApiKey } from "@spca/core/ra/api-keys";
+import { createKmsSigner } from "@spca/core/signer/kms-signer";
+import { S3ObjectStore } from "@spca/core/store/s3-object-store";
+import { auditTrailSubscription } from "@spca/core/subscribers/audit-trail";
+import { requesterMailSubscription } from "@spca/core/subscribers/requester-mail";
+import { workflowFunctionNames } from "@spca/core/workflow/definition";
+import type { StepHandlers } from "@spca/core/workflow/engine";
+import { LocalWorkflowEngine } from "@spca/core/workflow/local-engine";
+import { parseNameText } from "@spca/core/x509/name";
+import { mockClient } from "aws-sdk-client-mock";
+import sesLocal from "aws-ses-v2-local";
+import { type LocalDynamo, startDynalite } from "../../core/test/support/dynamo.ts";
+import { serveKey, TEST_KEY_ARN, testKey } from "../../core/test/support/kms-mock.ts";
+import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
+import { type LocalS3, startS3rver } from "../../core/test/support/s3.ts";
+import { shippedConfigPath } from "../../core/test/support/test-ca.ts";
+import { apiLambda } from "../src/lambda/api.ts";
+import { type AwsClients, AwsServices } from "../src/lambda/aws-services.ts";
+import { settingsFromEnvironment } from "../src/lambda/settings.ts";
+import { stepLambda } from "../src/lambda/step-handler.ts";
+import { subscriberLambda } from "../src/lambda/subscriber-handler.ts";
+
+const BUCKET = "spca-private";
+const work = mkdtempSync(join(tmpdir(), "pki-lambda-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** A JSON round trip: what crosses a Lambda invocation is JSON, never live objects. */
+const wire = <T>(value: T): T => (value === undefined ? value : JSON.parse(JSON.stringify(value)));
+
+interface StoredMail {
+  destination: { to: string[] };
+  subject: string;
+  body: { text: string };
+  attachments: { filename: string; content: string }[];
+}
+
+describe("Lambda entry points on stand-ins", () => {
+  let dynamo: LocalDynamo;
+  let s3: LocalS3;
+  let ses: Server;
+  let sesEndpoint: string;
+  let services: AwsServices;
+  let engine: LocalWorkflowEngine;
+  let adminKey: string;
+  const published: PutEventsRequestEntry[] = [];
+  const kms = new KMSClient({ region: "eu-west-1" });
+  const kmsMock = mockClient(kms);
+  const eventBridge = new EventBridgeClient({ region: "eu-west-1" });
+  const eventBridgeMock = mockClient(eventBridge);
+
+  before(async () => {
+    dynamo = await startDynalite();
+    s3 = await startS3rver([BUCKET]);
+    ses = await sesLocal.default({ host: "127.0.0.1", port: 0 });
+    sesEndpoint = `http://127.0.0.1:${(ses.address() as AddressInfo).port}`;
+    serveKey(kmsMock, await testKey("ECC_NIST_P256"));
+    eventBridgeMock.on(PutEventsCommand).callsFake((input) => {
+      published.push(...wire(input.Entries));
+      return { FailedEntryCount: 0, Entries: [{ EventId: String(published.length) }] };
+    });
+
+    const tableName = await dynamo.freshTable();
+    const clients: AwsClients = {
+      dynamodb: () => dynamo.client,
+      s3: () => s3.client,
+      ses: () =>
+        new SESv2Client({
+          endpoint: sesEndpoint,
+          region: "eu-west-1",
+          credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        }),
+      eventBridge: () => eventBridge,
+      kms: () => kms,
+      sfn: () => {
+        throw new Error("the test replaces the workflow engine");
+      },
+    };
+    const config = loadConfig(shippedConfigPath);
+    services = new (class extends AwsServices {
+      // The state machine runs on the local engine; everything else is the Lambda's own wiring.
+      override get engine() {
+        return engine as never;
+      }
+    })(
+      {
+        tableName,
+        bucketName: BUCKET,
+        eventBusName: "spca-events",
+        caKeyId: TEST_KEY_ARN,
+        caSigningAlgorithm: undefined,
+        stateMachineArn: undefined,
+        openSubmission: false,
+        config,
+      },
+      clients,
+    );
+    // Each Task invokes its step Lambda: the payload and result cross as JSON.
+    const handlers = Object.fromEntries(
+      workflowFunctionNames.map((name) => {
+        const lambda = stepLambda(name, () => services);
+        return [name, async (payload: unknown) => wire(await lambda(wire(payload) as never))];
+      }),
+    ) as unknown as StepHandlers;
+    engine = new LocalWorkflowEngine({
+      folder: join(work, "executions"),
+      handlers,
+      retryIntervalMs: 10,
+    });
+
+    // The CA bootstrap's result: a KMS-keyed CA certificate in the bucket.
+    const signer = await createKmsSigner({ keyId: TEST_KEY_ARN, client: kms });
+    const caDer = await createRootCertificate(signer, {
+      subject: parseNameText("CN=Lambda Test CA, O=Example"),
+      validityDays: 3650,
+    });
+    await new S3ObjectStore(s3.client, BUCKET).put(
+      CA_CHAIN_OBJECT_KEY,
+      encodePem("CERTIFICATE", caDer),
+      "application/x-pem-file",
+    );
+    ({ key: adminKey } = await createApiKey(services.repository, "admin", "lambda test"));
+  });
+
+  after(async () => {
+    await engine?.close();
+    ses?.closeAllConnections();
+    ses?.close();
+    await s3?.close();
+    await dynamo?.close();
+  });
+
+  const api = apiLambda(() => services);
+  /** An API Gateway HTTP API (payload 2.0) / Function URL event. */
+  async function call(
+    method: string,
+    path: string,
+    options: { body?: Uint8Array | string; headers?: Record<string, string>; query?: string } = {},
+  ) {
+    const binary = options.body instanceof Uint8Array;
+    const result = await api({
+      version: "2.0",
+      routeKey: "$default",
+      rawPath: path,
+      rawQueryString: options.query ?? "",
+      headers: { host: "pki.example.com", ...options.headers },
+      requestContext: {
+        accountId: "111122223333",
+        apiId: "abc",
+        domainName: "pki.example.com",
+        domainPrefix: "pki",
+        requestId: "r1",
+        routeKey: "$default",
+        stage: "$default",
+        time: "22/Nov/2026:10:00:00 +0000",
+        timeEpoch: Date.now(),
+        http: { method, path, protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "test" },
+      },
+      ...(options.body === undefined
+        ? { isBase64Encoded: false }
+        : {
+            body: binary ? Buffer.from(options.body).toString("base64") : (options.body as string),
+            isBase64Encoded: binary,
+          }),
+    } as never);
+    const response = result as {
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+      isBase64Encoded: boolean;
+    };
+    // PEM, JSON and problems travel as text, not base64.
+    assert.equal(
+      response.isBase64Encoded,
+      false,
+      `${method} ${path}: ${response.headers["content-type"]}`,
+    );
+    return response;
+  }
+
+  /** Delivers every captured event to both subscriber Lambdas, twice each (at-least-once). */
+  const mailLambda = subscriberLambda(
+    (s) => requesterMailSubscription(s.steps),
+    () => services,
+  );
+  const auditLambda = subscriberLambda(
+    (s) => auditTrailSubscription(s.repository),
+    () => services,
+  );
+  let delivered = 0;
+  async function deliverEvents(): Promise<void> {
+    for (const entry of published.slice(delivered)) {
+      const envelope: EventBridgeEnvelope = wire({
+        source: entry.Source,
+        "detail-type": entry.DetailType,
+        time: new Date(entry.Time!).toISOString(),
+        detail: JSON.parse(entry.Detail!),
+      });
+      for (let i = 0; i < 2; i++) {
+        await mailLambda(envelope);
+        await auditLambda(envelope);
+      }
+      delivered++;
+    }
+  }
+
+  async function mailsTo(address: string): Promise<StoredMail[]> {
+    const all = (await (await fetch(`${sesEndpoint}/store`)).json()) as { emails: StoredMail[] };
+    return all.emails.filter((m) => m.destination.to.includes(address));
+  }
+
+  test("submit through the API Lambda, approve through it, issue via KMS, mail via subscribers", async () => {
+    const csr = ecCsrFor(work, "svc.example.internal", "DER");
+    const submitted = await call("POST", "/v1/requests", {
+      query: "email=dev%40example.com&profile=server",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/pkcs10" },
+      body: new Uint8Array(csr),
+    });
+    assert.equal(submitted.statusCode, 202, submitted.body);
+    const { id } = JSON.parse(submitted.body) as { id: string };
+
+    // The RequestApproval Lambda mailed the approver a link; the workflow waits on its token.
+    let approvalMail: StoredMail | undefined;
+    for (let i = 0; i < 100 && !approvalMail; i++) {
+      approvalMail = (await mailsTo("security@example.com")).find((m) =>
+        m.body.text.includes(`/approvals/${id}?token=`),
+      );
+      if (!approvalMail) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(approvalMail, "no approval mail");
+    const token = /\?token=([A-Za-z0-9_-]{43})/.exec(approvalMail.body.text)![1]!;
+    const decided = await call("POST", `/v1/approvals/${id}`, {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ decision: "approve", token, reason: "looks right" }),
+    });
+    assert.equal(decided.statusCode, 200, decided.body);
+    const outcome = await engine.waitForExecution(id);
+    const request = await services.repository.getRequest(id);
+    assert.equal(outcome.status, "SUCCEEDED", request?.reason ?? JSON.stringify(outcome));
+
+    const view = JSON.parse(
+      (
+        await call("GET", `/v1/requests/${id}`, {
+          headers: { authorization: `Bearer ${adminKey}` },
+        })
+      ).body,
+    ) as { status: string; serial: string };
+    assert.equal(view.status, "issued");
+    // The certificate was signed by KMS (the mock signs with the real key).
+    assert.ok(kmsMock.commandCalls(SignCommand).length >= 1);
+
+    // The published events reach the subscribers, each delivered twice: one mail of each kind.
+    assert.deepEqual(
+      published.map((e) => e.DetailType),
+      ["request.submitted", "request.approved", "certificate.issued"],
+    );
+    assert.ok(
+      published.every(
+        (e) => e.Source === "serverless-private-ca" && e.EventBusName === "spca-events",
+      ),
+    );
+    await deliverEvents();
+    const requesterMails = await mailsTo("dev@example.com");
+    assert.equal(requesterMails.length, 2, requesterMails.map((m) => m.subject).join(" | "));
+    const issuedMail = requesterMails.find((m) => m.attachments.length === 2)!;
+    assert.ok(issuedMail, "no mail with the certificate attached");
+
+    const pem = await call("GET", `/v1/certificates/${view.serial}`, {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    assert.equal(pem.statusCode, 200);
+    assert.equal(pem.headers["content-type"], "application/x-pem-file");
+    const attached = Buffer.from(
+      issuedMail.attachments.find((a) => a.filename === `${view.serial}.pem`)!.content,
+      "base64",
+    ).toString("utf8");
+    assert.equal(attached, pem.body);
+    const verdict = opensslVerifyPem(
+      work,
+      (await call("GET", "/v1/ca")).body,
+      pem.body,
+      "sslserver",
+    );
+    assert.ok(verdict.ok, verdict.output);
+    // DER comes back binary through the Lambda response (base64-encoded by the adapter).
+    const der = (await api({
+      version: "2.0",
+      routeKey: "$default",
+      rawPath: `/v1/certificates/${view.serial}`,
+      rawQueryString: "",
+      headers: { authorization: `Bearer ${adminKey}`, accept: "application/pkix-cert" },
+      requestContext: {
+        http: { method: "GET", path: `/v1/certificates/${view.serial}`, sourceIp: "198.51.100.7" },
+      },
+      isBase64Encoded: false,
+    } as never)) as { statusCode: number; body: string; isBase64Encoded: boolean };
+    assert.equal(der.statusCode, 200);
+    assert.equal(der.isBase64Encoded, true);
+    assert.match(
+      execFileSync("openssl", ["x509", "-inform", "DER", "-noout", "-serial"], {
+        input: Buffer.from(der.body, "base64"),
+      }).toString(),
+      new RegExp(`serial=${view.serial}`, "i"),
+    );
+  });
+
+  test("hostile input through the API Lambda is a problem+json 4xx", async () => {
+    const res = await call("POST", "/v1/requests", {
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: "{not json",
+    });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.headers["content-type"], "application/problem+json");
+    const unauthenticated = await call("GET", "/v1/keys");
+    assert.equal(unauthenticated.statusCode, 401);
+  });
+
+  test("a subscriber refuses an event that is not ours, and ignores types it does not take", async () => {
+    await assert.rejects(
+      mailLambda({ source: "someone.else", "detail-type": "request.submitted", detail: {} }),
+      (e) => isPkiError(e, "EVENT_INVALID") && /not ours/.test(e.message),
+    );
+    await assert.rejects(
+      mailLambda({
+        source: "serverless-private-ca",
+        "detail-type": "request.submitted",
+        time: new Date().toISOString(),
+        detail: { id: "x", data: { requestId: 5 } },
+      }),
+      (e) => isPkiError(e, "EVENT_INVALID"),
+    );
+  });
+});
+
+describe("Lambda settings from the environment", () => {
+  const base = {
+    PKI_TABLE: "t",
+    PKI_BUCKET: "b",
+    PKI_EVENT_BUS: "e",
+    PKI_CA_KEY_ID: TEST_KEY_ARN,
+    PKI_CONFIG_FILE: shippedConfigPath,
+  };
+
+  test("a complete environment", () => {
+    const settings = settingsFromEnvironment({
+      ...base,
+      PKI_CA_SIGNING_ALGORITHM: "ECDSA_SHA_256",
+    });
+    assert.equal(settings.tableName, "t");
+    assert.equal(settings.caSigningAlgorithm, "ECDSA_SHA_256");
+    assert.equal(settings.stateMachineArn, undefined);
+    assert.ok(settings.config.profiles.server);
+  });
+
+  for (const [name, env, message] of [
+    ["a missing variable", { ...base, PKI_BUCKET: undefined }, /PKI_BUCKET is not set/],
+    [
+      "no configuration",
+      { ...base, PKI_CONFIG_FILE: undefined },
+      /Set PKI_CONFIG .* or PKI_CONFIG_FILE/,
+    ],
+    ["configuration that is not JSON", { ...base, PKI_CONFIG: "{" }, /PKI_CONFIG is not JSON/],
+    [
+      "an invalid configuration",
+      { ...base, PKI_CONFIG: '{"profiles":{}}' },
+      /PKI_CONFIG: publicBaseUrl: Invalid key/,
+    ],
+    ["a missing configuration file", { ...base, PKI_CONFIG_FILE: "/nonexistent.json" }, /ENOENT/],
+    [
+      "open submission that is not a boolean",
+      { ...base, PKI_OPEN_SUBMISSION: "yes" },
+      /PKI_OPEN_SUBMISSION must be "true" or "false", not "yes"/,
+    ],
+    [
+      "an unknown signing algorithm",
+      { ...base, PKI_CA_SIGNING_ALGORITHM: "MD5" },
+      /must be one of .*not "MD5"/,
+    ],
+  ] as const) {
+    test(`${name} is CONFIG_INVALID naming it`, () => {
+      assert.throws(
+        () => settingsFromEnvironment(env),
+        (e) => isPkiError(e, "CONFIG_INVALID") && message.test(e.message),
+      );
+    });
+  }
+
+  test("every entry module exports a handler that fails on a bad environment when invoked, not at import", async () => {
+    const modules = [
+      "api",
+      ...workflowFunctionNames.map(
+        (n) => `steps/${n.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase()}`,
+      ),
+      "subscribers/requester-mail",
+      "subscribers/audit-trail",
+    ];
+    const saved = process.env.PKI_TABLE;
+    delete process.env.PKI_TABLE;
+    try {
+      for (const name of modules) {
+        const module = (await import(`../src/lambda/${name}.ts`)) as { handler: unknown };
+        assert.equal(typeof module.handler, "function", name);
+      }
+      const step = (await import("../src/lambda/steps/validate-request.ts")) as {
+        handler: (e: unknown) => Promise<unknown>;
+      };
+      await assert.rejects(
+        step.handler({ requestId: "r" }),
+        (e) => isPkiError(e, "CONFIG_INVALID") && /PKI_TABLE/.test(e.message),
+      );
+    } finally {
+      if (saved !== undefined) process.env.PKI_TABLE = saved;
+    }
+  });
+});
