@@ -90,6 +90,7 @@ export const errorCodes = {
   APPROVAL_ALREADY_DECIDED: "This approval link has already been used.",
   APPROVAL_NOT_PENDING: "The request is no longer waiting for approval.",
   APPROVAL_SELF: "Requesters cannot approve their own requests.",
+  APPROVAL_DELIVERY_FAILED: "The decision is recorded but could not be passed to the workflow yet.",
   // Local runtime
   RUNTIME_RUNNING: "The local service is running on this data folder.",
   // Events

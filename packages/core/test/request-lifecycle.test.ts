@@ -10,14 +10,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { isPkiError } from "../src/errors.ts";
+import { isPkiError, TransientError } from "../src/errors.ts";
 import { InProcessEventBus } from "../src/events/in-process-bus.ts";
 import { MemoryMailer } from "../src/notifications/memory-mailer.ts";
+import type { Config } from "../src/policy/config.ts";
 import { RegistrationAuthority } from "../src/ra/registration-authority.ts";
 import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
 import { S3ObjectStore } from "../src/store/s3-object-store.ts";
 import { auditTrailSubscription } from "../src/subscribers/audit-trail.ts";
 import { requesterMailSubscription } from "../src/subscribers/requester-mail.ts";
+import type { WorkflowEngine } from "../src/workflow/engine.ts";
 import { LocalWorkflowEngine } from "../src/workflow/local-engine.ts";
 import type { StepDependencies } from "../src/workflow/steps/dependencies.ts";
 import { createStepHandlers } from "../src/workflow/steps/index.ts";
@@ -27,6 +29,7 @@ import { startS3rver } from "./support/s3.ts";
 import { tempCa } from "./support/test-ca.ts";
 
 const work = mkdtempSync(join(tmpdir(), "lifecycle-"));
+after(() => rmSync(work, { recursive: true, force: true }));
 
 const csr = (name: string) => ecCsrFor(work, name).toString("utf8");
 
@@ -37,51 +40,7 @@ describe("request lifecycle", () => {
   });
   after(async () => {
     await world.close();
-    rmSync(work, { recursive: true, force: true });
   });
-
-  async function setUp() {
-    const dynamo = await startDynalite();
-    const s3 = await startS3rver(["certs"]);
-    const ca = tempCa();
-    await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
-    const repository = new DynamoRequestRepository({
-      client: dynamo.client,
-      tableName: await dynamo.freshTable(),
-    });
-    const mailer = new MemoryMailer();
-    const bus = new InProcessEventBus({ firstRetryMs: 5 });
-    const deps: StepDependencies = {
-      repository,
-      config: ca.config,
-      ca,
-      objects: new S3ObjectStore(s3.client, "certs"),
-      mailer,
-      bus,
-    };
-    bus.subscribe(requesterMailSubscription(deps));
-    bus.subscribe(auditTrailSubscription(repository));
-    const engine = new LocalWorkflowEngine({
-      folder: join(ca.dir, "executions"),
-      handlers: createStepHandlers(deps),
-      retryIntervalMs: 5,
-    });
-    const ra = new RegistrationAuthority({ ...deps, engine });
-    return {
-      ra,
-      engine,
-      mailer,
-      bus,
-      repository,
-      ca,
-      deps,
-      async close() {
-        await engine.close();
-        await s3.close();
-        await dynamo.close();
-      },
-    };
-  }
 
   const caller = { keyId: "k-test" };
 
@@ -230,6 +189,192 @@ describe("request lifecycle", () => {
 });
 
 /** The approval token in the newest mail to `approver` about `requestId`, waiting for it. */
+/** An engine whose SendTaskSuccess/SendTaskFailure fail (SFN throttled) `failures` times. */
+function failingDelivery(failures: number) {
+  return (engine: LocalWorkflowEngine): WorkflowEngine => {
+    let left = failures;
+    const failOnce = () => {
+      if (left <= 0) return false;
+      left--;
+      return true;
+    };
+    return {
+      startExecution: (id) => engine.startExecution(id),
+      async sendTaskSuccess(token, output) {
+        if (failOnce()) throw new TransientError("ThrottlingException: Rate exceeded");
+        return engine.sendTaskSuccess(token, output);
+      },
+      async sendTaskFailure(token, error, cause) {
+        if (failOnce()) throw new TransientError("ThrottlingException: Rate exceeded");
+        return engine.sendTaskFailure(token, error, cause);
+      },
+    };
+  };
+}
+
+describe("a decision that does not reach the workflow at first", () => {
+  const caller = { keyId: "k-test" };
+
+  test("the approver is told to send it again; the resend delivers it and issues once", async () => {
+    const world = await setUp({ raEngine: failingDelivery(1) });
+    try {
+      const { ra, engine, mailer, bus } = world;
+      const { request } = await ra.submit(
+        { csr: csr("retry.example.com"), email: "dev@example.com", profile: "server" },
+        caller,
+        undefined,
+      );
+      const token = await approvalToken(mailer, "security@example.com", request.id);
+      await assert.rejects(
+        ra.decide(request.id, token, "approve", undefined),
+        (e) =>
+          isPkiError(e, "APPROVAL_DELIVERY_FAILED") &&
+          /is recorded, but passing it on failed \(ThrottlingException: Rate exceeded\)\. Send the same decision again/.test(
+            e.message,
+          ),
+      );
+      assert.equal((await ra.getRequest(request.id))!.status, "approved");
+      // The same decision again: refused as a second decision, but it delivers the first.
+      await assert.rejects(ra.decide(request.id, token, "approve", undefined), (e) =>
+        isPkiError(e, "APPROVAL_ALREADY_DECIDED"),
+      );
+      assert.equal((await engine.waitForExecution(request.id)).status, "SUCCEEDED");
+      await bus.drain();
+      const view = (await ra.getRequest(request.id))!;
+      assert.equal(view.status, "issued");
+      assert.equal(view.history.filter((h) => h.action === "issued").length, 1);
+      assert.equal(view.history.filter((h) => h.action === "approval.approve").length, 1);
+      // Once delivered, a further replay changes nothing.
+      await assert.rejects(ra.decide(request.id, token, "approve", undefined), (e) =>
+        isPkiError(e, "APPROVAL_ALREADY_DECIDED"),
+      );
+      assert.equal((await ra.getRequest(request.id))!.history.length, view.history.length);
+    } finally {
+      await world.close();
+    }
+  });
+
+  test("nobody resends: when the wait times out, the recorded approval is followed", async () => {
+    const world = await setUp({ raEngine: failingDelivery(Infinity), serverTimeoutHours: 0.0005 });
+    try {
+      const { ra, engine, mailer, bus } = world;
+      const { request } = await ra.submit(
+        { csr: csr("late.example.com"), email: "dev@example.com", profile: "server" },
+        caller,
+        undefined,
+      );
+      const token = await approvalToken(mailer, "security@example.com", request.id);
+      await assert.rejects(ra.decide(request.id, token, "approve", "fine"), (e) =>
+        isPkiError(e, "APPROVAL_DELIVERY_FAILED"),
+      );
+      const done = await engine.waitForExecution(request.id);
+      assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
+      await bus.drain();
+      const view = (await ra.getRequest(request.id))!;
+      assert.equal(view.status, "issued");
+      const actions = view.history.map((h) => h.action);
+      assert.ok(!actions.includes("expired"), actions.join(", "));
+      assert.ok(mailer.to("dev@example.com").some((m) => m.attachments?.length === 2));
+    } finally {
+      await world.close();
+    }
+  });
+
+  test("nobody resends a rejection: when the wait times out, the requester hears it", async () => {
+    const world = await setUp({ raEngine: failingDelivery(Infinity), serverTimeoutHours: 0.0005 });
+    try {
+      const { ra, engine, mailer, bus } = world;
+      const { request } = await ra.submit(
+        { csr: csr("no.example.com"), email: "dev@example.com", profile: "server" },
+        caller,
+        undefined,
+      );
+      const token = await approvalToken(mailer, "security@example.com", request.id);
+      await assert.rejects(ra.decide(request.id, token, "reject", "wrong team"), (e) =>
+        isPkiError(e, "APPROVAL_DELIVERY_FAILED"),
+      );
+      assert.equal((await engine.waitForExecution(request.id)).status, "SUCCEEDED");
+      await bus.drain();
+      const view = (await ra.getRequest(request.id))!;
+      assert.equal(view.status, "rejected");
+      assert.equal(view.reason, "wrong team");
+      const mails = mailer.to("dev@example.com");
+      assert.ok(
+        mails.some((m) => m.text.includes("wrong team")),
+        mails.map((m) => m.subject).join(" | "),
+      );
+    } finally {
+      await world.close();
+    }
+  });
+});
+
+interface WorldOptions {
+  /** Replaces the server profile's approval timeout (hours; fractions allowed). */
+  readonly serverTimeoutHours?: number;
+  /** Wraps the engine the RA talks to (the steps still run on the real one). */
+  readonly raEngine?: (engine: LocalWorkflowEngine) => WorkflowEngine;
+}
+
+async function setUp(options: WorldOptions = {}) {
+  const dynamo = await startDynalite();
+  const s3 = await startS3rver(["certs"]);
+  const ca = tempCa();
+  await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
+  const repository = new DynamoRequestRepository({
+    client: dynamo.client,
+    tableName: await dynamo.freshTable(),
+  });
+  const mailer = new MemoryMailer();
+  const bus = new InProcessEventBus({ firstRetryMs: 5 });
+  const deps: StepDependencies = {
+    repository,
+    config: withServerTimeout(ca.config, options.serverTimeoutHours),
+    ca,
+    objects: new S3ObjectStore(s3.client, "certs"),
+    mailer,
+    bus,
+  };
+  bus.subscribe(requesterMailSubscription(deps));
+  bus.subscribe(auditTrailSubscription(repository));
+  const engine = new LocalWorkflowEngine({
+    folder: join(ca.dir, "executions"),
+    handlers: createStepHandlers(deps),
+    retryIntervalMs: 5,
+  });
+  const ra = new RegistrationAuthority({
+    ...deps,
+    engine: options.raEngine ? options.raEngine(engine) : engine,
+  });
+  return {
+    ra,
+    engine,
+    mailer,
+    bus,
+    repository,
+    ca,
+    deps,
+    async close() {
+      await engine.close();
+      await s3.close();
+      await dynamo.close();
+    },
+  };
+}
+
+function withServerTimeout(config: Config, hours: number | undefined): Config {
+  if (hours === undefined) return config;
+  const server = config.profiles.server!;
+  if (server.approval.mode !== "manual") throw new Error("the server profile is manual");
+  return {
+    ...config,
+    profiles: {
+      ...config.profiles,
+      server: { ...server, approval: { ...server.approval, timeoutHours: hours } },
+    },
+  };
+}
+
 async function approvalToken(
   mailer: MemoryMailer,
   approver: string,

@@ -28,6 +28,7 @@ interface State {
   Next?: string;
   Default?: string;
   Choices?: { Next: string }[];
+  QueryLanguage?: string;
 }
 interface Definition {
   QueryLanguage?: string;
@@ -207,8 +208,22 @@ describe("workflow definition", () => {
       "requestId.$": "$.requestId",
       "serial.$": "$.issued.serial",
     });
-    for (const name of ["NotifyIssued", "RecordRejection", "ExpireRequest", "RecordFailure"])
+    for (const name of ["NotifyIssued", "RecordRejection", "RecordFailure"])
       assert.equal(s[name]?.ResultPath, null, `${name} discards its result`);
+    // An expiry that finds a decision recorded but never delivered follows the decision.
+    assert.equal(s.ExpireRequest?.ResultPath, "$.expiry");
+    assert.deepEqual(s.ExpireRequest?.ResultSelector, { "status.$": "$.Payload.status" });
+    assert.equal(s.ExpireRequest?.Next, "DecidedBeforeExpiry");
+    // (The local engine's library annotates states it has seen with their QueryLanguage.)
+    const { QueryLanguage: _, ...decidedBeforeExpiry } = s.DecidedBeforeExpiry as State;
+    assert.deepEqual(decidedBeforeExpiry, {
+      Type: "Choice",
+      Choices: [
+        { Variable: "$.expiry.status", StringEquals: "approved", Next: "SignCertificate" },
+        { Variable: "$.expiry.status", StringEquals: "rejected", Next: "NotifyRejected" },
+      ],
+      Default: "NotifyExpired",
+    });
   });
 });
 

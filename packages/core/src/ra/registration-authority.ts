@@ -8,14 +8,19 @@ import { planApproval } from "../approvals/approvers.ts";
 import { hashSecret, isWellFormedSecret } from "../approvals/secrets.ts";
 import { checkCsr } from "../csr/intake.ts";
 import { encodePem } from "../encoding/pem.ts";
-import { PkiError } from "../errors.ts";
+import { isPkiError, PkiError } from "../errors.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Config } from "../policy/config.ts";
 import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
 import { newRequestId, type Request, summariseCsr } from "../requests/request.ts";
 import type { ObjectStore } from "../store/object-store.ts";
-import type { ApiKeyRecord, ApiKeyRole, RequestRepository } from "../store/request-repository.ts";
-import type { WorkflowEngine } from "../workflow/engine.ts";
+import type {
+  ApiKeyRecord,
+  ApiKeyRole,
+  DecisionResult,
+  RequestRepository,
+} from "../store/request-repository.ts";
+import { isTaskTokenError, type WorkflowEngine } from "../workflow/engine.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
 
@@ -151,33 +156,69 @@ export class RegistrationAuthority {
     reason: string | undefined,
   ) {
     if (!isWellFormedSecret(token)) throw new PkiError("APPROVAL_TOKEN_INVALID");
-    const result = await this.deps.repository.recordDecision(requestId, {
-      secretHash: hashSecret(token),
-      decision,
-      reason: reason ?? null,
-    });
+    const secretHash = hashSecret(token);
+    let result: DecisionResult;
+    try {
+      result = await this.deps.repository.recordDecision(requestId, {
+        secretHash,
+        decision,
+        reason: reason ?? null,
+      });
+    } catch (error) {
+      // A link used again: its decision stands (the 409 below), but if that decision settled
+      // the request and never reached the workflow, this is the moment to deliver it.
+      if (isPkiError(error, "APPROVAL_ALREADY_DECIDED"))
+        await this.redeliver(requestId, secretHash);
+      throw error;
+    }
     const { request, taskToken } = result;
     if (result.outcome !== "pending" && taskToken) {
-      if (result.outcome === "approved") {
+      await this.deliver(request, taskToken, reason ?? `Rejected by ${result.approver}.`);
+    }
+    return this.view(request);
+  }
+
+  /**
+   * Hands a settled request's outcome to the workflow waiting on `taskToken`. Every part may
+   * be repeated: the event's id names the fact, and a token whose task is over (delivered
+   * already, or timed out, when ExpireRequest finds the decision instead) is not an error.
+   */
+  private async deliver(request: Request, taskToken: string, rejection: string): Promise<void> {
+    try {
+      if (request.status === "approved") {
         const approvers = request.decisions
           .filter((d) => d.decision === "approve")
           .map((d) => d.approver);
         await this.deps.bus.publish("request.approved", {
-          requestId,
+          requestId: request.id,
           requester: request.requester,
           approvers,
           approvedAt: request.updatedAt,
         });
         await this.deps.engine.sendTaskSuccess(taskToken, { decision: "approved", approvers });
       } else {
-        await this.deps.engine.sendTaskFailure(
-          taskToken,
-          "Rejected",
-          reason ?? `Rejected by ${result.approver}.`,
-        );
+        await this.deps.engine.sendTaskFailure(taskToken, "Rejected", rejection);
       }
+    } catch (error) {
+      if (isTaskTokenError(error)) return;
+      throw new PkiError(
+        "APPROVAL_DELIVERY_FAILED",
+        `The decision on request ${request.id} is recorded, but passing it on failed (${(error as Error).message}). Send the same decision again to finish; it will not be counted twice.`,
+        { cause: error },
+      );
     }
-    return this.view(request);
+  }
+
+  private async redeliver(requestId: string, secretHash: string): Promise<void> {
+    const found = await this.deps.repository.findApprovalLink(requestId, secretHash);
+    const status = found?.request.status;
+    if (status !== "approved" && status !== "rejected") return;
+    // Only a link whose own decision matches the outcome may re-send it.
+    if (found!.link.decision !== (status === "approved" ? "approve" : "reject")) return;
+    const approval = await this.deps.repository.getApproval(requestId);
+    if (!approval?.taskToken) return;
+    const rejection = found!.request.reason ?? `Rejected by ${found!.link.approver}.`;
+    await this.deliver(found!.request, approval.taskToken, rejection);
   }
 
   async caChainPem(): Promise<string> {

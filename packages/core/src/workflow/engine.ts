@@ -71,7 +71,8 @@ export interface StepPayloads {
 /**
  * What each step function returns. Every declared field must be present (`null` rather than
  * absent): the ResultSelectors name them, and a missing one fails the execution. Results of
- * RequestApproval, RecordOutcome and NotifyRequester are discarded.
+ * RequestApproval and NotifyRequester are discarded, and RecordOutcome's everywhere but after
+ * ExpireRequest.
  */
 export interface StepResults {
   ValidateRequest: {
@@ -84,7 +85,8 @@ export interface StepResults {
   RequestApproval: unknown;
   SignCertificate: { serial: string };
   StoreCertificate: { status: string };
-  RecordOutcome: unknown;
+  /** The request's status afterwards; ExpireRequest branches on it. */
+  RecordOutcome: { status: "rejected" | "expired" | "failed" | "approved" };
   NotifyRequester: unknown;
 }
 

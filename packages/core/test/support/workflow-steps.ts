@@ -48,7 +48,7 @@ export function stubSteps(overrides: Overrides = {}): StubSteps {
     },
     SignCertificate: async () => ({ serial: "7f3a01" }),
     StoreCertificate: async () => ({ status: "issued" }),
-    RecordOutcome: async () => null,
+    RecordOutcome: async (payload) => ({ status: payload.outcome }),
     NotifyRequester: async () => null,
   };
 

@@ -66,6 +66,8 @@ export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
   if (code === "APPROVAL_EXPIRED") return 410;
   if (code === "APPROVAL_ALREADY_DECIDED" || code === "APPROVAL_NOT_PENDING") return 409;
   if (code === "CERT_EXPIRED") return 409;
+  // Recorded, not yet relayed: the same request again completes it.
+  if (code === "APPROVAL_DELIVERY_FAILED") return 503;
   if (code === "CSR_TOO_LARGE") return 413;
   if (code.startsWith("CA_") || code.startsWith("SIGNER_") || code === "SELF_CHECK_FAILED")
     return 503;
@@ -107,5 +109,7 @@ export function problemResponse(c: Context, p: Problem): Response {
   };
   return c.newResponse(JSON.stringify(body), p.status, {
     "Content-Type": "application/problem+json",
+    // RFC 9110 §15.5.2: a 401 must say how to authenticate (RFC 6750 bearer keys).
+    ...(p.status === 401 ? { "WWW-Authenticate": "Bearer" } : {}),
   });
 }

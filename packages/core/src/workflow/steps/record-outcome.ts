@@ -3,11 +3,15 @@
  * approver), `expired` (no quorum before the deadline) or `failed` (a step failed for good),
  * with the reason taken from the caught error. A rejection an approver already recorded
  * through the API is found in place and left as it is.
+ *
+ * An expiry that finds the request already approved or rejected means a decision was recorded
+ * but never reached the workflow (the API's SendTask call failed and nobody retried). It is
+ * left standing and its status returned, and the workflow goes on from the decision.
  */
 
 import type { RequestStatus } from "../../requests/request.ts";
 import { requireRequest } from "../../store/request-repository.ts";
-import type { CaughtError, StepPayloads } from "../engine.ts";
+import type { CaughtError, StepPayloads, StepResults } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
 
 const movableTo: Record<"rejected" | "expired" | "failed", RequestStatus[]> = {
@@ -19,10 +23,13 @@ const movableTo: Record<"rejected" | "expired" | "failed", RequestStatus[]> = {
 export async function recordOutcome(
   payload: StepPayloads["RecordOutcome"],
   deps: StepDependencies,
-): Promise<null> {
+): Promise<StepResults["RecordOutcome"]> {
   const { requestId, outcome } = payload;
   const request = await requireRequest(deps.repository, requestId);
-  if (request.status === outcome) return null;
+  if (request.status === outcome) return { status: outcome };
+  if (outcome === "expired" && (request.status === "approved" || request.status === "rejected")) {
+    return { status: request.status };
+  }
   const reason =
     payload.outcome === "expired"
       ? `No decision before ${request.approval.deadline ?? "the deadline"}.`
@@ -35,7 +42,7 @@ export async function recordOutcome(
     details: payload.outcome === "expired" ? {} : { error: payload.error.Error },
     patch: { reason },
   });
-  return null;
+  return { status: outcome };
 }
 
 /** A readable reason from what the Catch put at $.error. */
