@@ -1,5 +1,6 @@
 /** Approval secrets and the four-eyes approval plan. */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { planApproval } from "../src/approvals/approvers.ts";
 import {
@@ -8,9 +9,13 @@ import {
   isWellFormedSecret,
   newApprovalSecret,
 } from "../src/approvals/secrets.ts";
+import { checkCsr } from "../src/csr/intake.ts";
 import { isPkiError } from "../src/errors.ts";
 import { loadConfig } from "../src/policy/config.ts";
 import { findProfile } from "../src/policy/evaluate.ts";
+import { summariseCsr } from "../src/requests/request.ts";
+import { openssl, writeOpensslConfig } from "./support/openssl.ts";
+import { scratchDir } from "./support/scratch.ts";
 import { shippedConfigPath } from "./support/test-ca.ts";
 
 const config = loadConfig(shippedConfigPath);
@@ -112,5 +117,35 @@ describe("planApproval", () => {
           e.message,
         ),
     );
+  });
+});
+
+describe("the CSR summary approvers are shown", () => {
+  test("carries the key type and size as fields, for RSA and for each EC curve", () => {
+    const dir = scratchDir("summary-");
+    const cnf = writeOpensslConfig(dir);
+    const request = (newkey: string[], name: string) =>
+      summariseCsr(
+        checkCsr(
+          openssl([
+            "req",
+            "-new",
+            "-config",
+            cnf,
+            ...newkey,
+            "-nodes",
+            "-keyout",
+            join(dir, `${name}.key`),
+            "-subj",
+            `/CN=${name}`,
+            "-addext",
+            `subjectAltName=DNS:${name}`,
+          ]),
+        ),
+      );
+    const rsa = request(["-newkey", "rsa:3072"], "rsa.example.com");
+    assert.deepEqual([rsa.key, rsa.keyType, rsa.keyBits], ["RSA 3072", "RSA", 3072]);
+    const ec = request(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"], "ec.example.com");
+    assert.deepEqual([ec.key, ec.keyType, ec.keyBits], ["EC P-384", "EC P-384", 384]);
   });
 });

@@ -62,6 +62,8 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
       subject: "CN=app.example.com",
       sans: [{ type: "dns", value: "app.example.com" }],
       key: "EC P-256",
+      keyType: "EC P-256",
+      keyBits: 256,
       sha256: createHash("sha256").update(der).digest("hex"),
       publicKeySha256: "ab".repeat(32),
       checks: ["signature verifies"],

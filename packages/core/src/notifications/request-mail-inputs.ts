@@ -13,11 +13,3 @@ export function mailSummary(request: Request): RequestSummary {
 }
 
 const sanLabel = { dns: "DNS", ip: "IP", email: "email", uri: "URI" } as const;
-
-/** "RSA 2048" → RSA, 2048; "EC P-384" → EC P-384, 384. */
-export function keyTypeAndBits(key: string): { keyType: string; keyBits: number } {
-  const rsa = /^RSA (\d+)$/.exec(key);
-  if (rsa) return { keyType: "RSA", keyBits: Number(rsa[1]) };
-  const ec = /^EC P-(\d+)$/.exec(key);
-  return { keyType: key, keyBits: ec ? Number(ec[1]) : 0 };
-}

@@ -75,6 +75,10 @@ export interface CsrSummary {
   readonly sans: readonly San[];
   /** Key type and size in words, e.g. "RSA 2048" or "EC P-256". */
   readonly key: string;
+  /** The key type as approvers see it: "RSA", or "EC" with its curve ("EC P-256"). */
+  readonly keyType: string;
+  /** The key size in bits (the modulus for RSA, the curve's field for EC). */
+  readonly keyBits: number;
   /** SHA-256 of the CSR's DER, lowercase hex. */
   readonly sha256: string;
   /** SHA-256 of the SubjectPublicKeyInfo, lowercase hex. */
@@ -88,6 +92,8 @@ export function summariseCsr(csr: CheckedCsr): CsrSummary {
     subject: csr.subject.text,
     sans: csr.sans.map((s) => ({ type: s.type, value: s.value })),
     key: csr.keyDescription,
+    keyType: csr.publicKey.kind === "rsa" ? "RSA" : `EC ${csr.publicKey.curve}`,
+    keyBits: csr.publicKey.bits,
     sha256: createHash("sha256").update(csr.der).digest("hex"),
     publicKeySha256: csr.publicKeySha256,
     checks: [...csr.checks],

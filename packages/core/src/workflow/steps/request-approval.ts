@@ -8,7 +8,7 @@
 import { hashSecret, newApprovalSecret } from "../../approvals/secrets.ts";
 import { TransientError } from "../../errors.ts";
 import { approvalNeededMail } from "../../notifications/messages.ts";
-import { keyTypeAndBits, mailSummary } from "../../notifications/request-mail-inputs.ts";
+import { mailSummary } from "../../notifications/request-mail-inputs.ts";
 import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
@@ -52,7 +52,6 @@ export async function requestApproval(
       })),
       actor: "workflow",
     });
-    const { keyType, keyBits } = keyTypeAndBits(request.csrSummary.key);
     while (unsent.length > 0) {
       const { approver, kind, claimId, secret } = unsent[0]!;
       const { messageId } = await deps.mailer.send(
@@ -63,8 +62,8 @@ export async function requestApproval(
           approvalId: requestId,
           token: secret,
           requester: request.requester,
-          keyType,
-          keyBits,
+          keyType: request.csrSummary.keyType,
+          keyBits: request.csrSummary.keyBits,
           sha256Fingerprint: request.csrSummary.sha256,
           comment: request.comment ?? undefined,
           checks: request.csrSummary.checks,
