@@ -44,6 +44,14 @@ export function createApi(options: ApiOptions) {
   const app = new Hono<Env>();
 
   app.onError((error, c) => {
+    // The client hung up mid-body: its fault, not ours, and nobody is left to read the answer.
+    if (c.req.raw.signal.aborted) {
+      return problemResponse(c, {
+        status: 400,
+        code: "BODY_INVALID",
+        detail: "The client closed the connection before the whole body arrived.",
+      });
+    }
     const p = toProblem(error);
     if (p.status >= 500) options.onUnexpectedError?.(error, c);
     return problemResponse(c, p);
@@ -70,6 +78,20 @@ export function createApi(options: ApiOptions) {
     (required: Role | "open-submission" | "none") =>
     async (c: Context<Env>, next: () => Promise<void>) => {
       const address = options.clientAddress(c);
+      const limited = (bucket: string) => {
+        const wait = limiter.take(bucket);
+        if (wait <= 0) return undefined;
+        const res = problemResponse(c, {
+          status: 429,
+          code: "RATE_LIMITED",
+          detail: `Retry in ${wait} s.`,
+        });
+        res.headers.set("Retry-After", String(wait));
+        return res;
+      };
+      // The address pays before the key is looked up, so guessing keys is not free.
+      const byAddress = limited(`ip:${address}`);
+      if (byAddress) return byAddress;
       const header = c.req.header("authorization");
       let who: Caller = { keyId: "anonymous", role: "anonymous", address };
       if (header !== undefined) {
@@ -88,20 +110,9 @@ export function createApi(options: ApiOptions) {
       if (required === "admin" && who.role !== "admin") {
         throw problem(403, "FORBIDDEN", "This operation needs an admin key.");
       }
-      for (const bucket of [
-        `ip:${address}`,
-        ...(who.role === "anonymous" ? [] : [`key:${who.keyId}`]),
-      ]) {
-        const wait = limiter.take(bucket);
-        if (wait > 0) {
-          const res = problemResponse(c, {
-            status: 429,
-            code: "RATE_LIMITED",
-            detail: `Retry in ${wait} s.`,
-          });
-          res.headers.set("Retry-After", String(wait));
-          return res;
-        }
+      if (who.role !== "anonymous") {
+        const byKey = limited(`key:${who.keyId}`);
+        if (byKey) return byKey;
       }
       c.set("caller", who);
       await next();

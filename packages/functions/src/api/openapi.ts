@@ -123,8 +123,12 @@ export function openApiDocument(): unknown {
             { name: "token", in: "query", required: true, schema: { type: "string" } },
           ],
           responses: {
-            "200": { description: "The request summary" },
-            "403": problemResponse("Bad, used or expired token"),
+            "200": {
+              description:
+                "The request summary, quorum progress, and whether this link has decided",
+            },
+            "400": problemResponse("Missing token or malformed id"),
+            "403": problemResponse("A token that does not belong to this request"),
           },
         },
         post: {
@@ -136,8 +140,13 @@ export function openApiDocument(): unknown {
           },
           responses: {
             "200": { description: "Recorded" },
-            "403": problemResponse("Bad, used or expired token"),
-            "409": problemResponse("Already decided"),
+            "400": problemResponse("Invalid body"),
+            "403": problemResponse("A token that does not belong to this request"),
+            "409": problemResponse("The link was used already, or the request no longer waits"),
+            "410": problemResponse("The link has expired"),
+            "413": problemResponse("Body too large"),
+            "415": problemResponse("Unsupported media type"),
+            "503": problemResponse("Recorded but not yet passed on: send the same decision again"),
           },
         },
       },

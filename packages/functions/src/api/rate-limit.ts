@@ -37,8 +37,12 @@ export class RateLimiter {
         this.buckets.delete(this.buckets.keys().next().value!);
       }
       bucket = { tokens: this.limit.burst, updated: now };
-      this.buckets.set(key, bucket);
+    } else {
+      // Re-inserted on every use, so eviction drops the least recently used bucket: a busy
+      // key's bucket must not be evicted (and so refilled) by a flood of new addresses.
+      this.buckets.delete(key);
     }
+    this.buckets.set(key, bucket);
     const refill = ((now - bucket.updated) / 1000) * this.limit.perSecond;
     bucket.tokens = Math.min(this.limit.burst, bucket.tokens + refill);
     bucket.updated = now;

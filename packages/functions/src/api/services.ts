@@ -94,7 +94,10 @@ export interface ApiServices {
   ): Promise<{ request: RequestView; created: boolean }>;
   getRequest(id: string): Promise<RequestView | undefined>;
   getCertificate(serial: string): Promise<CertificateView | undefined>;
-  /** Throws a PkiError (APPROVAL_*) for a wrong, used or expired token. */
+  /**
+   * What the link's holder is asked to decide, also after the link was used or the request
+   * moved on (`decided`, `status` say so). Throws APPROVAL_TOKEN_INVALID for a wrong token.
+   */
   getApproval(requestId: string, token: string): Promise<ApprovalView>;
   decide(
     requestId: string,
