@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { type CheckedCsr, checkCsr } from "../src/csr/intake.ts";
 import { OID } from "../src/der/oids.ts";
 import { type Der, printableString, tlv, utf8String } from "../src/der/writer.ts";
-import { type ErrorCode, PkiError } from "../src/errors.ts";
+import { type ErrorCode, isPkiError, PkiError } from "../src/errors.ts";
 import { cidrContains, parseCidr } from "../src/policy/cidr.ts";
 import { type Config, loadConfig, type Profile, parseConfig } from "../src/policy/config.ts";
 import {
@@ -1398,6 +1398,24 @@ describe("loadConfig", () => {
       () => loadConfig(path),
       "CONFIG_INVALID",
       `${path}: crl.validityHours: Invalid value: Expected >=1`,
+    );
+  });
+});
+
+describe("configuration: the API rate limit", () => {
+  test("defaults to a burst of 60 and 10 per second; can be set; nonsense is refused", () => {
+    assert.deepEqual(parseConfig(configJson({})).api.rateLimit, { burst: 60, perSecond: 10 });
+    assert.deepEqual(
+      parseConfig(configJson({ api: { rateLimit: { burst: 5, perSecond: 0.5 } } })).api.rateLimit,
+      { burst: 5, perSecond: 0.5 },
+    );
+    assert.throws(
+      () => parseConfig(configJson({ api: { rateLimit: { burst: 0, perSecond: 1 } } })),
+      (e) => isPkiError(e, "CONFIG_INVALID") && /api\.rateLimit\.burst/.test(e.message),
+    );
+    assert.throws(
+      () => parseConfig(configJson({ api: { rateLimit: { burst: 5 } } })),
+      (e) => isPkiError(e, "CONFIG_INVALID") && /api\.rateLimit\.perSecond/.test(e.message),
     );
   });
 });

@@ -187,6 +187,22 @@ export const ConfigSchema = v.strictObject({
     validityDays: v.optional(Days, 3650),
     rootValidityDays: v.optional(Days, 7300),
   }),
+  api: v.optional(
+    v.strictObject({
+      /**
+       * Token buckets per API key and per client address: `burst` calls at once, refilled at
+       * `perSecond`. A client polling a request spends from the same bucket as its submissions.
+       */
+      rateLimit: v.optional(
+        v.strictObject({
+          burst: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
+          perSecond: v.pipe(v.number(), v.minValue(0.01), v.maxValue(1_000_000)),
+        }),
+        { burst: 60, perSecond: 10 },
+      ),
+    }),
+    { rateLimit: { burst: 60, perSecond: 10 } },
+  ),
   mail: v.optional(
     v.strictObject({
       /** The sender of every email; on AWS an SES-verified address or domain. */

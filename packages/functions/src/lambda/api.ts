@@ -15,6 +15,7 @@ export function apiLambda(services: () => AwsServices = containerServices) {
     createApi({
       services: services().registrationAuthority,
       openSubmission: services().settings.openSubmission,
+      rateLimit: services().settings.config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
       onUnexpectedError: (error, c) =>
         console.error(

@@ -116,6 +116,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const ra = new RegistrationAuthority({ ...deps, engine });
     const app = createApi({
       services: ra,
+      rateLimit: config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
       onUnexpectedError: (error, c) =>
         console.error(`${c.req.method} ${c.req.path}: ${(error as Error).stack ?? error}`),
