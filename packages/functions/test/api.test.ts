@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PkiError } from "@spca/core/errors";
 import { createApi } from "../src/api/app.ts";
+import { RateLimiter } from "../src/api/rate-limit.ts";
 import { MAX_BODY_BYTES } from "../src/api/schemas.ts";
 import type {
   ApiKeyView,
@@ -460,5 +461,20 @@ describe("API keys", () => {
     );
     assert.match(String(label.detail), /label is limited to 200 characters/);
     assert.equal(calls.createApiKey.length, 0);
+  });
+});
+
+describe("RateLimiter", () => {
+  test("a flood of new addresses does not evict (and so refill) a busy key's bucket", () => {
+    const limiter = new RateLimiter({ burst: 2, perSecond: 0.001 }, () => 0);
+    assert.equal(limiter.take("key:busy"), 0);
+    assert.equal(limiter.take("key:busy"), 0);
+    assert.ok(limiter.take("key:busy") > 0, "the burst is spent");
+    // Between each new address the busy key keeps trying, as an attacker would.
+    for (let i = 0; i < 10_000; i++) {
+      limiter.take(`ip:198.51.${i >> 8}.${i & 255}`);
+      if (i % 1000 === 0) assert.ok(limiter.take("key:busy") > 0, `refilled after ${i}`);
+    }
+    assert.ok(limiter.take("key:busy") > 0, "still limited after 10,000 addresses");
   });
 });
