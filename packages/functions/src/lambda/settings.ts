@@ -3,9 +3,8 @@
  * the configuration. Read and checked once per container, so a misconfigured function fails on
  * its first invocation with a message naming the variable.
  */
-import { readFileSync } from "node:fs";
 import { PkiError } from "@spca/core/errors";
-import { type Config, parseConfig } from "@spca/core/policy/config";
+import { type Config, loadConfig, parseConfig } from "@spca/core/policy/config";
 import { type SigningAlgorithm, signingAlgorithms } from "@spca/core/signer/algorithms";
 
 export interface LambdaSettings {
@@ -78,23 +77,6 @@ function configFromEnvironment(env: Environment): Config {
     }
     return parseConfig(json, "PKI_CONFIG");
   }
-  if (env.PKI_CONFIG_FILE) {
-    let text: string;
-    try {
-      text = readFileSync(env.PKI_CONFIG_FILE, "utf8");
-    } catch (e) {
-      throw new PkiError(
-        "CONFIG_INVALID",
-        `PKI_CONFIG_FILE ${env.PKI_CONFIG_FILE}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new PkiError("CONFIG_INVALID", `${env.PKI_CONFIG_FILE}: ${(e as Error).message}`);
-    }
-    return parseConfig(json, env.PKI_CONFIG_FILE);
-  }
+  if (env.PKI_CONFIG_FILE) return loadConfig(env.PKI_CONFIG_FILE);
   throw new PkiError("CONFIG_INVALID", "Set PKI_CONFIG (the JSON) or PKI_CONFIG_FILE (a path).");
 }
