@@ -35,6 +35,9 @@ const Domain = v.pipe(
 const Email = v.pipe(v.string(), v.email());
 const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
 
+/** The API's rate limit per API key and per client address unless the configuration sets one. */
+export const DEFAULT_API_RATE_LIMIT = { burst: 60, perSecond: 10 } as const;
+
 /** 364 days: the approval wait plus signing must fit in a one-year Step Functions execution. */
 export const MAX_APPROVAL_TIMEOUT_HOURS = 364 * 24;
 
@@ -198,10 +201,10 @@ export const ConfigSchema = v.strictObject({
           burst: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
           perSecond: v.pipe(v.number(), v.minValue(0.01), v.maxValue(1_000_000)),
         }),
-        { burst: 60, perSecond: 10 },
+        DEFAULT_API_RATE_LIMIT,
       ),
     }),
-    { rateLimit: { burst: 60, perSecond: 10 } },
+    { rateLimit: DEFAULT_API_RATE_LIMIT },
   ),
   mail: v.optional(
     v.strictObject({

@@ -22,6 +22,9 @@ export interface CreatedApiKey {
 
 export const API_KEY_LABEL_MAX = 200;
 
+/** A key's public id: the first 16 hex digits of its SHA-256. */
+export const API_KEY_ID = /^[0-9a-f]{16}$/;
+
 /** Makes a key with `role`, stores its hash, and returns the secret with the stored record. */
 export async function createApiKey(
   repository: Pick<RequestRepository, "createApiKey">,

@@ -12,7 +12,7 @@ import { isPkiError, PkiError } from "../errors.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Config } from "../policy/config.ts";
 import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
-import { newRequestId, type Request, summariseCsr } from "../requests/request.ts";
+import { approversOf, newRequestId, type Request, summariseCsr } from "../requests/request.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type {
   ApiKeyRecord,
@@ -144,7 +144,7 @@ export class RegistrationAuthority {
       expiresAt: link.expiresAt,
       decided: link.usedAt !== null,
       // Quorum progress: approvals so far out of those required.
-      approvals: request.decisions.filter((d) => d.decision === "approve").length,
+      approvals: approversOf(request.decisions).length,
       approvalsRequired: request.approval.quorum,
     };
   }
@@ -186,9 +186,7 @@ export class RegistrationAuthority {
   private async deliver(request: Request, taskToken: string, rejection: string): Promise<void> {
     try {
       if (request.status === "approved") {
-        const approvers = request.decisions
-          .filter((d) => d.decision === "approve")
-          .map((d) => d.approver);
+        const approvers = approversOf(request.decisions);
         await this.deps.bus.publish("request.approved", {
           requestId: request.id,
           requester: request.requester,

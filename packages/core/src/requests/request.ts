@@ -190,3 +190,8 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export function isRequestId(value: string): boolean {
   return REQUEST_ID.test(value);
 }
+
+/** Who approved, in the order their decisions were recorded. */
+export function approversOf(decisions: readonly Decision[]): string[] {
+  return decisions.filter((d) => d.decision === "approve").map((d) => d.approver);
+}

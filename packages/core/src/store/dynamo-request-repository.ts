@@ -22,6 +22,7 @@ import { normaliseSerial } from "../certificate/serial.ts";
 import { PkiError, TransientError } from "../errors.ts";
 import {
   type AuditEntry,
+  approversOf,
   canTransition,
   type Decision,
   isRequestId,
@@ -542,14 +543,7 @@ export class DynamoRequestRepository implements RequestRepository {
             action: outcome,
             from: "pending_approval",
             to: outcome,
-            details:
-              outcome === "approved"
-                ? {
-                    approvers: decisions
-                      .filter((d) => d.decision === "approve")
-                      .map((d) => d.approver),
-                  }
-                : { reason },
+            details: outcome === "approved" ? { approvers: approversOf(decisions) } : { reason },
           });
           update.push(
             `${x.name("status")} = ${x.value(outcome)}`,

@@ -6,6 +6,7 @@
 import { normaliseSerial } from "@spca/core/certificate/serial";
 import { decodePemBlocks } from "@spca/core/encoding/pem";
 import { PkiError } from "@spca/core/errors";
+import { DEFAULT_API_RATE_LIMIT } from "@spca/core/policy/config";
 import { issueMessages } from "@spca/core/validation";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -40,7 +41,7 @@ type Env = { Variables: { caller: Caller } };
 
 export function createApi(options: ApiOptions) {
   const { services } = options;
-  const limiter = new RateLimiter(options.rateLimit ?? { burst: 60, perSecond: 10 });
+  const limiter = new RateLimiter(options.rateLimit ?? DEFAULT_API_RATE_LIMIT);
   const app = new Hono<Env>();
 
   app.onError((error, c) => {
@@ -212,9 +213,7 @@ export function createApi(options: ApiOptions) {
 
   // API keys: admin only, never open. The secret appears once, in the creation response.
   app.post("/v1/keys", caller("admin"), async (c) => {
-    if (mediaType(c.req.header("content-type")) !== "application/json") {
-      throw problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.");
-    }
+    requireJson(c);
     const body = parse(CreateApiKeyBody, await jsonBody(c), "BODY_INVALID");
     const { key, record } = await services.createApiKey(body.role, body.label);
     c.header("Location", `/v1/keys/${record.id}`);
@@ -239,15 +238,20 @@ export function createApi(options: ApiOptions) {
 
   app.post("/v1/approvals/:id", caller("none"), async (c) => {
     const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
-    if (mediaType(c.req.header("content-type")) !== "application/json") {
-      throw problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.");
-    }
+    requireJson(c);
     const body = parse(DecisionBody, await jsonBody(c), "BODY_INVALID");
     const request = await services.decide(id, body.token, body.decision, body.reason);
     return c.json({ id: request.id, status: request.status });
   });
 
   return app;
+}
+
+/** Routes that only take JSON refuse anything else with a 415. */
+function requireJson(c: Context): void {
+  if (mediaType(c.req.header("content-type")) !== "application/json") {
+    throw problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.");
+  }
 }
 
 function mediaType(header: string | undefined): string | undefined {

@@ -1,4 +1,5 @@
 /** valibot schemas for every API input; the OpenAPI document is generated from them. */
+import { API_KEY_ID, API_KEY_LABEL_MAX } from "@spca/core/ra/api-keys";
 import * as v from "valibot";
 
 /** A PEM CSR of the core's 64 KiB DER limit is about 88 KiB of text. */
@@ -44,12 +45,18 @@ export const DecisionBody = v.strictObject({
 
 export const CreateApiKeyBody = v.strictObject({
   role: v.picklist(["requester", "admin"], 'role must be "requester" or "admin"'),
-  label: v.optional(v.pipe(v.string(), v.maxLength(200, "label is limited to 200 characters")), ""),
+  label: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(API_KEY_LABEL_MAX, `label is limited to ${API_KEY_LABEL_MAX} characters`),
+    ),
+    "",
+  ),
 });
 
 export const ApiKeyId = v.pipe(
   v.string(),
-  v.regex(/^[0-9a-f]{16}$/, "not an API key id (16 lowercase hex digits)"),
+  v.regex(API_KEY_ID, "not an API key id (16 lowercase hex digits)"),
 );
 
 export const RequestId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, "not a request id"));

@@ -10,6 +10,7 @@ import { encodePem } from "@spca/core/encoding/pem";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { inspect } from "@spca/core/inspect";
 import { loadConfig } from "@spca/core/policy/config";
+import { API_KEY_ID } from "@spca/core/ra/api-keys";
 import {
   type KeySpec,
   keySpecs,
@@ -216,8 +217,6 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command "${command}"`);
   }
 }
-
-const API_KEY_ID = /^[0-9a-f]{16}$/;
 
 async function keys(
   dataDir: string,

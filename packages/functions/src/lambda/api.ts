@@ -10,12 +10,13 @@ import type { AwsServices } from "./aws-services.ts";
 import { containerServices } from "./container.ts";
 
 export function apiLambda(services: () => AwsServices = containerServices) {
-  let app: ReturnType<typeof createApi> | undefined;
-  const build = () =>
-    createApi({
-      services: services().registrationAuthority,
-      openSubmission: services().settings.openSubmission,
-      rateLimit: services().settings.config.api.rateLimit,
+  // Built on the first invocation, when the environment has been checked.
+  const build = () => {
+    const { registrationAuthority, settings } = services();
+    const app = createApi({
+      services: registrationAuthority,
+      openSubmission: settings.openSubmission,
+      rateLimit: settings.config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
       onUnexpectedError: (error, c) =>
         console.error(
@@ -26,10 +27,11 @@ export function apiLambda(services: () => AwsServices = containerServices) {
           }),
         ),
     });
+    return handle(app, { isContentTypeBinary });
+  };
   let handler: ReturnType<typeof handle> | undefined;
   return (...args: Parameters<ReturnType<typeof handle>>) => {
-    app ??= build();
-    handler ??= handle(app, { isContentTypeBinary });
+    handler ??= build();
     return handler(...args);
   };
 }
