@@ -1,6 +1,5 @@
 /** Approval secrets and the four-eyes approval plan. */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { planApproval } from "../src/approvals/approvers.ts";
 import {
@@ -14,7 +13,7 @@ import { isPkiError } from "../src/errors.ts";
 import { loadConfig } from "../src/policy/config.ts";
 import { findProfile } from "../src/policy/evaluate.ts";
 import { summariseCsr } from "../src/requests/request.ts";
-import { openssl, writeOpensslConfig } from "./support/openssl.ts";
+import { newKeyCsrFor } from "./support/openssl.ts";
 import { scratchDir } from "./support/scratch.ts";
 import { shippedConfigPath } from "./support/test-ca.ts";
 
@@ -123,26 +122,8 @@ describe("planApproval", () => {
 describe("the CSR summary approvers are shown", () => {
   test("carries the key type and size as fields, for RSA and for each EC curve", () => {
     const dir = scratchDir("summary-");
-    const cnf = writeOpensslConfig(dir);
-    const request = (newkey: string[], name: string) =>
-      summariseCsr(
-        checkCsr(
-          openssl([
-            "req",
-            "-new",
-            "-config",
-            cnf,
-            ...newkey,
-            "-nodes",
-            "-keyout",
-            join(dir, `${name}.key`),
-            "-subj",
-            `/CN=${name}`,
-            "-addext",
-            `subjectAltName=DNS:${name}`,
-          ]),
-        ),
-      );
+    const request = (newKey: string[], name: string) =>
+      summariseCsr(checkCsr(newKeyCsrFor(dir, name, newKey)));
     const rsa = request(["-newkey", "rsa:3072"], "rsa.example.com");
     assert.deepEqual([rsa.key, rsa.keyType, rsa.keyBits], ["RSA 3072", "RSA", 3072]);
     const ec = request(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"], "ec.example.com");

@@ -77,13 +77,23 @@ export function opensslReq(options: ReqOptions): Buffer {
 
 /** A fresh P-256 key (written to `dir`) and an OpenSSL CSR for `name`, as CN and only DNS SAN. */
 export function ecCsrFor(dir: string, name: string, format: "PEM" | "DER" = "PEM"): Buffer {
+  return newKeyCsrFor(dir, name, ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], format);
+}
+
+/**
+ * A fresh key made by `newKey` (OpenSSL's -newkey/-pkeyopt arguments, e.g. ["-newkey",
+ * "rsa:3072"]), written to `dir`, and an OpenSSL CSR for `name`, as CN and only DNS SAN.
+ */
+export function newKeyCsrFor(
+  dir: string,
+  name: string,
+  newKey: readonly string[],
+  format: "PEM" | "DER" = "PEM",
+): Buffer {
   return openssl([
     "req",
     "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
+    ...newKey,
     "-nodes",
     "-keyout",
     join(dir, `${name}.key`),
