@@ -5,12 +5,12 @@
  * from the SES stand-in; certificates are checked by OpenSSL against GET /v1/ca.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { ecCsrFor } from "../../core/test/support/openssl.ts";
+import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
+
 import {
   approvalToken,
   attachmentText,
@@ -29,6 +29,8 @@ import {
   waitForStatus,
   writeConfig,
 } from "./support/local-service.ts";
+
+type Purpose = Parameters<typeof opensslVerifyPem>[3];
 
 const work = mkdtempSync(join(tmpdir(), "pki-e2e-outcomes-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -79,8 +81,8 @@ async function checkIssued(
   dir: string,
   view: RequestView,
   mail: StoredMail,
-  purposes: readonly string[],
-  refused: readonly string[] = [],
+  purposes: readonly Purpose[],
+  refused: readonly Purpose[] = [],
 ): Promise<string> {
   assert.ok(view.serial, "an issued request names its serial");
   assert.match(mail.subject, new RegExp(`\\(serial ${view.serial}\\)`));
@@ -103,28 +105,15 @@ async function checkIssued(
   assert.equal(served.headers.get("content-type"), "application/x-pem-file");
   assert.equal(await served.text(), leaf, "GET /v1/certificates/{serial} serves the mailed PEM");
 
-  const caFile = join(dir, "ca.pem");
-  const leafFile = join(dir, "leaf.pem");
-  writeFileSync(caFile, ca);
-  writeFileSync(leafFile, leaf);
-  const verify = (purpose: string) =>
-    spawnSync(
-      "openssl",
-      ["verify", "-x509_strict", "-purpose", purpose, "-CAfile", caFile, leafFile],
-      { encoding: "utf8" },
-    );
   for (const purpose of purposes) {
-    const result = verify(purpose);
-    assert.equal(result.status, 0, `openssl verify -purpose ${purpose}: ${result.stderr}`);
-    assert.match(result.stdout, /: OK\n$/);
+    const verdict = opensslVerifyPem(dir, ca, leaf, purpose);
+    assert.ok(verdict.ok, `openssl verify -purpose ${purpose}: ${verdict.output}`);
+    assert.match(verdict.output, /: OK\n$/);
   }
   for (const purpose of refused) {
-    const result = verify(purpose);
-    assert.notEqual(result.status, 0, `openssl verify -purpose ${purpose} should refuse it`);
-    assert.match(
-      result.stdout + result.stderr,
-      /error 26 at 0 depth .*unsuitable certificate purpose/,
-    );
+    const verdict = opensslVerifyPem(dir, ca, leaf, purpose);
+    assert.ok(!verdict.ok, `openssl verify -purpose ${purpose} should refuse it`);
+    assert.match(verdict.output, /error 26 at 0 depth .*unsuitable certificate purpose/);
   }
   return leaf;
 }
