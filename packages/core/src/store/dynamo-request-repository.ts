@@ -11,13 +11,10 @@ import { createHash, randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { isRetryableAwsError } from "../aws-errors.ts";
 import { normaliseSerial } from "../certificate/serial.ts";
 import { PkiError, TransientError } from "../errors.ts";
 import {
@@ -30,6 +27,7 @@ import {
   type Request,
   type RequestStatus,
 } from "../requests/request.ts";
+import { DynamoAccess, Expression, type Item } from "./dynamo-access.ts";
 import type {
   ApiKeyRecord,
   ApprovalLink,
@@ -74,10 +72,6 @@ export interface DynamoRequestRepositoryOptions {
   readonly maxAttempts?: number;
 }
 
-/** A stored item as the document client returns it. */
-// biome-ignore lint/suspicious/noExplicitAny: attribute types are checked where they are read.
-type Item = Record<string, any>;
-
 /** Stored approval link: the hash of its secret, never the secret. */
 interface LinkItem {
   readonly approver: string;
@@ -116,15 +110,13 @@ const API_KEYS_INDEX_KEY = "APIKEYS";
 
 export class DynamoRequestRepository implements RequestRepository {
   readonly tableName: string;
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly db: DynamoAccess;
   private readonly clock: () => Date;
   private readonly maxAttempts: number;
 
   constructor(options: DynamoRequestRepositoryOptions) {
     this.tableName = options.tableName;
-    this.doc = DynamoDBDocumentClient.from(options.client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.db = new DynamoAccess(options.client, options.tableName);
     this.clock = options.now ?? (() => new Date());
     this.maxAttempts = options.maxAttempts ?? 8;
   }
@@ -143,7 +135,7 @@ export class DynamoRequestRepository implements RequestRepository {
     const idemKey = key.idempotency(idempotency.scope, idempotency.key);
     const fingerprint = requestFingerprint(input);
     const now = this.clock();
-    const claimed = await this.conditional(
+    const claimed = await this.db.conditional(
       new PutCommand({
         TableName: this.tableName,
         Item: {
@@ -163,7 +155,7 @@ export class DynamoRequestRepository implements RequestRepository {
     );
     let requestId = input.id;
     if (!claimed) {
-      const record = await this.getItem(idemKey);
+      const record = await this.db.getItem(idemKey);
       if (!record) throw new TransientError("The idempotency record vanished; retry.");
       if (record.fingerprint !== fingerprint) {
         throw new PkiError(
@@ -232,7 +224,7 @@ export class DynamoRequestRepository implements RequestRepository {
       taskToken: null,
       links: {},
     };
-    const stored = await this.conditional(
+    const stored = await this.db.conditional(
       new PutCommand({
         TableName: this.tableName,
         Item: { type: "request", ...item },
@@ -293,7 +285,7 @@ export class DynamoRequestRepository implements RequestRepository {
         sets.push(`${x.name("reason")} = ${x.value(change.patch.reason)}`);
       if (change.patch?.serial !== undefined)
         sets.push(`${x.name("serial")} = ${x.value(change.patch.serial)}`);
-      const written = await this.update(
+      const written = await this.db.update(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key.request(requestId),
@@ -312,7 +304,7 @@ export class DynamoRequestRepository implements RequestRepository {
   async attachExecution(requestId: string, executionId: string): Promise<Request> {
     const x = new Expression();
     const field = x.name("executionId");
-    const result = await this.update(
+    const result = await this.db.update(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key.request(requestId),
@@ -350,7 +342,7 @@ export class DynamoRequestRepository implements RequestRepository {
       updateExpression += ` ADD ${ids} ${x.value(new Set([input.eventId]))}`;
       condition += ` AND NOT contains(${ids}, ${x.value(input.eventId)})`;
     }
-    const result = await this.update(
+    const result = await this.db.update(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key.request(requestId),
@@ -372,8 +364,8 @@ export class DynamoRequestRepository implements RequestRepository {
   }
 
   async listRequestsByStatus(status: RequestStatus, page: PageInput = {}): Promise<Page<Request>> {
-    const result = await this.send(() =>
-      this.doc.send(
+    const result = await this.db.send(() =>
+      this.db.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: "gsi1",
@@ -597,7 +589,7 @@ export class DynamoRequestRepository implements RequestRepository {
       notAfter: input.notAfter,
       issuedAt: this.clock().toISOString(),
     };
-    const stored = await this.conditional(
+    const stored = await this.db.conditional(
       new PutCommand({
         TableName: this.tableName,
         Item: { ...key.certificate(input.serial), type: "certificate", ...record },
@@ -616,7 +608,7 @@ export class DynamoRequestRepository implements RequestRepository {
   async getCertificate(serial: string): Promise<CertificateRecord | undefined> {
     const normal = normaliseSerial(serial);
     if (!normal) return undefined;
-    const item = await this.getItem(key.certificate(normal));
+    const item = await this.db.getItem(key.certificate(normal));
     if (!item) return undefined;
     return {
       serial: item.serial,
@@ -642,7 +634,7 @@ export class DynamoRequestRepository implements RequestRepository {
       createdAt: this.clock().toISOString(),
       revokedAt: null,
     };
-    const stored = await this.conditional(
+    const stored = await this.db.conditional(
       new PutCommand({
         TableName: this.tableName,
         Item: {
@@ -662,7 +654,7 @@ export class DynamoRequestRepository implements RequestRepository {
 
   async findActiveApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
     if (!SHA256_HEX.test(keyHash)) return undefined;
-    const item = await this.getItem(key.apiKey(keyHash.slice(0, 16)));
+    const item = await this.db.getItem(key.apiKey(keyHash.slice(0, 16)));
     if (!item || item.keyHash !== keyHash || item.revokedAt !== null) return undefined;
     return toApiKey(item);
   }
@@ -671,8 +663,8 @@ export class DynamoRequestRepository implements RequestRepository {
     const keys: ApiKeyRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.send(() =>
-        this.doc.send(
+      const page = await this.db.send(() =>
+        this.db.doc.send(
           new QueryCommand({
             TableName: this.tableName,
             IndexName: "gsi1",
@@ -691,7 +683,7 @@ export class DynamoRequestRepository implements RequestRepository {
   async revokeApiKey(id: string): Promise<ApiKeyRecord> {
     const x = new Expression();
     const revokedAt = x.name("revokedAt");
-    const result = await this.update(
+    const result = await this.db.update(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key.apiKey(id),
@@ -702,7 +694,7 @@ export class DynamoRequestRepository implements RequestRepository {
       }),
     );
     if (result) return toApiKey(result);
-    const existing = await this.getItem(key.apiKey(id));
+    const existing = await this.db.getItem(key.apiKey(id));
     if (!existing) throw new PkiError("API_KEY_NOT_FOUND", `Key id ${id}.`);
     return toApiKey(existing);
   }
@@ -724,7 +716,7 @@ export class DynamoRequestRepository implements RequestRepository {
       const x = new Expression();
       const state = x.name("state");
       const lease = x.name("leaseUntil");
-      const claimed = await this.update(
+      const claimed = await this.db.update(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key.message(requestId, kind),
@@ -741,7 +733,7 @@ export class DynamoRequestRepository implements RequestRepository {
         }),
       );
       if (claimed) return { state: "claimed", claimId };
-      const current = await this.getItem(key.message(requestId, kind));
+      const current = await this.db.getItem(key.message(requestId, kind));
       if (current?.state === "sent") return { state: "sent", sentAt: current.sentAt };
       if (current?.state === "sending" && current.leaseUntil >= now.toISOString())
         return { state: "in-progress", leaseUntil: current.leaseUntil };
@@ -759,7 +751,7 @@ export class DynamoRequestRepository implements RequestRepository {
     requireKind(kind);
     const x = new Expression();
     const state = x.name("state");
-    const done = await this.update(
+    const done = await this.db.update(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key.message(requestId, kind),
@@ -769,14 +761,14 @@ export class DynamoRequestRepository implements RequestRepository {
       }),
     );
     if (done) return;
-    const current = await this.getItem(key.message(requestId, kind));
+    const current = await this.db.getItem(key.message(requestId, kind));
     if (current?.state === "sent" && current.claimId === claimId) return;
     throw new PkiError("MESSAGE_CLAIM_LOST", `Message ${kind} of request ${requestId}.`);
   }
 
   async releaseMessage(requestId: string, kind: string, claimId: string): Promise<void> {
     requireKind(kind);
-    await this.conditional(
+    await this.db.conditional(
       new DeleteCommand({
         TableName: this.tableName,
         Key: key.message(requestId, kind),
@@ -791,16 +783,7 @@ export class DynamoRequestRepository implements RequestRepository {
 
   private async getRequestItem(id: string): Promise<RequestItem | undefined> {
     if (!isRequestId(id)) return undefined;
-    return (await this.getItem(key.request(id))) as RequestItem | undefined;
-  }
-
-  private async getItem(itemKey: { pk: string; sk: string }): Promise<Item | undefined> {
-    const result = await this.send(() =>
-      this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: itemKey, ConsistentRead: true }),
-      ),
-    );
-    return result.Item;
+    return (await this.db.getItem(key.request(id))) as RequestItem | undefined;
   }
 
   /**
@@ -822,7 +805,7 @@ export class DynamoRequestRepository implements RequestRepository {
       if (!item) throw notFound();
       const { x, update, condition, result } = await plan(item);
       const version = x.name("version");
-      const written = await this.update(
+      const written = await this.db.update(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key.request(requestId),
@@ -836,77 +819,9 @@ export class DynamoRequestRepository implements RequestRepository {
     }
     throw new TransientError(`Request ${requestId} kept changing; retry.`);
   }
-
-  /** An UpdateItem's new attributes, or undefined when its condition failed. */
-  private async update(command: UpdateCommand): Promise<Item | undefined> {
-    try {
-      const result = await this.send(() => this.doc.send(command));
-      return result.Attributes ?? {};
-    } catch (e) {
-      if (isConditionFailure(e)) return undefined;
-      throw e;
-    }
-  }
-
-  /** Whether a conditional Put or Delete was written. */
-  private async conditional(command: PutCommand | DeleteCommand): Promise<boolean> {
-    try {
-      await this.send(() =>
-        command instanceof PutCommand ? this.doc.send(command) : this.doc.send(command),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
-  }
-
-  /** Runs one SDK call, turning throttling and unreachable-service errors into TransientError. */
-  private async send<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (e) {
-      if (isTransient(e)) {
-        throw new TransientError(`DynamoDB: ${(e as Error).message}`, { cause: e });
-      }
-      throw e;
-    }
-  }
 }
 
 // ---- Helpers --------------------------------------------------------------------------------
-
-/** Builds expression attribute names and values, so no attribute name can hit a reserved word. */
-class Expression {
-  private readonly names = new Map<string, string>();
-  private readonly values: Record<string, unknown> = {};
-  private valueCount = 0;
-
-  name(attribute: string): string {
-    let placeholder = this.names.get(attribute);
-    if (!placeholder) {
-      placeholder = `#n${this.names.size}`;
-      this.names.set(attribute, placeholder);
-    }
-    return placeholder;
-  }
-
-  value(value: unknown): string {
-    const placeholder = `:v${this.valueCount++}`;
-    this.values[placeholder] = value;
-    return placeholder;
-  }
-
-  attributes(): {
-    ExpressionAttributeNames: Record<string, string>;
-    ExpressionAttributeValues?: Record<string, unknown>;
-  } {
-    const names = Object.fromEntries([...this.names].map(([name, p]) => [p, name]));
-    return this.valueCount === 0
-      ? { ExpressionAttributeNames: names }
-      : { ExpressionAttributeNames: names, ExpressionAttributeValues: this.values };
-  }
-}
 
 function toRequest(item: RequestItem): Request {
   return {
@@ -1035,21 +950,4 @@ function decodeCursor(cursor: string): Record<string, unknown> {
     // falls through
   }
   throw new RangeError("invalid page cursor");
-}
-
-function isConditionFailure(e: unknown): boolean {
-  return e instanceof Error && e.name === "ConditionalCheckFailedException";
-}
-
-const transientNames = new Set([
-  "ProvisionedThroughputExceededException",
-  "RequestLimitExceeded",
-  "ThrottlingException",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "TimeoutError",
-]);
-
-function isTransient(e: unknown): boolean {
-  return isRetryableAwsError(e, transientNames);
 }
