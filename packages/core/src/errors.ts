@@ -75,6 +75,7 @@ export const errorCodes = {
   CERT_NOT_FOUND: "There is no certificate with that serial number.",
   CERT_EXPIRED: "The certificate has expired.",
   REVOCATION_REASON_INVALID: "The revocation reason is not allowed.",
+  CRL_NOT_PUBLISHED: "No CRL has been published yet.",
   INPUT_INVALID: "The input is not a CSR, certificate or CRL.",
   INPUT_UNREADABLE: "The input file cannot be read.",
   // Email

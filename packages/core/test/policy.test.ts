@@ -1000,6 +1000,21 @@ describe("configuration: the shipped file and defaults", () => {
       }),
     );
     assert.deepEqual(Object.keys(config.profiles), ["test", "a-0"]);
+    assert.deepEqual(config.crl, { validityHours: 240, refreshHours: 24, expiredGraceDays: 7 });
+  });
+
+  test("CRL timing: refresh defaults to half the validity (at most a day); fractions allowed", () => {
+    const crl = (c: JsonObject) => parseConfig(configJson({ crl: c })).crl;
+    assert.deepEqual(crl({ validityHours: 10 }), {
+      validityHours: 10,
+      refreshHours: 5,
+      expiredGraceDays: 7,
+    });
+    assert.deepEqual(crl({ validityHours: 0.002, refreshHours: 0.0005, expiredGraceDays: 0 }), {
+      validityHours: 0.002,
+      refreshHours: 0.0005,
+      expiredGraceDays: 0,
+    });
   });
 });
 
@@ -1297,7 +1312,17 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "CRL validity over 10 days",
       { crl: { validityHours: 241 } },
-      "crl.validityHours: Invalid value: Expected <=240",
+      "crl.validityHours: crl.validityHours must be at most 240",
+    ],
+    [
+      "CRL refreshed less often than it lapses",
+      { crl: { validityHours: 24, refreshHours: 24 } },
+      "crl: crl.refreshHours must be shorter than crl.validityHours",
+    ],
+    [
+      "a fractional grace period",
+      { crl: { expiredGraceDays: 1.5 } },
+      "crl.expiredGraceDays: crl.expiredGraceDays must be a whole number",
     ],
   ];
 
@@ -1397,7 +1422,7 @@ describe("loadConfig", () => {
     assertPkiError(
       () => loadConfig(path),
       "CONFIG_INVALID",
-      `${path}: crl.validityHours: Invalid value: Expected >=1`,
+      `${path}: crl.validityHours: crl.validityHours must be at least 0.001`,
     );
   });
 });

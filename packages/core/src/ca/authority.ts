@@ -5,6 +5,7 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { OID } from "../der/oids.ts";
 import { DerReader } from "../der/reader.ts";
+import { decodePemBlocks } from "../encoding/pem.ts";
 import { PkiError } from "../errors.ts";
 import { type AlgorithmDetails, algorithms } from "../signer/algorithms.ts";
 import type { Signer } from "../signer/signer.ts";
@@ -104,4 +105,12 @@ export function caCertificateProblems(cert: ParsedCertificate, casBelow = 0): st
 
 function readOctetString(value: Uint8Array): Uint8Array {
   return new DerReader(value).octetString("keyIdentifier");
+}
+
+/** The id of the CA whose certificate opens a chain PEM, without opening its key. */
+export function caIdOfChainPem(chainPem: string): string {
+  const first = decodePemBlocks(chainPem)[0];
+  if (first?.label !== "CERTIFICATE")
+    throw new PkiError("CA_NOT_INITIALISED", "The CA chain holds no certificate.");
+  return caIdOf(parseCertificate(first.der).spki);
 }

@@ -25,3 +25,14 @@ export function publicationKeys(caId: string) {
     caCertificatePem: `ca/${caId}.pem`,
   } as const;
 }
+
+/** The trust-store bundle: every CA certificate of the chain, PEM (ALB, API Gateway mTLS). */
+export const TRUSTSTORE_KEY = "truststore.pem";
+
+const PUBLICATION_KEY =
+  /^(?:crl\/[0-9a-f]{16}\.crl(?:\.pem)?|ca\/[0-9a-f]{16}\.(?:cer|pem)|truststore\.pem)$/;
+
+/** Whether a bucket key is one of the public objects (never a certificate or pending request). */
+export function isPublicationKey(key: string): boolean {
+  return PUBLICATION_KEY.test(key);
+}

@@ -34,6 +34,12 @@ const Domain = v.pipe(
 );
 const Email = v.pipe(v.string(), v.email());
 const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
+const Hours = (name: string, min: number, max: number) =>
+  v.pipe(
+    v.number(`${name} must be a number of hours`),
+    v.minValue(min, `${name} must be at least ${min}`),
+    v.maxValue(max, `${name} must be at most ${max}`),
+  );
 
 /** The API's rate limit per API key and per client address unless the configuration sets one. */
 export const DEFAULT_API_RATE_LIMIT = { burst: 60, perSecond: 10 } as const;
@@ -214,13 +220,33 @@ export const ConfigSchema = v.strictObject({
     { from: "pki@example.com" },
   ),
   crl: v.optional(
-    v.strictObject({
-      // Baseline Requirements 4.9.7: nextUpdate at most 10 days after thisUpdate.
-      validityHours: v.optional(
-        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(240)),
-        168,
+    v.pipe(
+      v.strictObject({
+        // Baseline Requirements 4.9.7: nextUpdate at most 10 days after thisUpdate. Fractions
+        // are allowed (a short-lived CRL for tests), down to 3.6 seconds.
+        validityHours: v.optional(Hours("crl.validityHours", 0.001, 240), 168),
+        /** How often the schedule republishes; default half the validity, at most a day. */
+        refreshHours: v.optional(Hours("crl.refreshHours", 0.0001, 240)),
+        /** How long a revoked certificate stays on the CRL after it expires. */
+        expiredGraceDays: v.optional(
+          v.pipe(
+            v.number(),
+            v.integer("crl.expiredGraceDays must be a whole number"),
+            v.minValue(0, "crl.expiredGraceDays must not be negative"),
+            v.maxValue(3650, "crl.expiredGraceDays must be at most 3650"),
+          ),
+          7,
+        ),
+      }),
+      v.check(
+        (crl) => crl.refreshHours === undefined || crl.refreshHours < crl.validityHours,
+        "crl.refreshHours must be shorter than crl.validityHours, or the CRL would lapse between publications",
       ),
-    }),
+      v.transform((crl) => ({
+        ...crl,
+        refreshHours: crl.refreshHours ?? Math.min(24, crl.validityHours / 2),
+      })),
+    ),
     {},
   ),
   profiles: v.pipe(

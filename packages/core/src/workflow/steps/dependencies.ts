@@ -14,6 +14,12 @@ export interface IssuingCa {
   issuingAuthority(): Promise<Authority>;
   /** The issuing CA certificate and the certificates above it, PEM, root last. */
   chainPem(): Promise<string>;
+  /**
+   * The root above the issuing CA, when this deployment holds its key (a local two-tier CA):
+   * its CRL is published too, since the issuing CA certificate points to it. Throws
+   * CA_ROOT_NOT_HELD when the root is kept elsewhere.
+   */
+  rootAuthority?(): Promise<Authority>;
 }
 
 export interface StepDependencies {

@@ -1,0 +1,65 @@
+/**
+ * The local stand-in for the EventBridge Scheduler rule: an in-process timer that republishes
+ * the CRL when crl.refreshHours have passed since the last one, well before its nextUpdate.
+ * It sleeps until the next due time (rechecking at least every `maxSleepMs`, since another
+ * publication may have moved it), and retries a failed publication after `retryMs`.
+ */
+import type { CrlPublisher } from "./publisher.ts";
+
+export interface CrlRefreshTimerOptions {
+  readonly retryMs?: number;
+  readonly maxSleepMs?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface CrlRefreshTimer {
+  close(): Promise<void>;
+}
+
+export function startCrlRefreshTimer(
+  publisher: CrlPublisher,
+  options: CrlRefreshTimerOptions = {},
+): CrlRefreshTimer {
+  const retryMs = options.retryMs ?? 30_000;
+  const maxSleepMs = options.maxSleepMs ?? 60_000;
+  const onError =
+    options.onError ??
+    ((error) => console.error(`CRL refresh failed: ${(error as Error).message}`));
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<void> | undefined;
+  let closed = false;
+
+  const sleepThen = (ms: number) => {
+    if (closed) return;
+    timer = setTimeout(
+      () => {
+        tick = check().finally(() => {
+          tick = undefined;
+        });
+      },
+      Math.max(0, Math.min(ms, maxSleepMs)),
+    );
+    timer.unref();
+  };
+
+  const check = async () => {
+    let next: number;
+    try {
+      await publisher.publishIfDue("schedule");
+      next = ((await publisher.nextDue()) ?? Date.now()) - Date.now();
+    } catch (error) {
+      onError(error);
+      next = retryMs;
+    }
+    sleepThen(next);
+  };
+
+  sleepThen(0);
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await tick;
+    },
+  };
+}
