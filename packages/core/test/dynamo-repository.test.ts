@@ -109,6 +109,7 @@ const pathTo: Record<RequestStatus, readonly RequestStatus[]> = {
   expired: ["pending_approval", "expired"],
   issued: ["approved", "issued"],
   failed: ["failed"],
+  revoked: ["approved", "issued", "revoked"],
 };
 
 async function requestIn(repo: RequestRepository, status: RequestStatus): Promise<string> {
@@ -161,6 +162,7 @@ describe("lifecycle table", () => {
     "pending_approval→failed",
     "approved→issued",
     "approved→failed",
+    "issued→revoked",
   ]);
 
   test("allows exactly the documented transitions", () => {
@@ -171,10 +173,10 @@ describe("lifecycle table", () => {
     }
   });
 
-  test("rejected, expired, issued and failed are final", () => {
+  test("rejected, expired, failed and revoked are final", () => {
     assert.deepEqual(
       requestStatuses.filter((s) => isFinalStatus(s)),
-      ["rejected", "expired", "issued", "failed"],
+      ["rejected", "expired", "failed", "revoked"],
     );
   });
 });
@@ -343,7 +345,7 @@ describe("requests", () => {
       assert.deepEqual(await repo.history(id), before, "nothing was written");
       assert.equal((await repo.getRequest(id))!.status, from);
     }
-    assert.equal(refused, 49 - 10);
+    assert.equal(refused, 64 - 11);
   });
 
   test("a request that moved elsewhere is a conflict, not a re-run", async () => {

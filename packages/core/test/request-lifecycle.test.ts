@@ -11,22 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isPkiError, TransientError } from "../src/errors.ts";
-import { InProcessEventBus } from "../src/events/in-process-bus.ts";
-import { MemoryMailer } from "../src/notifications/memory-mailer.ts";
-import type { Config } from "../src/policy/config.ts";
-import { RegistrationAuthority } from "../src/ra/registration-authority.ts";
-import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
-import { S3ObjectStore } from "../src/store/s3-object-store.ts";
-import { auditTrailSubscription } from "../src/subscribers/audit-trail.ts";
-import { requesterMailSubscription } from "../src/subscribers/requester-mail.ts";
 import type { WorkflowEngine } from "../src/workflow/engine.ts";
-import { LocalWorkflowEngine } from "../src/workflow/local-engine.ts";
-import type { StepDependencies } from "../src/workflow/steps/dependencies.ts";
+import type { LocalWorkflowEngine } from "../src/workflow/local-engine.ts";
 import { createStepHandlers } from "../src/workflow/steps/index.ts";
-import { startDynalite } from "./support/dynamo.ts";
 import { ecCsrFor } from "./support/openssl.ts";
-import { startS3rver } from "./support/s3.ts";
-import { tempCa } from "./support/test-ca.ts";
+import { approvalToken, setUp } from "./support/world.ts";
 
 const work = mkdtempSync(join(tmpdir(), "lifecycle-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -308,82 +297,3 @@ describe("a decision that does not reach the workflow at first", () => {
     }
   });
 });
-
-interface WorldOptions {
-  /** Replaces the server profile's approval timeout (hours; fractions allowed). */
-  readonly serverTimeoutHours?: number;
-  /** Wraps the engine the RA talks to (the steps still run on the real one). */
-  readonly raEngine?: (engine: LocalWorkflowEngine) => WorkflowEngine;
-}
-
-async function setUp(options: WorldOptions = {}) {
-  const dynamo = await startDynalite();
-  const s3 = await startS3rver(["certs"]);
-  const ca = tempCa();
-  await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
-  const repository = new DynamoRequestRepository({
-    client: dynamo.client,
-    tableName: await dynamo.freshTable(),
-  });
-  const mailer = new MemoryMailer();
-  const bus = new InProcessEventBus({ firstRetryMs: 5 });
-  const deps: StepDependencies = {
-    repository,
-    config: withServerTimeout(ca.config, options.serverTimeoutHours),
-    ca,
-    objects: new S3ObjectStore(s3.client, "certs"),
-    mailer,
-    bus,
-  };
-  bus.subscribe(requesterMailSubscription(deps));
-  bus.subscribe(auditTrailSubscription(repository));
-  const engine = new LocalWorkflowEngine({
-    folder: join(ca.dir, "executions"),
-    handlers: createStepHandlers(deps),
-    retryIntervalMs: 5,
-  });
-  const ra = new RegistrationAuthority({
-    ...deps,
-    engine: options.raEngine ? options.raEngine(engine) : engine,
-  });
-  return {
-    ra,
-    engine,
-    mailer,
-    bus,
-    repository,
-    ca,
-    deps,
-    async close() {
-      await engine.close();
-      await s3.close();
-      await dynamo.close();
-    },
-  };
-}
-
-function withServerTimeout(config: Config, hours: number | undefined): Config {
-  if (hours === undefined) return config;
-  const server = config.profiles.server!;
-  if (server.approval.mode !== "manual") throw new Error("the server profile is manual");
-  return {
-    ...config,
-    profiles: {
-      ...config.profiles,
-      server: { ...server, approval: { ...server.approval, timeoutHours: hours } },
-    },
-  };
-}
-
-async function approvalToken(
-  mailer: MemoryMailer,
-  approver: string,
-  requestId: string,
-): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const mail = mailer.to(approver).find((m) => m.text.includes(`/approvals/${requestId}?token=`));
-    if (mail) return /\?token=([A-Za-z0-9_-]{43})/.exec(mail.text)![1]!;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`no approval mail to ${approver} for ${requestId}`);
-}

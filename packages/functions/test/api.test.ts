@@ -48,6 +48,7 @@ const cert: CertificateView = {
   notBefore: "2026-11-22T10:00:00.000Z",
   notAfter: "2027-02-20T10:00:00.000Z",
   status: "valid",
+  revocation: null,
   pem: PEM,
   chainPem: CHAIN,
 };
@@ -60,11 +61,15 @@ const apiKey: ApiKeyView = {
   revokedAt: null,
 };
 
-function fake(options: Partial<Parameters<typeof createApi>[0]> = {}) {
+const CRL_DER = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x07);
+
+function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished?: boolean } = {}) {
   const calls: {
     submit: { input: SubmitInput; caller: Caller; key: string | undefined }[];
     createApiKey: { role: string; label: string }[];
-  } = { submit: [], createApiKey: [] };
+    revoke: { serial: string; reason: string; caller: Caller }[];
+    published: string[];
+  } = { submit: [], createApiKey: [], revoke: [], published: [] };
   const services: ApiServices = {
     authenticate: async (raw) => KEYS[raw],
     submit: async (input, caller, key) => {
@@ -92,6 +97,41 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> = {}) {
     revokeApiKey: async (id) => {
       if (id !== apiKey.id) throw new PkiError("API_KEY_NOT_FOUND", `Key id ${id}.`);
       return { ...apiKey, revokedAt: "2026-11-22T11:00:00.000Z" };
+    },
+    revokeCertificate: async (serial, reason, caller) => {
+      calls.revoke.push({ serial, reason, caller });
+      if (serial === "dead") throw new PkiError("CERT_EXPIRED", "Certificate dead expired.");
+      if (serial !== "0a1b") throw new PkiError("CERT_NOT_FOUND", `No ${serial}.`);
+      return {
+        serial,
+        reason,
+        revokedAt: "2026-11-22T11:00:00.000Z",
+        revokedBy: caller.keyId,
+        requestId: "req1",
+        created: true,
+      };
+    },
+    crl: async () => (options.crlPublished === false ? undefined : CRL_DER),
+    crlStatus: async () =>
+      options.crlPublished === false
+        ? undefined
+        : {
+            caId: "0123456789abcdef",
+            number: "7",
+            thisUpdate: "2026-11-22T11:00:00.000Z",
+            nextUpdate: "2026-11-29T11:00:00.000Z",
+            entries: 1,
+            size: CRL_DER.length,
+            sha256: "00",
+            publishedAt: "2026-11-22T11:00:01.000Z",
+            trigger: "revocation",
+            url: "http://127.0.0.1:8787/crl/0123456789abcdef.crl",
+          },
+    publishedObject: async (key) => {
+      calls.published.push(key);
+      return key === "crl/0123456789abcdef.crl"
+        ? { body: CRL_DER, contentType: "application/pkix-crl" }
+        : undefined;
     },
   };
   const errors: unknown[] = [];
@@ -461,6 +501,135 @@ describe("API keys", () => {
     );
     assert.match(String(label.detail), /label is limited to 200 characters/);
     assert.equal(calls.createApiKey.length, 0);
+  });
+});
+
+describe("revocation and publication", () => {
+  const admin = { authorization: "Bearer adminKey_0123456789abcdefghij" };
+  const revoke = (
+    app: ReturnType<typeof fake>["app"],
+    serial: string,
+    body: unknown,
+    headers: Record<string, string> = admin,
+  ) =>
+    app.request(`/v1/certificates/${serial}/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  test("an admin revokes with an RFC 5280 reason; the serial is normalised first", async () => {
+    const { app, calls } = fake();
+    const res = await revoke(app, "0A:1B", { reason: "keyCompromise" });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { reason: string }).reason, "keyCompromise");
+    assert.deepEqual(
+      calls.revoke.map((c) => [c.serial, c.reason, c.caller.keyId]),
+      [["0a1b", "keyCompromise", "k-adm"]],
+    );
+  });
+
+  test("refusals: no key 401, requester key 403, bad reason 400, unknown 404, expired 409", async () => {
+    const { app, calls } = fake();
+    await problemOf(
+      await revoke(app, "0a1b", { reason: "superseded" }, {}),
+      401,
+      "UNAUTHENTICATED",
+    );
+    await problemOf(await revoke(app, "0a1b", { reason: "superseded" }, auth), 403, "FORBIDDEN");
+    for (const reason of ["certificateHold", "removeFromCRL", "KeyCompromise", 1]) {
+      const p = await problemOf(await revoke(app, "0a1b", { reason }), 400, "BODY_INVALID");
+      assert.match(
+        String(p.detail),
+        /reason must be one of unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn/,
+      );
+    }
+    await problemOf(await revoke(app, "0a1b", {}), 400, "BODY_INVALID");
+    await problemOf(
+      await revoke(app, "0a1b", { reason: "superseded", why: "x" }),
+      400,
+      "BODY_INVALID",
+    );
+    await problemOf(await revoke(app, "0a1b", "{"), 400, "BODY_INVALID");
+    await problemOf(await revoke(app, "zz", { reason: "superseded" }), 400, "QUERY_INVALID");
+    const text = await app.request("/v1/certificates/0a1b/revoke", {
+      method: "POST",
+      headers: { "content-type": "text/plain", ...admin },
+      body: "keyCompromise",
+    });
+    await problemOf(text, 415, "UNSUPPORTED_MEDIA_TYPE");
+    assert.equal(calls.revoke.length, 0, "nothing invalid reached the service");
+    await problemOf(await revoke(app, "0bad", { reason: "superseded" }), 404, "CERT_NOT_FOUND");
+    const expired = await problemOf(
+      await revoke(app, "dead", { reason: "superseded" }),
+      409,
+      "CERT_EXPIRED",
+    );
+    assert.match(String(expired.detail), /expired/);
+  });
+
+  test("GET /v1/crl: DER by default, PEM on request, 406 otherwise; no key needed", async () => {
+    const { app } = fake();
+    const der = await app.request("/v1/crl");
+    assert.equal(der.status, 200);
+    assert.equal(der.headers.get("content-type"), "application/pkix-crl");
+    assert.deepEqual(new Uint8Array(await der.arrayBuffer()), CRL_DER);
+    const pem = await app.request("/v1/crl", { headers: { accept: "application/x-pem-file" } });
+    assert.equal(pem.headers.get("content-type"), "application/x-pem-file");
+    assert.match(
+      await pem.text(),
+      /^-----BEGIN X509 CRL-----\nMAMCAQc=\n-----END X509 CRL-----\n$/,
+    );
+    await problemOf(
+      await app.request("/v1/crl", { headers: { accept: "text/html" } }),
+      406,
+      "NOT_ACCEPTABLE",
+    );
+  });
+
+  test("before the first publication: 503 CRL_NOT_PUBLISHED for the CRL and its status", async () => {
+    const { app } = fake({ crlPublished: false });
+    await problemOf(await app.request("/v1/crl"), 503, "CRL_NOT_PUBLISHED");
+    await problemOf(await app.request("/v1/crl/status"), 503, "CRL_NOT_PUBLISHED");
+  });
+
+  test("GET /v1/crl/status reports number, times, entries, size and publication time", async () => {
+    const { app } = fake();
+    const res = await app.request("/v1/crl/status");
+    assert.equal(res.status, 200);
+    const status = (await res.json()) as Record<string, unknown>;
+    assert.equal(status.number, "7");
+    assert.equal(status.entries, 1);
+    assert.equal(status.size, 5);
+    assert.equal(status.publishedAt, "2026-11-22T11:00:01.000Z");
+  });
+
+  test("published objects are served at their public paths; nothing else is", async () => {
+    const { app, calls } = fake();
+    const crl = await app.request("/crl/0123456789abcdef.crl");
+    assert.equal(crl.status, 200);
+    assert.equal(crl.headers.get("content-type"), "application/pkix-crl");
+    await problemOf(await app.request("/crl/0123456789abcdee.crl"), 404, "NOT_FOUND");
+    await problemOf(await app.request("/certificates/0a1b.pem"), 404, "NOT_FOUND");
+    await problemOf(await app.request("/ca/..%2Fcertificates%2F0a1b.pem"), 404, "NOT_FOUND");
+    assert.deepEqual(calls.published.slice(0, 2), [
+      "crl/0123456789abcdef.crl",
+      "crl/0123456789abcdee.crl",
+    ]);
+  });
+
+  test("GET /v1/ca: the chain, or the issuing CA certificate as PEM or DER", async () => {
+    const { app } = fake();
+    const chain = await app.request("/v1/ca");
+    assert.equal(chain.headers.get("content-type"), "application/pem-certificate-chain");
+    assert.equal(await chain.text(), PEM + CHAIN);
+    const one = await app.request("/v1/ca", { headers: { accept: "application/x-pem-file" } });
+    assert.equal(await one.text(), PEM);
+    const der = await app.request("/v1/ca", { headers: { accept: "application/pkix-cert" } });
+    assert.deepEqual(
+      new Uint8Array(await der.arrayBuffer()),
+      Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01),
+    );
   });
 });
 

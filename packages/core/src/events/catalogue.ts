@@ -5,6 +5,7 @@
  * travel only in the approval email).
  */
 import * as v from "valibot";
+import { type RevocationReason, revocationReasons } from "../crl/reasons.ts";
 
 const RequestId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 const Email = v.pipe(v.string(), v.email());
@@ -55,7 +56,7 @@ export const eventCatalogue = {
   "certificate.revoked": v.strictObject({
     serial: Serial,
     requestId: v.nullable(RequestId),
-    reason: v.string(),
+    reason: v.picklist(Object.keys(revocationReasons) as RevocationReason[]),
     revokedAt: Timestamp,
   }),
 } as const;

@@ -77,6 +77,13 @@ export interface RequestFailedInput extends RequestSummary, Addressed {
   readonly reason: string;
 }
 
+export interface CertificateRevokedInput extends RequestSummary, Addressed {
+  readonly serial: string;
+  /** The RFC 5280 reason name, e.g. `keyCompromise`. */
+  readonly reason: string;
+  readonly revokedAt: Date;
+}
+
 export const PEM_CONTENT_TYPE = "application/x-pem-file";
 
 // ---------------------------------------------------------------------------------------------
@@ -361,4 +368,25 @@ function requirePem(text: string, what: string): void {
   if (labels.length === 0 || labels.some((l) => l !== "CERTIFICATE")) {
     throw new PkiError("EMAIL_MESSAGE_INVALID", `The ${what} is not PEM certificates.`);
   }
+}
+
+/** To the requester, once their certificate is revoked. */
+export function certificateRevokedMail(input: CertificateRevokedInput): OutgoingMail {
+  return mail(input, `Certificate revoked: ${nameOf(input)}`, "Your certificate was revoked", [
+    {
+      kind: "paragraph",
+      text: "The certificate below was revoked. Relying parties reject it as soon as they load the new CRL, so replace it now: submit a new request with a new key.",
+    },
+    {
+      kind: "fields",
+      rows: [
+        { label: "Serial", value: input.serial, mono: true },
+        { label: "Reason", value: input.reason },
+        { label: "Revoked", value: formatTime(input.revokedAt) },
+        ...requestFields(input),
+        statusLink(input),
+      ],
+    },
+    FOOTER,
+  ]);
 }

@@ -6,6 +6,9 @@
  */
 import { planApproval } from "../approvals/approvers.ts";
 import { hashSecret, isWellFormedSecret } from "../approvals/secrets.ts";
+import { caIdOfChainPem } from "../ca/authority.ts";
+import { isPublicationKey, publicationKeys } from "../ca/publication-urls.ts";
+import { crlStatus } from "../crl/publisher.ts";
 import { checkCsr } from "../csr/intake.ts";
 import { encodePem } from "../encoding/pem.ts";
 import { isPkiError, PkiError } from "../errors.ts";
@@ -20,9 +23,11 @@ import type {
   DecisionResult,
   RequestRepository,
 } from "../store/request-repository.ts";
+import type { RevocationRecord, RevocationStore } from "../store/revocation-store.ts";
 import { isTaskTokenError, type WorkflowEngine } from "../workflow/engine.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
+import { revokeCertificate } from "./revocation.ts";
 
 export interface RaDependencies {
   readonly repository: RequestRepository;
@@ -31,6 +36,8 @@ export interface RaDependencies {
   readonly config: Config;
   readonly ca: IssuingCa;
   readonly objects: ObjectStore;
+  readonly revocations: RevocationStore;
+  readonly now?: () => Date;
 }
 
 export interface Submission {
@@ -115,12 +122,49 @@ export class RegistrationAuthority {
         "CERT_NOT_FOUND",
         `Certificate ${serial} is recorded but its PEM is missing.`,
       );
+    const chainPem = await this.deps.ca.chainPem();
+    const revocation = await this.deps.revocations.getRevocation(
+      caIdOfChainPem(chainPem),
+      record.serial,
+      record.notAfter,
+    );
+    const expired = new Date(record.notAfter) < this.now();
     return {
       ...record,
-      status: new Date(record.notAfter) < new Date() ? "expired" : "valid",
+      status: revocation ? "revoked" : expired ? "expired" : "valid",
+      revocation: revocation ? revocationView(revocation) : null,
       pem: Buffer.from(object.body).toString("utf8"),
-      chainPem: await this.deps.ca.chainPem(),
+      chainPem,
     };
+  }
+
+  /** Revokes a certificate (idempotent: again, it returns the first revocation). */
+  async revokeCertificate(serial: string, reason: string, caller: { keyId: string }) {
+    const { record, created } = await revokeCertificate(this.deps, {
+      serial,
+      reason,
+      revokedBy: caller.keyId,
+    });
+    return { ...revocationView(record), created };
+  }
+
+  /** The published CRL (DER), or undefined before the first publication. */
+  async crl(): Promise<Uint8Array | undefined> {
+    const caId = caIdOfChainPem(await this.deps.ca.chainPem());
+    return (await this.deps.objects.get(publicationKeys(caId).crl))?.body;
+  }
+
+  crlStatus() {
+    return crlStatus(this.deps);
+  }
+
+  /** A public object (CRL, CA certificate, trust store); any other key is not found. */
+  async publishedObject(key: string) {
+    return isPublicationKey(key) ? this.deps.objects.get(key) : undefined;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
   }
 
   async getApproval(requestId: string, token: string) {
@@ -244,4 +288,14 @@ export class RegistrationAuthority {
       })),
     };
   }
+}
+
+function revocationView(record: RevocationRecord) {
+  return {
+    serial: record.serial,
+    reason: record.reason,
+    revokedAt: record.revokedAt,
+    revokedBy: record.revokedBy,
+    requestId: record.requestId,
+  };
 }

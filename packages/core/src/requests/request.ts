@@ -3,17 +3,17 @@
  * values are `null`, never `undefined`, so a Lambda can return it as it is and a workflow state
  * can read every field.
  *
- *   submitted ──► pending_approval ──► approved ──► issued
+ *   submitted ──► pending_approval ──► approved ──► issued ──► revoked
  *       │  │            │    │             │
  *       │  └─► approved │    └─► expired   └─► failed
  *       ├─► rejected ◄──┘
  *       └─► failed ◄──── (pending_approval)
  *
  * `submitted → approved` is the automatic-approval path (no wait). `submitted → rejected` and
- * `submitted → failed` are re-validation failing before anything was stored. Statuses never go
+ * `submitted → failed` are re-validation failing before anything was stored. `issued →
+ * revoked` follows the certificate's revocation (ra/revocation.ts). Statuses never go
  * backwards, and every change is a conditional write on the current status (see
- * store/request-repository.ts). `revoked` (issued → revoked) comes with revocation: add it to
- * `requestStatuses` and to the `issued` row of `transitions`.
+ * store/request-repository.ts).
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { CheckedCsr } from "../csr/intake.ts";
@@ -27,6 +27,7 @@ export const requestStatuses = [
   "expired",
   "issued",
   "failed",
+  "revoked",
 ] as const;
 
 export type RequestStatus = (typeof requestStatuses)[number];
@@ -37,8 +38,9 @@ const transitions: Readonly<Record<RequestStatus, readonly RequestStatus[]>> = {
   approved: ["issued", "failed"],
   rejected: [],
   expired: [],
-  issued: [],
+  issued: ["revoked"],
   failed: [],
+  revoked: [],
 };
 
 /** Whether the lifecycle allows `from → to`. A status never transitions to itself. */

@@ -9,12 +9,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import {
-  DeleteCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { normaliseSerial } from "../certificate/serial.ts";
 import { PkiError, TransientError } from "../errors.ts";
 import {

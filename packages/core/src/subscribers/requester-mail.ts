@@ -1,12 +1,13 @@
 /**
  * The requester's emails, driven by events: received, issued (certificate and chain attached),
- * rejected, expired, failed. Each is sent once per request whatever the bus redelivers.
+ * rejected, expired, failed, revoked. Each is sent once per request whatever the bus redelivers.
  */
 import { PkiError } from "../errors.ts";
 import { subscription } from "../events/bus.ts";
 import type { DomainEvent } from "../events/catalogue.ts";
 import {
   certificateIssuedMail,
+  certificateRevokedMail,
   requestExpiredMail,
   requestFailedMail,
   requestReceivedMail,
@@ -25,6 +26,7 @@ const types = [
   "request.rejected",
   "request.expired",
   "request.failed",
+  "certificate.revoked",
 ] as const;
 
 export function requesterMailSubscription(deps: Deps) {
@@ -36,6 +38,8 @@ async function sendRequesterMail(
   deps: Deps,
 ): Promise<void> {
   const { requestId } = event.detail;
+  // A revocation of a certificate no request of ours asked for has nobody to tell.
+  if (requestId === null) return;
   const request = await requireRequest(deps.repository, requestId);
   const base = {
     ...mailSummary(request),
@@ -79,6 +83,15 @@ async function sendRequesterMail(
           ...base,
           reason: (event as DomainEvent<"request.failed">).detail.reason,
         });
+      case "certificate.revoked": {
+        const detail = (event as DomainEvent<"certificate.revoked">).detail;
+        return certificateRevokedMail({
+          ...base,
+          serial: detail.serial,
+          reason: detail.reason,
+          revokedAt: new Date(detail.revokedAt),
+        });
+      }
     }
   });
 }

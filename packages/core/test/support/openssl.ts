@@ -115,14 +115,22 @@ export function opensslVerifyPem(
   caPem: string,
   leafPem: string,
   purpose: "sslserver" | "sslclient",
+  /** With a CRL, the leaf is also checked against it (-crl_check). */
+  crlPem?: string,
 ): { ok: boolean; output: string } {
   const caFile = join(dir, "verify-ca.pem");
   const leafFile = join(dir, "verify-leaf.pem");
   writeFileSync(caFile, caPem);
   writeFileSync(leafFile, leafPem);
+  const crlArgs: string[] = [];
+  if (crlPem !== undefined) {
+    const crlFile = join(dir, "verify-crl.pem");
+    writeFileSync(crlFile, crlPem);
+    crlArgs.push("-crl_check", "-CRLfile", crlFile);
+  }
   const result = spawnSync(
     "openssl",
-    ["verify", "-x509_strict", "-purpose", purpose, "-CAfile", caFile, leafFile],
+    ["verify", "-x509_strict", "-purpose", purpose, ...crlArgs, "-CAfile", caFile, leafFile],
     { encoding: "utf8" },
   );
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };

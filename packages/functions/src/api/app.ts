@@ -4,7 +4,7 @@
  * problem+json, the work itself done by ApiServices.
  */
 import { normaliseSerial } from "@spca/core/certificate/serial";
-import { decodePemBlocks } from "@spca/core/encoding/pem";
+import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import { PkiError } from "@spca/core/errors";
 import { DEFAULT_API_RATE_LIMIT } from "@spca/core/policy/config";
 import { issueMessages } from "@spca/core/validation";
@@ -20,6 +20,7 @@ import {
   DecisionBody,
   MAX_BODY_BYTES,
   RequestId,
+  RevokeBody,
   SerialParam,
   SubmitRequestBody,
   SubmitRequestQuery,
@@ -121,11 +122,77 @@ export function createApi(options: ApiOptions) {
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
-  app.get("/v1/ca", async (c) =>
-    c.body(await services.caChainPem(), 200, {
-      "Content-Type": "application/pem-certificate-chain",
-    }),
+  app.get("/v1/ca", caller("none"), async (c) => {
+    const chainPem = await services.caChainPem();
+    switch (
+      negotiate(c.req.header("accept"), [
+        "application/pem-certificate-chain",
+        "application/x-pem-file",
+        "application/pkix-cert",
+      ])
+    ) {
+      case "application/pem-certificate-chain":
+        return c.body(chainPem, 200, { "Content-Type": "application/pem-certificate-chain" });
+      case "application/x-pem-file":
+        return c.body(encodePem("CERTIFICATE", decodePemBlocks(chainPem)[0]!.der), 200, {
+          "Content-Type": "application/x-pem-file",
+        });
+      case "application/pkix-cert":
+        return c.body(decodePemBlocks(chainPem)[0]!.der.slice(), 200, {
+          "Content-Type": "application/pkix-cert",
+        });
+      default:
+        throw problem(
+          406,
+          "NOT_ACCEPTABLE",
+          "Accept application/pem-certificate-chain (the chain), application/x-pem-file or application/pkix-cert (the issuing CA certificate).",
+        );
+    }
+  });
+
+  // The CRL is public: relying parties fetch it without a key.
+  app.get("/v1/crl", caller("none"), async (c) => {
+    const type = negotiate(c.req.header("accept"), [
+      "application/pkix-crl",
+      "application/x-pem-file",
+    ]);
+    if (!type) {
+      throw problem(
+        406,
+        "NOT_ACCEPTABLE",
+        "Accept application/pkix-crl (DER) or application/x-pem-file (PEM).",
+      );
+    }
+    const der = await services.crl();
+    if (!der) throw notPublished();
+    return type === "application/pkix-crl"
+      ? c.body(der.slice(), 200, { "Content-Type": "application/pkix-crl" })
+      : c.body(encodePem("X509 CRL", der), 200, { "Content-Type": "application/x-pem-file" });
+  });
+
+  app.get("/v1/crl/status", caller("none"), async (c) => {
+    const status = await services.crlStatus();
+    if (!status) throw notPublished();
+    return c.json(status);
+  });
+
+  const publishedObject = async (c: Context, key: string) => {
+    const object = await services.publishedObject(key);
+    if (!object) throw problem(404, "NOT_FOUND", `Nothing is published at /${key}.`);
+    return c.body(object.body.slice(), 200, {
+      "Content-Type": object.contentType ?? "application/octet-stream",
+    });
+  };
+
+  // The published objects at the paths certificates name (CRL distribution point, AIA), for
+  // when the public base URL is this API (local mode). Only publication keys are served.
+  app.get("/crl/:file", caller("none"), async (c) =>
+    publishedObject(c, `crl/${c.req.param("file")}`),
   );
+  app.get("/ca/:file", caller("none"), async (c) =>
+    publishedObject(c, `ca/${c.req.param("file")}`),
+  );
+  app.get("/truststore.pem", caller("none"), async (c) => publishedObject(c, "truststore.pem"));
 
   app.post("/v1/requests", caller("open-submission"), async (c) => {
     const type = mediaType(c.req.header("content-type"));
@@ -211,6 +278,15 @@ export function createApi(options: ApiOptions) {
     }
   });
 
+  app.post("/v1/certificates/:serial/revoke", caller("admin"), async (c) => {
+    const text = parse(SerialParam, c.req.param("serial"), "QUERY_INVALID");
+    const serial = normaliseSerial(text);
+    if (!serial) throw problem(400, "QUERY_INVALID", `"${text}" is not a serial number.`);
+    requireJson(c);
+    const body = parse(RevokeBody, await jsonBody(c), "BODY_INVALID");
+    return c.json(await services.revokeCertificate(serial, body.reason, c.get("caller")));
+  });
+
   // API keys: admin only, never open. The secret appears once, in the creation response.
   app.post("/v1/keys", caller("admin"), async (c) => {
     requireJson(c);
@@ -245,6 +321,13 @@ export function createApi(options: ApiOptions) {
   });
 
   return app;
+}
+
+function notPublished() {
+  return new PkiError(
+    "CRL_NOT_PUBLISHED",
+    "The first CRL is published moments after the service starts; try again shortly.",
+  );
 }
 
 /** Routes that only take JSON refuse anything else with a 415. */

@@ -5,7 +5,7 @@
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { apiErrorCodes } from "./problem.ts";
-import { CreateApiKeyBody, DecisionBody, SubmitRequestBody } from "./schemas.ts";
+import { CreateApiKeyBody, DecisionBody, RevokeBody, SubmitRequestBody } from "./schemas.ts";
 
 // Transforms (trim) have no JSON Schema form; the document describes the accepted input.
 const schema = (s: v.GenericSchema) =>
@@ -28,6 +28,7 @@ export function openApiDocument(): unknown {
         SubmitRequest: schema(SubmitRequestBody),
         Decision: schema(DecisionBody),
         CreateApiKey: schema(CreateApiKeyBody),
+        Revoke: schema(RevokeBody),
         Problem: {
           type: "object",
           required: ["type", "title", "status", "code"],
@@ -184,8 +185,99 @@ export function openApiDocument(): unknown {
           },
         },
       },
+      "/v1/certificates/{serial}/revoke": {
+        post: {
+          summary:
+            "Revoke a certificate (admin). Idempotent: again, the first revocation is returned.",
+          security: [{ apiKey: [] }],
+          parameters: [{ name: "serial", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Revoke" } } },
+          },
+          responses: {
+            "200": {
+              description: "{ serial, reason, revokedAt, revokedBy, requestId, created }",
+            },
+            "400": problemResponse("Invalid serial, body or reason"),
+            "401": problemResponse("Missing or invalid API key"),
+            "403": problemResponse("Not an admin key"),
+            "404": problemResponse("Unknown serial"),
+            "409": problemResponse("The certificate has expired"),
+            "415": problemResponse("Unsupported media type"),
+          },
+        },
+      },
       "/v1/ca": {
-        get: { summary: "The CA chain (PEM)", responses: { "200": { description: "PEM chain" } } },
+        get: {
+          summary: "The CA chain (PEM), or the issuing CA certificate (PEM or DER) by Accept",
+          responses: {
+            "200": {
+              description: "The chain or the certificate",
+              content: {
+                "application/pem-certificate-chain": {},
+                "application/x-pem-file": {},
+                "application/pkix-cert": {},
+              },
+            },
+            "406": problemResponse("No acceptable media type"),
+          },
+        },
+      },
+      "/v1/crl": {
+        get: {
+          summary: "The current CRL: DER, or PEM with Accept: application/x-pem-file",
+          responses: {
+            "200": {
+              description: "The CRL",
+              content: { "application/pkix-crl": {}, "application/x-pem-file": {} },
+            },
+            "406": problemResponse("No acceptable media type"),
+            "503": problemResponse("No CRL has been published yet"),
+          },
+        },
+      },
+      "/v1/crl/status": {
+        get: {
+          summary: "The current CRL's number, thisUpdate, nextUpdate, entries, size, publication",
+          responses: {
+            "200": {
+              description:
+                "{ caId, number, thisUpdate, nextUpdate, entries, size, sha256, publishedAt, trigger, url }",
+            },
+            "503": problemResponse("No CRL has been published yet"),
+          },
+        },
+      },
+      "/crl/{file}": {
+        get: {
+          summary:
+            "Published CRLs: <ca-id>.crl (DER, the CRL distribution point) and <ca-id>.crl.pem",
+          parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": { description: "The object" },
+            "404": problemResponse("Not published"),
+          },
+        },
+      },
+      "/ca/{file}": {
+        get: {
+          summary: "Published CA certificates: <ca-id>.cer (DER, AIA caIssuers) and <ca-id>.pem",
+          parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": { description: "The object" },
+            "404": problemResponse("Not published"),
+          },
+        },
+      },
+      "/truststore.pem": {
+        get: {
+          summary: "Every CA certificate, PEM: for ALB trust stores and API Gateway mTLS",
+          responses: {
+            "200": { description: "PEM bundle" },
+            "404": problemResponse("Not published"),
+          },
+        },
       },
       "/healthz": { get: { summary: "Health check", responses: { "200": { description: "OK" } } } },
     },

@@ -66,6 +66,9 @@ export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
   if (code === "APPROVAL_EXPIRED") return 410;
   if (code === "APPROVAL_ALREADY_DECIDED" || code === "APPROVAL_NOT_PENDING") return 409;
   if (code === "CERT_EXPIRED") return 409;
+  if (code === "REVOCATION_REASON_INVALID") return 400;
+  // The first publication follows the start within seconds: try again shortly.
+  if (code === "CRL_NOT_PUBLISHED") return 503;
   // Recorded, not yet relayed: the same request again completes it.
   if (code === "APPROVAL_DELIVERY_FAILED") return 503;
   if (code === "CSR_TOO_LARGE") return 413;

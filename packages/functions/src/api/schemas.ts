@@ -1,4 +1,5 @@
 /** valibot schemas for every API input; the OpenAPI document is generated from them. */
+import { type RevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { API_KEY_ID, API_KEY_LABEL_MAX } from "@spca/core/ra/api-keys";
 import * as v from "valibot";
 
@@ -64,3 +65,10 @@ export const SerialParam = v.pipe(
   v.string(),
   v.regex(/^(0x)?[0-9A-Fa-f:]{1,64}$/, "not a hexadecimal serial number"),
 );
+
+const reasonNames = Object.keys(revocationReasons) as RevocationReason[];
+
+/** RFC 5280 reasons a CRL may carry ("unspecified" is written as no reason code). */
+export const RevokeBody = v.strictObject({
+  reason: v.picklist(reasonNames, `reason must be one of ${reasonNames.join(", ")}`),
+});

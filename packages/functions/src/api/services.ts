@@ -3,6 +3,8 @@
  * in @spca/core implements it over the repository, the workflow engine and the CA; tests can
  * give a fake. Views are the JSON the API returns, so routes only translate HTTP.
  */
+import type { CrlStatus } from "@spca/core/crl/publisher";
+
 export type Role = "requester" | "admin";
 
 export interface Caller {
@@ -50,10 +52,29 @@ export interface CertificateView {
   readonly sans: readonly { readonly type: string; readonly value: string }[];
   readonly notBefore: string;
   readonly notAfter: string;
+  /** valid, expired or revoked. */
   readonly status: string;
+  readonly revocation: RevocationView | null;
   readonly pem: string;
   /** Issuing CA first, root last. */
   readonly chainPem: string;
+}
+
+export interface RevocationView {
+  readonly serial: string;
+  readonly reason: string;
+  readonly revokedAt: string;
+  /** The API key id that revoked it, or "cli". */
+  readonly revokedBy: string;
+  readonly requestId: string | null;
+}
+
+/** The CRL's number, times, entries, size and publication (crl/publisher.ts CrlStatus). */
+export type CrlStatusView = CrlStatus;
+
+export interface PublishedObject {
+  readonly body: Uint8Array;
+  readonly contentType: string | undefined;
 }
 
 export interface ApprovalView {
@@ -106,6 +127,20 @@ export interface ApiServices {
     reason: string | undefined,
   ): Promise<RequestView>;
   caChainPem(): Promise<string>;
+  /**
+   * Revokes a certificate (admin). Idempotent: again, it returns the first revocation with
+   * `created: false`. CERT_NOT_FOUND, CERT_EXPIRED.
+   */
+  revokeCertificate(
+    serial: string,
+    reason: string,
+    caller: Caller,
+  ): Promise<RevocationView & { created: boolean }>;
+  /** The published CRL, DER; undefined before the first publication. */
+  crl(): Promise<Uint8Array | undefined>;
+  crlStatus(): Promise<CrlStatusView | undefined>;
+  /** A published object (CRL, CA certificate, trust store) by its bucket key. */
+  publishedObject(key: string): Promise<PublishedObject | undefined>;
   /** Makes a key; the secret is returned here once and stored only hashed. */
   createApiKey(role: Role, label: string): Promise<{ key: string; record: ApiKeyView }>;
   listApiKeys(): Promise<readonly ApiKeyView[]>;

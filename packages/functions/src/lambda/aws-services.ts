@@ -10,12 +10,14 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { ObjectStoreCa } from "@spca/core/ca/object-store-ca";
+import { CrlPublisher } from "@spca/core/crl/publisher";
 import { PkiError } from "@spca/core/errors";
 import { EventBridgeBus } from "@spca/core/events/eventbridge-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { createKmsSigner } from "@spca/core/signer/kms-signer";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
+import { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { SfnWorkflowEngine } from "@spca/core/workflow/sfn-engine";
 import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
@@ -86,6 +88,30 @@ export class AwsServices {
     );
   }
 
+  get revocations(): DynamoRevocationStore {
+    return this.once(
+      "revocations",
+      () =>
+        new DynamoRevocationStore({
+          client: this.clients.dynamodb(),
+          tableName: this.settings.tableName,
+        }),
+    );
+  }
+
+  get crlPublisher(): CrlPublisher {
+    return this.once(
+      "crlPublisher",
+      () =>
+        new CrlPublisher({
+          revocations: this.revocations,
+          objects: this.objects,
+          ca: this.ca,
+          config: this.settings.config,
+        }),
+    );
+  }
+
   get objects(): S3ObjectStore {
     return this.once(
       "objects",
@@ -142,7 +168,15 @@ export class AwsServices {
   }
 
   get registrationAuthority(): RegistrationAuthority {
-    return this.once("ra", () => new RegistrationAuthority({ ...this.steps, engine: this.engine }));
+    return this.once(
+      "ra",
+      () =>
+        new RegistrationAuthority({
+          ...this.steps,
+          engine: this.engine,
+          revocations: this.revocations,
+        }),
+    );
   }
 
   private once<T>(name: string, build: () => T): T {

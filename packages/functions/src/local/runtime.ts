@@ -12,6 +12,9 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { CoalescingTrigger } from "@spca/core/crl/coalescing-trigger";
+import { CrlPublisher } from "@spca/core/crl/publisher";
+import { startCrlRefreshTimer } from "@spca/core/crl/refresh-timer";
 import { isPkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
@@ -20,9 +23,11 @@ import { createApiKey } from "@spca/core/ra/api-keys";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { DataFolderCa } from "@spca/core/store/data-folder-ca";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
+import { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { createTable } from "@spca/core/store/table";
 import { auditTrailSubscription } from "@spca/core/subscribers/audit-trail";
+import { crlPublicationSubscription } from "@spca/core/subscribers/crl-publication";
 import { requesterMailSubscription } from "@spca/core/subscribers/requester-mail";
 import { LocalWorkflowEngine } from "@spca/core/workflow/local-engine";
 import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
@@ -37,6 +42,12 @@ import {
   S3RVER_CREDENTIALS,
   startStandIns,
 } from "./stand-ins.ts";
+
+/**
+ * How long revocations are gathered before the CRL is republished: a burst gives one CRL,
+ * and a single revocation is still published well within two seconds.
+ */
+export const CRL_DEBOUNCE_MS = 250;
 
 export interface RuntimeOptions {
   readonly dataDir: string;
@@ -103,6 +114,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     };
     bus.subscribe(requesterMailSubscription(deps));
     bus.subscribe(auditTrailSubscription(repository));
+
+    // CRLs: republished after a burst of revocations, and on a timer before they lapse.
+    const revocations = new DynamoRevocationStore({ client: dynamo, tableName: LOCAL_TABLE });
+    const publisher = new CrlPublisher({ revocations, objects: deps.objects, ca, config });
+    const revoked = new CoalescingTrigger(() => publisher.publish("revocation"), CRL_DEBOUNCE_MS);
+    bus.subscribe(crlPublicationSubscription(() => revoked.request()));
+    await publisher.publishIfDue("startup");
+    const refresh = startCrlRefreshTimer(publisher);
+    cleanup.push(async () => {
+      await refresh.close();
+      await revoked.close();
+    });
     const engine = new LocalWorkflowEngine({
       folder: join(dataDir, "executions"),
       handlers: createStepHandlers(deps),
@@ -113,7 +136,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     await engine.resume();
 
-    const ra = new RegistrationAuthority({ ...deps, engine });
+    const ra = new RegistrationAuthority({ ...deps, engine, revocations });
     const app = createApi({
       services: ra,
       rateLimit: config.api.rateLimit,

@@ -32,7 +32,9 @@ export async function signCertificate(
   deps: StepDependencies,
 ): Promise<StepResults["SignCertificate"]> {
   const request = await requireRequest(deps.repository, requestId);
-  if (request.status === "issued" && request.serial) return { serial: request.serial };
+  // Signed already (and perhaps revoked since): a re-run returns what was issued.
+  if ((request.status === "issued" || request.status === "revoked") && request.serial)
+    return { serial: request.serial };
   if (request.status !== "approved") {
     throw new PkiError(
       "REQUEST_STATE_CONFLICT",

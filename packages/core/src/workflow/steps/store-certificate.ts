@@ -14,7 +14,7 @@ export async function storeCertificate(
   deps: StepDependencies,
 ): Promise<StepResults["StoreCertificate"]> {
   const request = await requireRequest(deps.repository, requestId);
-  if (request.status === "issued") return { status: "issued" };
+  if (request.status === "issued" || request.status === "revoked") return { status: "issued" };
   const pending = await readPending(deps, requestId);
   if (pending.serial !== serial) {
     throw new PkiError(

@@ -1,0 +1,385 @@
+/**
+ * Revocation and CRL publication with every real part but HTTP (support/world.ts): revoking
+ * through the registration authority, the requester told, the request moved to `revoked`, and
+ * the CRL republished to the bucket with the serial and its reason, checked by OpenSSL. Then
+ * what the publisher promises: numbers that only increase under concurrent publishers, no
+ * revocation left out, a crashed lease holder taken over, and the grace period after expiry.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { caIdOfChainPem } from "../src/ca/authority.ts";
+import { publicationKeys, TRUSTSTORE_KEY } from "../src/ca/publication-urls.ts";
+import { CoalescingTrigger } from "../src/crl/coalescing-trigger.ts";
+import { parseCrl } from "../src/crl/parse.ts";
+import { CrlPublisher } from "../src/crl/publisher.ts";
+import { decodePemBlocks, encodePem } from "../src/encoding/pem.ts";
+import { isPkiError } from "../src/errors.ts";
+import type { ObjectStore } from "../src/store/object-store.ts";
+import { ecCsrFor, openssl, opensslVerifyPem } from "./support/openssl.ts";
+import { setUp } from "./support/world.ts";
+
+const work = mkdtempSync(join(tmpdir(), "revocation-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const caller = { keyId: "k-admin" };
+const csr = (name: string) => ecCsrFor(work, name).toString("utf8");
+type World = Awaited<ReturnType<typeof setUp>>;
+
+/** Issues a client certificate (automatic approval) and returns its serial and PEM. */
+async function issue(world: World, name: string, email = "dev@example.com") {
+  const { request } = await world.ra.submit(
+    { csr: csr(name), email, profile: "client" },
+    { keyId: "k-req" },
+    undefined,
+  );
+  const done = await world.engine.waitForExecution(request.id);
+  assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
+  const serial = (await world.ra.getRequest(request.id))!.serial!;
+  const cert = (await world.ra.getCertificate(serial))!;
+  return { serial, pem: cert.pem, requestId: request.id, notAfter: cert.notAfter };
+}
+
+async function publishedCrl(world: World) {
+  const caId = caIdOfChainPem(await world.ca.chainPem());
+  const object = await world.deps.objects.get(publicationKeys(caId).crl);
+  assert.ok(object, "a CRL is published");
+  assert.equal(object.contentType, "application/pkix-crl");
+  return { der: object.body, crl: parseCrl(object.body), caId };
+}
+
+describe("revoking a certificate", () => {
+  let world: World;
+  before(async () => {
+    world = await setUp();
+  });
+  after(() => world.close());
+
+  test("a new CRL lists the serial with its reason, OpenSSL rejects the certificate, the requester is told", async () => {
+    const cert = await issue(world, "gone.example.internal");
+    await world.publisher.publish("startup");
+    const before = (await publishedCrl(world)).crl.number!;
+    const chainPem = await world.ca.chainPem();
+    assert.ok(opensslVerifyPem(work, chainPem, cert.pem, "sslclient").ok);
+
+    const result = await world.ra.revokeCertificate(cert.serial, "keyCompromise", caller);
+    assert.equal(result.created, true);
+    assert.equal(result.reason, "keyCompromise");
+    assert.equal(result.revokedBy, "k-admin");
+    assert.equal(result.requestId, cert.requestId);
+    await world.bus.drain();
+
+    const { crl, der } = await publishedCrl(world);
+    assert.ok(crl.number! > before, `cRLNumber ${crl.number} after ${before}`);
+    const entry = [...crl.entries()].find((e) => e.serialHex === cert.serial);
+    assert.deepEqual(entry && [entry.reason, entry.revokedAt.toISOString()], [
+      "keyCompromise",
+      result.revokedAt,
+    ]);
+    const text = openssl(["crl", "-inform", "DER", "-noout", "-text"], der).toString();
+    assert.match(text, new RegExp(`Serial Number: ${cert.serial.toUpperCase()}`));
+    assert.match(text, /Key Compromise/);
+    const verdict = opensslVerifyPem(
+      work,
+      chainPem,
+      cert.pem,
+      "sslclient",
+      encodePem("X509 CRL", der),
+    );
+    assert.equal(verdict.ok, false);
+    assert.match(verdict.output, /certificate revoked/);
+
+    const view = (await world.ra.getRequest(cert.requestId))!;
+    assert.equal(view.status, "revoked");
+    const revokedEntry = view.history.find((h) => h.action === "revoked");
+    assert.deepEqual(revokedEntry?.details, {
+      serial: cert.serial,
+      reason: "keyCompromise",
+      revokedAt: result.revokedAt,
+    });
+    assert.equal(revokedEntry?.actor, "k-admin");
+    const certView = (await world.ra.getCertificate(cert.serial))!;
+    assert.equal(certView.status, "revoked");
+    assert.equal(certView.revocation?.reason, "keyCompromise");
+    const mails = world.mailer.to("dev@example.com").filter((m) => /revoked/i.test(m.subject));
+    assert.equal(mails.length, 1, mails.map((m) => m.subject).join(" | "));
+    assert.match(mails[0]!.text, new RegExp(cert.serial));
+    assert.match(mails[0]!.text, /keyCompromise/);
+  });
+
+  test("revoking again returns the first revocation, sends no second mail, lists the serial once", async () => {
+    const cert = await issue(world, "twice.example.internal", "twice@example.com");
+    const first = await world.ra.revokeCertificate(cert.serial, "superseded", caller);
+    await world.bus.drain();
+    const again = await world.ra.revokeCertificate(
+      cert.serial.toUpperCase(),
+      "keyCompromise",
+      caller,
+    );
+    await world.bus.drain();
+    assert.equal(again.created, false);
+    assert.deepEqual({ ...again, created: true }, first);
+    const revokedMails = world.mailer
+      .to("twice@example.com")
+      .filter((m) => /revoked/i.test(m.subject));
+    assert.equal(revokedMails.length, 1);
+    const entries = [...(await publishedCrl(world)).crl.entries()].filter(
+      (e) => e.serialHex === cert.serial,
+    );
+    assert.deepEqual(
+      entries.map((e) => e.reason),
+      ["superseded"],
+    );
+  });
+
+  test("unspecified is listed without a reason code", async () => {
+    const cert = await issue(world, "plain.example.internal");
+    await world.ra.revokeCertificate(cert.serial, "unspecified", caller);
+    await world.bus.drain();
+    const text = openssl(
+      ["crl", "-inform", "DER", "-noout", "-text"],
+      (await publishedCrl(world)).der,
+    ).toString();
+    const block = text.slice(text.indexOf(`Serial Number: ${cert.serial.toUpperCase()}`));
+    const next = block.indexOf("Serial Number:", 10);
+    assert.doesNotMatch(next > 0 ? block.slice(0, next) : block, /CRL Reason Code/);
+  });
+
+  test("refusals: unknown or malformed serial, a reason a CRL may not carry", async () => {
+    const { ra } = world;
+    const cert = await issue(world, "kept.example.internal");
+    await assert.rejects(ra.revokeCertificate("0abcdef0", "keyCompromise", caller), (e) =>
+      isPkiError(e, "CERT_NOT_FOUND"),
+    );
+    await assert.rejects(ra.revokeCertificate("xyz", "keyCompromise", caller), (e) =>
+      isPkiError(e, "CERT_NOT_FOUND"),
+    );
+    for (const reason of ["certificateHold", "removeFromCRL", "toString", ""]) {
+      await assert.rejects(ra.revokeCertificate(cert.serial, reason, caller), (e) =>
+        isPkiError(e, "REVOCATION_REASON_INVALID"),
+      );
+    }
+    assert.equal((await ra.getCertificate(cert.serial))!.status, "valid");
+  });
+
+  test("the CA certificate (DER, PEM) and the trust-store bundle are published beside the CRL", async () => {
+    await world.publisher.publish("schedule");
+    const { caId } = await publishedCrl(world);
+    const chain = decodePemBlocks(await world.ca.chainPem());
+    const keys = publicationKeys(caId);
+    const der = await world.deps.objects.get(keys.caCertificate);
+    assert.equal(der?.contentType, "application/pkix-cert");
+    assert.deepEqual(der?.body, chain[0]!.der);
+    const pem = await world.deps.objects.get(keys.caCertificatePem);
+    assert.equal(Buffer.from(pem!.body).toString(), encodePem("CERTIFICATE", chain[0]!.der));
+    const crlPem = await world.deps.objects.get(keys.crlPem);
+    assert.match(Buffer.from(crlPem!.body).toString(), /^-----BEGIN X509 CRL-----/);
+    const bundle = decodePemBlocks(
+      Buffer.from((await world.deps.objects.get(TRUSTSTORE_KEY))!.body).toString(),
+    );
+    assert.equal(bundle.length, 2, "issuing CA and root");
+    assert.deepEqual(
+      bundle.map((b) => b.der),
+      chain.map((b) => b.der),
+    );
+    // The root's key is held here, so its (empty) CRL and its certificate are published too,
+    // where the issuing CA certificate's CRL distribution point and AIA say.
+    const rootId = caIdOfChainPem(encodePem("CERTIFICATE", chain[1]!.der));
+    const rootCrl = await world.deps.objects.get(publicationKeys(rootId).crl);
+    assert.ok(rootCrl, "the root CRL is published");
+    assert.deepEqual([...parseCrl(rootCrl.body).entries()], []);
+    const issuingText = openssl(["x509", "-inform", "DER", "-noout", "-text"], chain[0]!.der);
+    assert.match(issuingText.toString(), new RegExp(`/crl/${rootId}\\.crl`));
+    const rootCert = await world.deps.objects.get(publicationKeys(rootId).caCertificate);
+    assert.deepEqual(rootCert?.body, chain[1]!.der);
+  });
+});
+
+describe("publishing under concurrency", () => {
+  test("50 parallel revocations and 4 publishers: every serial listed, every write a higher number", async () => {
+    const writes: bigint[] = [];
+    const world = await setUp();
+    try {
+      const certs = [];
+      for (let i = 0; i < 50; i++) certs.push(await issue(world, `p${i}.example.internal`));
+      const caId = caIdOfChainPem(await world.ca.chainPem());
+      // Four publishers, as four Lambdas would be; each write of the CRL is recorded in order.
+      const recording: ObjectStore = {
+        get: (key) => world.deps.objects.get(key),
+        put: async (key, body, type) => {
+          if (key === publicationKeys(caId).crl) writes.push(parseCrl(body as Uint8Array).number!);
+          await world.deps.objects.put(key, body, type);
+        },
+      };
+      const publishers = [0, 1, 2, 3].map(
+        () =>
+          new CrlPublisher({
+            revocations: world.revocations,
+            objects: recording,
+            ca: world.ca,
+            config: world.deps.config,
+          }),
+      );
+      await Promise.all(
+        certs.map(async (cert, i) => {
+          await world.ra.revokeCertificate(cert.serial, "cessationOfOperation", caller);
+          const published = await publishers[i % 4]!.publish("revocation");
+          // What a publisher returns covers the revocation recorded before it asked.
+          const der = (await world.deps.objects.get(publicationKeys(caId).crl))!.body;
+          assert.ok(BigInt(published.number) <= parseCrl(der).number!);
+        }),
+      );
+      await world.bus.drain();
+      const { crl } = await publishedCrl(world);
+      const listed = new Set([...crl.entries()].map((e) => e.serialHex));
+      for (const cert of certs) assert.ok(listed.has(cert.serial), `${cert.serial} is listed`);
+      assert.equal(listed.size, 50);
+      assert.ok(writes.length >= 2, `${writes.length} publications`);
+      for (let i = 1; i < writes.length; i++) {
+        assert.ok(writes[i]! > writes[i - 1]!, `write ${i}: ${writes[i]} after ${writes[i - 1]}`);
+      }
+      assert.equal(crl.number, writes.at(-1));
+    } finally {
+      await world.close();
+    }
+  });
+
+  test("a publisher that died holding the lease is taken over once its lease runs out", async () => {
+    const world = await setUp();
+    try {
+      const caId = caIdOfChainPem(await world.ca.chainPem());
+      const lease = await world.revocations.acquireCrlLease(
+        caId,
+        "crashed",
+        new Date(Date.now() + 300),
+      );
+      assert.ok(lease);
+      const publisher = new CrlPublisher(
+        {
+          revocations: world.revocations,
+          objects: world.deps.objects,
+          ca: world.ca,
+          config: world.deps.config,
+        },
+        { leaseMs: 1000 },
+      );
+      const started = Date.now();
+      const published = await publisher.publish("schedule");
+      assert.ok(Date.now() - started >= 250, "it waited for the lease");
+      assert.ok(BigInt(published.number) > lease.number);
+      // The crashed holder, come back, can no longer publish or complete.
+      assert.equal(await world.revocations.renewCrlLease(caId, "crashed", new Date()), false);
+      assert.equal(
+        await world.revocations.completeCrl(caId, "crashed", lease.ticket, published),
+        false,
+      );
+    } finally {
+      await world.close();
+    }
+  });
+
+  test("a publisher that cannot get the lease in time fails with a TransientError", async () => {
+    const world = await setUp();
+    try {
+      const caId = caIdOfChainPem(await world.ca.chainPem());
+      await world.revocations.acquireCrlLease(caId, "slow", new Date(Date.now() + 60_000));
+      const publisher = new CrlPublisher(
+        {
+          revocations: world.revocations,
+          objects: world.deps.objects,
+          ca: world.ca,
+          config: world.deps.config,
+        },
+        { waitMs: 200 },
+      );
+      await assert.rejects(publisher.publish("revocation"), (e) => {
+        assert.equal((e as Error).name, "TransientError");
+        assert.match((e as Error).message, /another publisher has held the lease/);
+        return true;
+      });
+    } finally {
+      await world.close();
+    }
+  });
+});
+
+describe("expiry", () => {
+  test("an expired certificate is not revoked (CERT_EXPIRED); a revoked one leaves the CRL after the grace period", async () => {
+    let offsetMs = 0;
+    const now = () => new Date(Date.now() + offsetMs);
+    const world = await setUp({
+      now,
+      config: (c) => ({ ...c, crl: { ...c.crl, expiredGraceDays: 2 } }),
+    });
+    try {
+      const revoked = await issue(world, "old.example.internal");
+      const expired = await issue(world, "older.example.internal");
+      await world.ra.revokeCertificate(revoked.serial, "affiliationChanged", caller);
+      await world.bus.drain();
+      const listed = async () =>
+        [...(await publishedCrl(world)).crl.entries()].map((e) => e.serialHex);
+      assert.deepEqual(await listed(), [revoked.serial]);
+
+      const notAfter = Date.parse(revoked.notAfter);
+      offsetMs = notAfter + 1000 - Date.now();
+      await assert.rejects(
+        world.ra.revokeCertificate(expired.serial, "superseded", caller),
+        (e) => {
+          assert.ok(isPkiError(e, "CERT_EXPIRED"));
+          assert.match(e.message, /expired on/);
+          return true;
+        },
+      );
+      // Revoking the revoked one again still answers with its revocation after expiry.
+      assert.equal(
+        (await world.ra.revokeCertificate(revoked.serial, "superseded", caller)).created,
+        false,
+      );
+      assert.equal((await world.ra.getCertificate(expired.serial))!.status, "expired");
+
+      offsetMs = notAfter + 86_400_000 - Date.now(); // within the 2-day grace period
+      await world.publisher.publish("schedule");
+      assert.deepEqual(await listed(), [revoked.serial]);
+      offsetMs = notAfter + 3 * 86_400_000 - Date.now(); // past it
+      await world.publisher.publish("schedule");
+      assert.deepEqual(await listed(), []);
+    } finally {
+      await world.close();
+    }
+  });
+});
+
+describe("CoalescingTrigger", () => {
+  test("a burst gives one run; a request during the run gets a run of its own; failures reach every waiter", async () => {
+    let runs = 0;
+    let fail = false;
+    let release: () => void = () => {};
+    const trigger = new CoalescingTrigger(async () => {
+      runs++;
+      if (fail) throw new Error("publication failed");
+      await new Promise<void>((r) => {
+        release = r;
+      });
+    }, 20);
+    const burst = Array.from({ length: 10 }, () => trigger.request());
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(runs, 1, "one run for the burst");
+    const late = trigger.request();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(runs, 1, "the late request waits for the running run to end");
+    release();
+    await Promise.all(burst);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(runs, 2, "then runs again for the late request");
+    release();
+    await late;
+    fail = true;
+    const failing = [trigger.request(), trigger.request()];
+    for (const p of failing) await assert.rejects(p, /publication failed/);
+    assert.equal(runs, 3);
+    await trigger.close();
+    await assert.rejects(trigger.request(), /closed/);
+  });
+});
