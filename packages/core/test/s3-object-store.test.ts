@@ -29,6 +29,34 @@ describe("S3ObjectStore on s3rver", () => {
     assert.deepEqual([...(await store.get("certificates/0a1b.pem"))!.body], [1, 2, 3]);
   });
 
+  test("a reader never sees part of an object that is being rewritten (as with S3)", async () => {
+    const store = new S3ObjectStore(client, "certs");
+    // Versions of different sizes, each byte its version number: a torn read mixes them.
+    const version = (n: number) => new Uint8Array(200_000 + n * 50_000).fill(n);
+    await store.put("crl/torn.crl", version(0), "application/pkix-crl");
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 1; n <= 20; n++)
+        await store.put("crl/torn.crl", version(n), "application/pkix-crl");
+      writing = false;
+    })();
+    let reads = 0;
+    const readers = [0, 1, 2, 3].map(async () => {
+      while (writing) {
+        const got = (await store.get("crl/torn.crl"))!.body;
+        const n = got[0]!;
+        assert.equal(got.length, version(n).length, `read ${reads}: length of version ${n}`);
+        assert.ok(
+          got.every((b) => b === n),
+          `read ${reads}: bytes of one version`,
+        );
+        reads++;
+      }
+    });
+    await Promise.all([writer, ...readers]);
+    assert.ok(reads > 10, `${reads} reads overlapped the writes`);
+  });
+
   test("a missing key is undefined, not an error", async () => {
     assert.equal(await new S3ObjectStore(client, "certs").get("certificates/none.pem"), undefined);
   });

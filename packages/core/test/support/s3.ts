@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
+import { makeS3rverWritesAtomic } from "../../../functions/src/local/s3rver-atomic.ts";
 
 export interface LocalS3 {
   readonly client: S3Client;
@@ -20,6 +21,8 @@ export async function startS3rver(buckets: readonly string[]): Promise<LocalS3> 
     directory,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
+  // The local runtime's fix for s3rver's in-place writes (readers never see part of an object).
+  makeS3rverWritesAtomic(server);
   const { port } = (await server.run()) as AddressInfo;
   // s3rver checks signatures against its fixed pair of credentials.
   const client = new S3Client({

@@ -3,13 +3,14 @@
  * (DynamoDB, LevelDB under the data folder), s3rver (S3, files under the data folder) and
  * aws-ses-v2-local (SES v2, with its mail viewer). They listen on 127.0.0.1 only.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import sesLocal from "aws-ses-v2-local";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
+import { makeS3rverWritesAtomic } from "./s3rver-atomic.ts";
 
 export interface StandIns {
   readonly dynamodb: string;
@@ -32,6 +33,14 @@ export const LOCAL_BUCKET = "certificates";
 /** Any credentials do for dynalite and aws-ses-v2-local; s3rver checks its own fixed pair. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+/**
+ * Whether the data folder holds the local service's table: its certificates, revocations and
+ * CRL numbers are the service's, not `pki issue`'s file registry.
+ */
+export function hostsLocalService(dataDir: string): boolean {
+  return existsSync(join(dataDir, "dynamodb"));
+}
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -66,6 +75,7 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     directory: s3Path,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
+  makeS3rverWritesAtomic(s3);
   const { port: s3Port } = (await s3.run()) as AddressInfo;
 
   // A CommonJS module: its default export is the exports object holding `default`.
