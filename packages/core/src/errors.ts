@@ -94,6 +94,9 @@ export const errorCodes = {
   APPROVAL_DELIVERY_FAILED: "The decision is recorded but could not be passed to the workflow yet.",
   // Local runtime
   RUNTIME_RUNNING: "The local service is running on this data folder.",
+  RUNTIME_NOT_RUNNING: "The local service is not running on this data folder.",
+  REGISTRY_CONFLICT:
+    "This data folder's certificates are kept by the other registry (pki issue or the local service).",
   // Events
   EVENT_INVALID: "The event does not match the event catalogue.",
   // Requests and storage

@@ -109,7 +109,7 @@ describe("local service over HTTP", () => {
       assert.equal(issue.stdout, "");
       assert.match(
         issue.stderr,
-        /RUNTIME_RUNNING: .*runs the local service on .*"pki issue" would change state under it/,
+        /REGISTRY_CONFLICT: .*pki issue: .* belongs to the local service, .*submit the CSR to its API/,
       );
       assert.equal(cli("ca", "init").status, 1);
       const show = cli("ca", "show");
@@ -118,11 +118,16 @@ describe("local service over HTTP", () => {
     } finally {
       await stop(s);
     }
-    // Stopped, the folder is the CLI's again.
-    const stopped = spawnSync(node, [join(root, "bin/pki.mjs"), "crl", "--data-dir", dataDir], {
-      encoding: "utf8",
-    });
-    assert.equal(stopped.status, 0, stopped.stderr);
+    // Stopped, the CA commands work on the folder again, but its CRL stays the service's.
+    const pkiStopped = (...args: string[]) =>
+      spawnSync(node, [join(root, "bin/pki.mjs"), ...args, "--data-dir", dataDir], {
+        encoding: "utf8",
+      });
+    const show = pkiStopped("ca", "show");
+    assert.equal(show.status, 0, show.stderr);
+    const crl = pkiStopped("crl");
+    assert.equal(crl.status, 1);
+    assert.match(crl.stderr, /RUNTIME_NOT_RUNNING: .*the service is stopped: start it/);
   });
 
   test("pki keys: on the stopped data folder directly, through the service while it runs", async () => {

@@ -278,6 +278,17 @@ export class DataFolderCa {
     return issued;
   }
 
+  /** Whether `pki issue` has recorded certificates (or `pki revoke` revocations) here. */
+  hasRegistry(): boolean {
+    return ["certificates", "revocations"].some((folder) => {
+      try {
+        return readdirSync(this.path(folder)).some((f) => f.endsWith(".json"));
+      } catch {
+        return false;
+      }
+    });
+  }
+
   findIssued(serialText: string): IssuedRecord | undefined {
     const serial = normaliseSerial(serialText);
     return serial ? readJson<IssuedRecord>(this.path("certificates", `${serial}.json`)) : undefined;

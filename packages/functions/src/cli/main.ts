@@ -5,7 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
+import {
+  isRevocationReason,
+  type RevocationReason,
+  revocationReasons,
+} from "@spca/core/crl/reasons";
 import { encodePem } from "@spca/core/encoding/pem";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { inspect } from "@spca/core/inspect";
@@ -18,9 +22,12 @@ import {
   signingAlgorithms,
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
+import type { CrlStatusView } from "../api/services.ts";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
+import { hostsLocalService } from "../local/stand-ins.ts";
 import { configPath, dataDirPath } from "../locations.ts";
 import { openKeyStore } from "./keys.ts";
+import { runningService } from "./service-client.ts";
 
 const USAGE = `Usage: pki <command> [options]
 
@@ -34,8 +41,12 @@ CA lifecycle
 Certificates
   pki issue --csr FILE --profile NAME [--days N]                issue directly, print the PEM
   pki revoke SERIAL --reason REASON                             reasons: ${Object.keys(revocationReasons).join(", ")}
-  pki crl [--der] [--root]                                      sign and print a fresh CRL
+  pki crl [--der] [--root]                                      print the CRL (the service's published one while it runs)
+  pki crl status                                                number, updates, entries, size, last publication
   pki inspect FILE                                              summarise a CSR, certificate or CRL
+
+While the local service runs on the data folder, revoke and crl go through its API (it
+republishes the CRL and tells the requester); issue and the CA commands wait for it to stop.
 
 API keys (for the local service's REST API; through its API while it runs)
   pki keys create --role requester|admin [--label TEXT]        print a new key (shown once)
@@ -151,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
           );
       }
     case "issue": {
+      refuseServiceFolder(dataDir, "pki issue", "submit the CSR to its API (POST /v1/requests)");
       expectArgs(
         [sub, ...rest].filter((x) => x !== undefined),
         0,
@@ -180,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
           `--reason must be one of ${Object.keys(revocationReasons).join(", ")}${reason ? `, not "${reason}"` : ""}`,
         );
       }
-      const { record, created } = await ca().revoke(serial!, reason);
+      const { record, created } = await revoke(dataDir, readCa, serial!, reason);
       process.stdout.write(
         `${created ? "Revoked" : "Already revoked"}: ${record.serial} (${record.reason}) at ${record.revokedAt}\n`,
       );
@@ -192,12 +204,17 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "crl": {
+      if (sub === "status") {
+        expectArgs(rest, 0, "pki crl status");
+        process.stdout.write(await crlStatus(dataDir));
+        return 0;
+      }
       expectArgs(
         [sub, ...rest].filter((x) => x !== undefined),
         0,
-        "pki crl [--der] [--root]",
+        "pki crl [--der] [--root] | pki crl status",
       );
-      const crl = await ca().crl(values.root ? "root" : "issuing");
+      const crl = await currentCrl(dataDir, () => ca().crl(values.root ? "root" : "issuing"));
       if (values.der) process.stdout.write(crl);
       else process.stdout.write(encodePem("X509 CRL", crl));
       return 0;
@@ -216,6 +233,73 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/**
+ * Revokes through the running service (which republishes the CRL and tells the requester), or
+ * in `pki issue`'s file registry for a folder that has no service.
+ */
+async function revoke(
+  dataDir: string,
+  readCa: () => DataFolderCa,
+  serial: string,
+  reason: RevocationReason,
+): Promise<{ record: { serial: string; reason: string; revokedAt: string }; created: boolean }> {
+  const service = runningService(dataDir);
+  if (service) {
+    const answer = await service.json<{
+      serial: string;
+      reason: string;
+      revokedAt: string;
+      created: boolean;
+    }>("POST", `/v1/certificates/${encodeURIComponent(serial)}/revoke`, { reason });
+    return { record: answer, created: answer.created };
+  }
+  refuseServiceFolder(dataDir, "pki revoke", "start it (npm start) and run pki revoke again");
+  assertNoRuntime(dataDir, "pki revoke");
+  return readCa().revoke(serial, reason);
+}
+
+/** The running service's published CRL, or a fresh one from `pki issue`'s registry. */
+async function currentCrl(dataDir: string, signFresh: () => Promise<Uint8Array>) {
+  const service = runningService(dataDir);
+  if (service) return service.bytes("/v1/crl", "application/pkix-crl");
+  refuseServiceFolder(dataDir, "pki crl", "start it (npm start) and run pki crl again");
+  return signFresh();
+}
+
+async function crlStatus(dataDir: string): Promise<string> {
+  const service = runningService(dataDir);
+  if (!service) {
+    throw new PkiError(
+      "RUNTIME_NOT_RUNNING",
+      `pki crl status reports what the local service published; start it on ${dataDir} (npm start).`,
+    );
+  }
+  const s = await service.json<CrlStatusView>("GET", "/v1/crl/status");
+  return table([
+    ["CRL number", s.number],
+    ["This update", s.thisUpdate],
+    ["Next update", s.nextUpdate],
+    ["Entries", String(s.entries)],
+    ["Size", `${s.size} bytes`],
+    ["Published", `${s.publishedAt} (${s.trigger})`],
+    ["URL", s.url],
+    ["CA", s.caId],
+  ]);
+}
+
+/**
+ * The service keeps its own certificate registry and CRL numbers; the file registry's commands
+ * must not fork them (two CRLs from one CA, each missing the other's revocations).
+ */
+function refuseServiceFolder(dataDir: string, what: string, instead: string): void {
+  if (!hostsLocalService(dataDir)) return;
+  const running = runningService(dataDir) !== undefined;
+  throw new PkiError(
+    running ? "REGISTRY_CONFLICT" : "RUNTIME_NOT_RUNNING",
+    `${what}: ${dataDir} belongs to the local service, which keeps its certificates, revocations and CRL; ${running ? "" : "the service is stopped: "}${instead}.`,
+  );
 }
 
 async function keys(

@@ -54,6 +54,9 @@ try {
   const { info } = runtime;
   console.log(`API          ${info.api}   (OpenAPI: ${info.api}/openapi.json)`);
   console.log(`Mail viewer  ${info.mail}`);
+  console.log(
+    `S3 bucket    ${info.s3}/${info.bucket}   (published CRL and CA objects: crl/, ca/, truststore.pem)`,
+  );
   console.log(`Data folder  ${dataDir}   (runtime.json holds these URLs and the admin key)`);
   if (runtime.firstStart)
     console.log(`Admin key    ${info.adminKey}   (shown once; also in runtime.json)`);

@@ -9,6 +9,9 @@ import { writeAtomic } from "@spca/core/store/files";
 export interface RuntimeInfo {
   readonly api: string;
   readonly mail: string;
+  /** The S3 stand-in's endpoint and the bucket holding certificates and published objects. */
+  readonly s3: string;
+  readonly bucket: string;
   readonly adminKey: string;
   readonly pid: number;
 }

@@ -15,7 +15,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { CoalescingTrigger } from "@spca/core/crl/coalescing-trigger";
 import { CrlPublisher } from "@spca/core/crl/publisher";
 import { startCrlRefreshTimer } from "@spca/core/crl/refresh-timer";
-import { isPkiError } from "@spca/core/errors";
+import { isPkiError, PkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { loadConfig } from "@spca/core/policy/config";
@@ -74,6 +74,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     const config = loadConfig(options.configPath);
     const ca = new DataFolderCa(dataDir, config);
+    if (ca.hasRegistry()) {
+      // One CA publishes one CRL: the service cannot list revocations it does not know of.
+      throw new PkiError(
+        "REGISTRY_CONFLICT",
+        `${dataDir} holds certificates issued with "pki issue", which the service's CRL would not cover. Start the service on another --data-dir.`,
+      );
+    }
     await ensureCa(ca);
 
     const standIns = await startStandIns({
@@ -165,6 +172,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const info: RuntimeInfo = {
       api: `http://127.0.0.1:${port}`,
       mail: standIns.ses,
+      s3: standIns.s3,
+      bucket: LOCAL_BUCKET,
       adminKey: adminKey!,
       pid: process.pid,
     };
