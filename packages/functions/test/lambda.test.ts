@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,6 +21,7 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { KMSClient, SignCommand } from "@aws-sdk/client-kms";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
+import { caIdOfChainPem } from "@spca/core/ca/authority";
 import { createRootCertificate } from "@spca/core/ca/create";
 import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
 import { encodePem } from "@spca/core/encoding/pem";
@@ -45,6 +46,7 @@ import { type LocalS3, startS3rver } from "../../core/test/support/s3.ts";
 import { shippedConfigPath } from "../../core/test/support/test-ca.ts";
 import { apiLambda } from "../src/lambda/api.ts";
 import { type AwsClients, AwsServices } from "../src/lambda/aws-services.ts";
+import { crlPublisherLambda } from "../src/lambda/crl-publisher.ts";
 import { settingsFromEnvironment } from "../src/lambda/settings.ts";
 import { stepLambda } from "../src/lambda/step-handler.ts";
 import { subscriberLambda } from "../src/lambda/subscriber-handler.ts";
@@ -332,6 +334,67 @@ describe("Lambda entry points on stand-ins", () => {
     );
   });
 
+  test("revoke through the API Lambda; the publisher Lambda, fed the event through SQS, publishes a KMS-signed CRL", async () => {
+    const submitted = await call("POST", "/v1/requests", {
+      query: "email=holder%40example.com&profile=client",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/pkcs10" },
+      body: new Uint8Array(ecCsrFor(work, "gone.example.internal", "DER")),
+    });
+    const { id } = JSON.parse(submitted.body) as { id: string };
+    assert.equal((await engine.waitForExecution(id)).status, "SUCCEEDED");
+    const { serial } = (await services.repository.getRequest(id))!;
+    const revoked = await call("POST", `/v1/certificates/${serial}/revoke`, {
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ reason: "keyCompromise" }),
+    });
+    assert.equal(revoked.statusCode, 200, revoked.body);
+    const event = published.find(
+      (e) => e.DetailType === "certificate.revoked" && e.Detail!.includes(serial!),
+    );
+    assert.ok(event, "certificate.revoked was published on the bus");
+
+    // EventBridge → SQS: each record's body is the whole event; the batch has a stranger too.
+    const body = (entry: PutEventsRequestEntry) =>
+      JSON.stringify({
+        source: entry.Source,
+        "detail-type": entry.DetailType,
+        time: new Date(entry.Time!).toISOString(),
+        detail: JSON.parse(entry.Detail!),
+      });
+    const publisher = crlPublisherLambda(() => services);
+    const signsBefore = kmsMock.commandCalls(SignCommand).length;
+    await publisher({
+      Records: [
+        { messageId: "m1", body: body(event) },
+        { messageId: "m2", body: '{"source":"aws.s3"}' },
+      ],
+    });
+    assert.equal(kmsMock.commandCalls(SignCommand).length, signsBefore + 1, "KMS signed one CRL");
+    const chain = (await call("GET", "/v1/ca")).body;
+    const caId = caIdOfChainPem(chain);
+    const crl = await new S3ObjectStore(s3.client, BUCKET).get(`crl/${caId}.crl`);
+    assert.equal(crl?.contentType, "application/pkix-crl");
+    const caFile = join(work, "lambda-ca.pem");
+    writeFileSync(caFile, chain);
+    const text = execFileSync(
+      "openssl",
+      ["crl", "-inform", "DER", "-CAfile", caFile, "-noout", "-text"],
+      { input: Buffer.from(crl!.body), stdio: ["pipe", "pipe", "pipe"] },
+    ).toString();
+    assert.match(text, new RegExp(`Serial Number: ${serial!.toUpperCase()}`));
+    assert.match(text, /Key Compromise/);
+    const status = JSON.parse((await call("GET", "/v1/crl/status")).body) as {
+      number: string;
+      trigger: string;
+    };
+    assert.equal(status.trigger, "revocation");
+
+    // The schedule: the CRL just published is not due, so nothing is signed.
+    await publisher({ source: "schedule" });
+    assert.equal(kmsMock.commandCalls(SignCommand).length, signsBefore + 1);
+    await assert.rejects(publisher({ detail: {} } as never), (e) => isPkiError(e, "EVENT_INVALID"));
+  });
+
   test("hostile input through the API Lambda is a problem+json 4xx", async () => {
     const res = await call("POST", "/v1/requests", {
       headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
@@ -421,6 +484,7 @@ describe("Lambda settings from the environment", () => {
       ),
       "subscribers/requester-mail",
       "subscribers/audit-trail",
+      "crl-publisher",
     ];
     const saved = process.env.PKI_TABLE;
     delete process.env.PKI_TABLE;
