@@ -37,14 +37,19 @@ export function* benchEntries(count: number): Generator<RevokedEntry> {
   }
 }
 
+/** The revoked certificate's notAfter (epoch seconds): a year after its revocation. */
+export function entryNotAfter(entry: RevokedEntry): number {
+  return entry.revokedAt + 365 * 86400;
+}
+
 /** One line of an `openssl ca` index.txt for a revoked certificate. */
 export function indexLine(entry: RevokedEntry): string {
   const revoked = opensslTime(entry.revokedAt);
   const reason = entry.reason === "unspecified" ? "" : `,${entry.reason}`;
-  return `R\t${opensslTime(entry.revokedAt + 365 * 86400)}\t${revoked}${reason}\t${entry.serialHex.toUpperCase()}\tunknown\t/CN=revoked\n`;
+  return `R\t${opensslTime(entryNotAfter(entry))}\t${revoked}${reason}\t${entry.serialHex.toUpperCase()}\tunknown\t/CN=revoked\n`;
 }
 
-function opensslTime(epochSeconds: number): string {
+export function opensslTime(epochSeconds: number): string {
   // YYMMDDHHMMSSZ, the UTCTime form index.txt uses.
   return `${new Date(epochSeconds * 1000).toISOString().replace(/[-:T]/g, "").slice(2, 14)}Z`;
 }
