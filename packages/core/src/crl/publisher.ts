@@ -129,10 +129,6 @@ export class CrlPublisher {
     return Date.parse(published.thisUpdate) + this.deps.config.crl.refreshHours * 3_600_000;
   }
 
-  status(): Promise<CrlStatus | undefined> {
-    return crlStatus(this.deps);
-  }
-
   private async publishUnder(
     authority: Authority,
     holder: string,
@@ -146,10 +142,13 @@ export class CrlPublisher {
       const cutOff = new Date(now.getTime() - config.crl.expiredGraceDays * 86_400_000);
       const pages: (readonly RevokedEntry[])[] = [];
       for await (const page of revocations.revokedEntries(authority.id, cutOff)) pages.push(page);
+      // Whole seconds, as the CRL states them, so the status reports the CRL's own times.
+      const thisUpdate = wholeSeconds(now.getTime());
+      const nextUpdate = wholeSeconds(now.getTime() + config.crl.validityHours * 3_600_000);
       const der = await buildCrl(authority, {
         number: lease.number,
-        thisUpdate: now,
-        nextUpdate: new Date(now.getTime() + config.crl.validityHours * 3_600_000),
+        thisUpdate,
+        nextUpdate,
         entries: (function* () {
           for (const page of pages) yield* page;
         })(),
@@ -164,10 +163,8 @@ export class CrlPublisher {
       if (first || trigger !== "revocation") await this.publishCaObjects(authority);
       const publication: CrlPublication = {
         number: lease.number.toString(),
-        thisUpdate: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
-        nextUpdate: new Date(
-          Math.floor((now.getTime() + config.crl.validityHours * 3_600_000) / 1000) * 1000,
-        ).toISOString(),
+        thisUpdate: thisUpdate.toISOString(),
+        nextUpdate: nextUpdate.toISOString(),
         entries: pages.reduce((n, page) => n + page.length, 0),
         size: der.length,
         sha256: crlFingerprint(der),
@@ -205,4 +202,8 @@ export class CrlPublisher {
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
+}
+
+function wholeSeconds(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
 }
