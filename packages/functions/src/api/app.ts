@@ -236,9 +236,7 @@ export function createApi(options: ApiOptions) {
   });
 
   app.get("/v1/certificates/:serial", caller("requester"), async (c) => {
-    const text = parse(SerialParam, c.req.param("serial"), "QUERY_INVALID");
-    const serial = normaliseSerial(text);
-    if (!serial) throw problem(400, "QUERY_INVALID", `"${text}" is not a serial number.`);
+    const serial = serialParam(c);
     const cert = await services.getCertificate(serial);
     if (!cert) throw problem(404, "NOT_FOUND", `No certificate with serial ${serial}.`);
     const chain = c.req.query("chain");
@@ -279,9 +277,7 @@ export function createApi(options: ApiOptions) {
   });
 
   app.post("/v1/certificates/:serial/revoke", caller("admin"), async (c) => {
-    const text = parse(SerialParam, c.req.param("serial"), "QUERY_INVALID");
-    const serial = normaliseSerial(text);
-    if (!serial) throw problem(400, "QUERY_INVALID", `"${text}" is not a serial number.`);
+    const serial = serialParam(c);
     requireJson(c);
     const body = parse(RevokeBody, await jsonBody(c), "BODY_INVALID");
     return c.json(await services.revokeCertificate(serial, body.reason, c.get("caller")));
@@ -321,6 +317,14 @@ export function createApi(options: ApiOptions) {
   });
 
   return app;
+}
+
+/** The :serial path parameter, normalised (lowercase hex, no colons or leading zeros). */
+function serialParam(c: Context): string {
+  const text = parse(SerialParam, c.req.param("serial"), "QUERY_INVALID");
+  const serial = normaliseSerial(text);
+  if (!serial) throw problem(400, "QUERY_INVALID", `"${text}" is not a serial number.`);
+  return serial;
 }
 
 function notPublished() {
