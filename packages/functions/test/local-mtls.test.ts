@@ -20,12 +20,11 @@ import { normaliseSerial } from "@spca/core/certificate/serial";
 import { encodePem } from "@spca/core/encoding/pem";
 import { ecCsrFor, openssl } from "../../core/test/support/openssl.ts";
 import {
+  issueThrough,
   type Running,
   startService,
   stop,
-  submit,
   waitFor,
-  waitForStatus,
   writeConfig,
 } from "./support/local-service.ts";
 
@@ -45,14 +44,8 @@ interface Issued {
 
 /** A fresh P-256 key and CSR for `name` (CN and DNS SAN), submitted and fetched once issued. */
 async function issue(s: Running, name: string, profile: string): Promise<Issued> {
-  const id = await submit(s, ecCsrFor(work, name, "DER"), profile, EMAIL);
-  const { serial } = await waitForStatus(s, id, "issued", 20_000);
-  assert.ok(serial, `request ${id} is issued without a serial`);
-  const res = await fetch(`${s.api}/v1/certificates/${serial}`, {
-    headers: { authorization: `Bearer ${s.key}`, accept: "application/x-pem-file" },
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  return { serial, pem: await res.text(), key: readFileSync(join(work, `${name}.key`), "utf8") };
+  const { serial, pem } = await issueThrough(s, ecCsrFor(work, name, "DER"), profile, EMAIL);
+  return { serial, pem, key: readFileSync(join(work, `${name}.key`), "utf8") };
 }
 
 /** The URI of a certificate's CRL distribution point, as OpenSSL reads it. */

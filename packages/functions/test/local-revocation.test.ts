@@ -13,8 +13,10 @@ import { after, before, describe, test } from "node:test";
 import { parseCrl } from "@spca/core/crl/parse";
 import { encodePem } from "@spca/core/encoding/pem";
 import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
+import { pki } from "./support/cli.ts";
 import {
   expectProblem,
+  issueThrough,
   mails,
   mailsTo,
   node,
@@ -23,9 +25,7 @@ import {
   root,
   startService,
   stop,
-  submit,
   waitFor,
-  waitForStatus,
   writeConfig,
 } from "./support/local-service.ts";
 
@@ -87,12 +87,8 @@ async function bucketCrl(s: Running, caId: string) {
 
 let names = 0;
 /** Issues a client certificate (automatic approval); returns its serial, PEM and request. */
-async function issue(s: Running, email = "dev@example.com") {
-  const name = `c${names++}.example.internal`;
-  const id = await submit(s, ecCsrFor(work, name, "DER"), "client", email);
-  const { serial } = await waitForStatus(s, id, "issued");
-  const res = await fetch(`${s.api}/v1/certificates/${serial}`, { headers: admin(s) });
-  return { id, serial: serial!, pem: await res.text() };
+function issue(s: Running, email = "dev@example.com") {
+  return issueThrough(s, ecCsrFor(work, `c${names++}.example.internal`, "DER"), "client", email);
 }
 
 function revoke(s: Running, serial: string, reason: string) {
@@ -103,11 +99,8 @@ function revoke(s: Running, serial: string, reason: string) {
   });
 }
 
-function pki(dataDir: string, ...args: string[]) {
-  return spawnSync(node, [join(root, "bin/pki.mjs"), ...args, "--data-dir", dataDir], {
-    encoding: "utf8",
-  });
-}
+/** `pki ...args` on a data folder (support/cli.ts runs it). */
+const pkiOn = (dataDir: string, ...args: string[]) => pki([...args, "--data-dir", dataDir]);
 
 describe("revocation through the local service", () => {
   let s: Running;
@@ -248,31 +241,25 @@ describe("revocation through the local service", () => {
 
   test("pki revoke and pki crl status go through the running service", async () => {
     const cert = await issue(s);
-    const r = pki(s.dataDir, "revoke", cert.serial, "--reason", "cessationOfOperation");
+    const r = pkiOn(s.dataDir, "revoke", cert.serial, "--reason", "cessationOfOperation");
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^Revoked: ${cert.serial} \\(cessationOfOperation\\) at `));
-    const again = pki(s.dataDir, "revoke", cert.serial, "--reason", "superseded");
+    const again = pkiOn(s.dataDir, "revoke", cert.serial, "--reason", "superseded");
     assert.match(again.stdout, /^Already revoked: /);
     assert.match(again.stderr, /first revocation's reason \(cessationOfOperation\) stands/);
     const status = await settledStatus(s);
     const { crl } = await bucketCrl(s, status.caId);
     assert.ok([...crl.entries()].some((e) => e.serialHex === cert.serial));
-    const printed = pki(s.dataDir, "crl", "status");
+    const printed = pkiOn(s.dataDir, "crl", "status");
     assert.equal(printed.status, 0, printed.stderr);
     assert.match(printed.stdout, new RegExp(`^CRL number +${status.number}$`, "m"));
     assert.match(printed.stdout, new RegExp(`^Entries +${status.entries}$`, "m"));
     assert.match(printed.stdout, new RegExp(`^Next update +${status.nextUpdate}$`, "m"));
     assert.match(printed.stdout, /^Published +\S+Z \(revocation\)$/m);
-    const der = spawnSync(node, [
-      join(root, "bin/pki.mjs"),
-      "crl",
-      "--der",
-      "--data-dir",
-      s.dataDir,
-    ]);
-    assert.equal(der.status, 0, der.stderr.toString());
+    const der = pkiOn(s.dataDir, "crl", "--der");
+    assert.equal(der.status, 0, der.stderr);
     const live = new Uint8Array(await (await fetch(`${s.api}/v1/crl`)).arrayBuffer());
-    assert.deepEqual(new Uint8Array(der.stdout), live);
+    assert.deepEqual(new Uint8Array(der.stdoutBytes), live);
   });
 });
 
@@ -293,10 +280,10 @@ describe("the CRL outside the running service", () => {
     } finally {
       await stop(first);
     }
-    const offline = pki(dataDir, "revoke", cert.serial, "--reason", "superseded");
+    const offline = pkiOn(dataDir, "revoke", cert.serial, "--reason", "superseded");
     assert.equal(offline.status, 1);
     assert.match(offline.stderr, /RUNTIME_NOT_RUNNING: .*start it \(npm start\)/);
-    assert.match(pki(dataDir, "crl", "status").stderr, /RUNTIME_NOT_RUNNING/);
+    assert.match(pkiOn(dataDir, "crl", "status").stderr, /RUNTIME_NOT_RUNNING/);
 
     const second = await startService(dataDir, { configPath: config });
     try {
@@ -350,10 +337,10 @@ describe("the CRL outside the running service", () => {
   test("the service refuses a data folder whose certificates pki issue recorded", () => {
     const dataDir = join(work, "cli-registry");
     mkdirSync(dataDir);
-    assert.equal(pki(dataDir, "ca", "init").status, 0);
+    assert.equal(pkiOn(dataDir, "ca", "init").status, 0);
     const csrFile = join(work, "registry.csr");
     writeFileSync(csrFile, ecCsrFor(work, "registry.example.internal"));
-    assert.equal(pki(dataDir, "issue", "--csr", csrFile, "--profile", "client").status, 0);
+    assert.equal(pkiOn(dataDir, "issue", "--csr", csrFile, "--profile", "client").status, 0);
     const started = spawnSync(
       node,
       [join(root, "packages/functions/src/local/main.ts"), "--data-dir", dataDir, "--port", "0"],

@@ -85,6 +85,26 @@ export async function submit(
   return ((await res.json()) as { id: string }).id;
 }
 
+/**
+ * Submits a DER CSR and waits until it is issued (a profile that approves automatically, or
+ * an approval given meanwhile); returns the request id, the serial and the certificate PEM.
+ */
+export async function issueThrough(
+  s: Running,
+  csrDer: Uint8Array,
+  profile: string,
+  email: string,
+): Promise<{ id: string; serial: string; pem: string }> {
+  const id = await submit(s, csrDer, profile, email);
+  const { serial } = await waitForStatus(s, id, "issued", 20_000);
+  assert.ok(serial, `request ${id} is issued without a serial`);
+  const res = await fetch(`${s.api}/v1/certificates/${serial}`, {
+    headers: { authorization: `Bearer ${s.key}`, accept: "application/x-pem-file" },
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return { id, serial, pem: await res.text() };
+}
+
 export interface StoredMail {
   destination: { to: string[] };
   subject: string;
