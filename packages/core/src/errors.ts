@@ -62,6 +62,8 @@ export const errorCodes = {
   POLICY_VALIDITY_BEYOND_CA: "The certificate would outlive the issuing CA certificate.",
   // Configuration
   CONFIG_INVALID: "The configuration file is invalid.",
+  AWS_TARGET_MISSING: "The deployed CA's resources (SST_RESOURCE_Pki) are not in the environment.",
+  AWS_TARGET_INVALID: "SST_RESOURCE_Pki does not describe the deployed CA.",
   // CA lifecycle
   CA_NOT_INITIALISED: "No CA exists in this data folder.",
   CA_ROOT_NOT_HELD: "This data folder holds no separate root CA key.",

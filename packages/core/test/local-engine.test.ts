@@ -59,6 +59,11 @@ describe("local workflow engine", () => {
       ["StoreCertificate", { requestId: "req-auto", serial: "7f3a01" }],
       ["NotifyRequester", { requestId: "req-auto", outcome: "issued" }],
     ]);
+    // Every Task passes $$.Execution.Id, so each step can log the execution it works for.
+    assert.deepEqual(
+      [...new Set(steps.calls.map((c) => c.executionId))],
+      ["arn:aws:states:us-east-1:000000000000:execution:spca-local:req-auto"],
+    );
     assert.deepEqual(done.output, {
       requestId: "req-auto",
       validation: automatic,

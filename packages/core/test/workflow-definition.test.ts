@@ -135,6 +135,14 @@ describe("workflow definition", () => {
     assert.equal(template.States.Failed?.Type, "Fail");
   });
 
+  it("passes the request id and the execution id to every step function", () => {
+    for (const [name, state] of Object.entries(template.States).filter(([, s]) => isTask(s))) {
+      assert.equal(state.Parameters?.Payload?.["requestId.$"], "$.requestId", name);
+      // For the step's logs only: the Lambda wrappers log it as executionId.
+      assert.equal(state.Parameters?.Payload?.["executionId.$"], "$$.Execution.Id", name);
+    }
+  });
+
   it("retries transient errors on every task and catches the rest where the doc says", () => {
     const caught = [
       "ValidateRequest",
@@ -175,6 +183,7 @@ describe("workflow definition", () => {
     assert.equal(state.Resource, "arn:aws:states:::lambda:invoke.waitForTaskToken");
     assert.deepEqual(state.Parameters?.Payload, {
       "requestId.$": "$.requestId",
+      "executionId.$": "$$.Execution.Id",
       "taskToken.$": "$$.Task.Token",
     });
     assert.equal(state.TimeoutSecondsPath, "$.validation.approvalTimeoutSeconds");
@@ -206,6 +215,7 @@ describe("workflow definition", () => {
     assert.equal(s.StoreCertificate?.ResultPath, "$.storedCertificate");
     assert.deepEqual(s.StoreCertificate?.Parameters?.Payload, {
       "requestId.$": "$.requestId",
+      "executionId.$": "$$.Execution.Id",
       "serial.$": "$.issued.serial",
     });
     for (const name of ["NotifyIssued", "RecordRejection", "RecordFailure"])

@@ -4,7 +4,8 @@
  * the one ASL document) and the bus subscribers (EventBridge envelopes, delivered twice, as
  * EventBridge may). DynamoDB is dynalite, S3 s3rver, SES aws-ses-v2-local; KMS signs with a
  * real key behind aws-sdk-client-mock; EventBridge PutEvents is captured and replayed to the
- * subscribers. The certificate is checked by OpenSSL.
+ * subscribers. The certificate is checked by OpenSSL. Every invocation gets a Lambda-like context,
+ * and what Powertools writes (JSON logs, EMF metrics) is captured and checked too.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -31,7 +32,6 @@ import { loadConfig } from "@spca/core/policy/config";
 import { createApiKey } from "@spca/core/ra/api-keys";
 import { createKmsSigner } from "@spca/core/signer/kms-signer";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
-import { auditTrailSubscription } from "@spca/core/subscribers/audit-trail";
 import { requesterMailSubscription } from "@spca/core/subscribers/requester-mail";
 import { workflowFunctionNames } from "@spca/core/workflow/definition";
 import type { StepHandlers } from "@spca/core/workflow/engine";
@@ -45,15 +45,40 @@ import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
 import { type LocalS3, startS3rver } from "../../core/test/support/s3.ts";
 import { shippedConfigPath } from "../../core/test/support/test-ca.ts";
 import { apiLambda } from "../src/lambda/api.ts";
-import { type AwsClients, AwsServices } from "../src/lambda/aws-services.ts";
+import { type AwsAdapters, AwsServices } from "../src/lambda/aws-services.ts";
+import { dynamodbAdapters } from "../src/lambda/clients/dynamodb.ts";
+import { eventBridgeAdapters } from "../src/lambda/clients/eventbridge.ts";
+import { kmsAdapters } from "../src/lambda/clients/kms.ts";
+import { s3Adapters } from "../src/lambda/clients/s3.ts";
+import { sesAdapters } from "../src/lambda/clients/ses.ts";
 import { crlPublisherLambda } from "../src/lambda/crl-publisher.ts";
 import { settingsFromEnvironment } from "../src/lambda/settings.ts";
 import { stepLambda } from "../src/lambda/step-handler.ts";
 import { subscriberLambda } from "../src/lambda/subscriber-handler.ts";
+import { auditTrailLambda } from "../src/lambda/subscribers/audit-trail.ts";
+import { capturePowertoolsOutput } from "./support/powertools-output.ts";
 
 const BUCKET = "spca-private";
 const work = mkdtempSync(join(tmpdir(), "pki-lambda-"));
 after(() => rmSync(work, { recursive: true, force: true }));
+const output = capturePowertoolsOutput();
+after(() => output.stop());
+
+/** A Lambda context object as the runtime passes it, one awsRequestId per invocation. */
+let invocations = 0;
+function contextFor(functionName: string) {
+  return {
+    awsRequestId: `${functionName}-${++invocations}`,
+    functionName: `spca-test-${functionName}`,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:111122223333:function:spca-test-${functionName}`,
+    memoryLimitInMB: "512",
+    logGroupName: `/aws/lambda/spca-test-${functionName}`,
+    logStreamName: "2026/11/22/[$LATEST]0123456789abcdef",
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 30_000,
+  };
+}
 
 /** A JSON round trip: what crosses a Lambda invocation is JSON, never live objects. */
 const wire = <T>(value: T): T => (value === undefined ? value : JSON.parse(JSON.stringify(value)));
@@ -91,20 +116,20 @@ describe("Lambda entry points on stand-ins", () => {
     });
 
     const tableName = await dynamo.freshTable();
-    const clients: AwsClients = {
-      dynamodb: () => dynamo.client,
-      s3: () => s3.client,
-      ses: () =>
-        new SESv2Client({
-          endpoint: sesEndpoint,
-          region: "eu-west-1",
-          credentials: { accessKeyId: "local", secretAccessKey: "local" },
-        }),
-      eventBridge: () => eventBridge,
-      kms: () => kms,
-      sfn: () => {
-        throw new Error("the test replaces the workflow engine");
-      },
+    // No Step Functions: the test replaces the workflow engine.
+    const adapters: AwsAdapters = {
+      ...dynamodbAdapters(() => dynamo.client),
+      ...s3Adapters(() => s3.client),
+      ...sesAdapters(
+        () =>
+          new SESv2Client({
+            endpoint: sesEndpoint,
+            region: "eu-west-1",
+            credentials: { accessKeyId: "local", secretAccessKey: "local" },
+          }),
+      ),
+      ...eventBridgeAdapters(() => eventBridge),
+      ...kmsAdapters(() => kms),
     };
     const config = loadConfig(shippedConfigPath);
     services = new (class extends AwsServices {
@@ -123,13 +148,16 @@ describe("Lambda entry points on stand-ins", () => {
         openSubmission: false,
         config,
       },
-      clients,
+      adapters,
     );
     // Each Task invokes its step Lambda: the payload and result cross as JSON.
     const handlers = Object.fromEntries(
       workflowFunctionNames.map((name) => {
         const lambda = stepLambda(name, () => services);
-        return [name, async (payload: unknown) => wire(await lambda(wire(payload) as never))];
+        return [
+          name,
+          async (payload: unknown) => wire(await lambda(wire(payload) as never, contextFor(name))),
+        ];
       }),
     ) as unknown as StepHandlers;
     engine = new LocalWorkflowEngine({
@@ -168,31 +196,36 @@ describe("Lambda entry points on stand-ins", () => {
     options: { body?: Uint8Array | string; headers?: Record<string, string>; query?: string } = {},
   ) {
     const binary = options.body instanceof Uint8Array;
-    const result = await api({
-      version: "2.0",
-      routeKey: "$default",
-      rawPath: path,
-      rawQueryString: options.query ?? "",
-      headers: { host: "pki.example.com", ...options.headers },
-      requestContext: {
-        accountId: "111122223333",
-        apiId: "abc",
-        domainName: "pki.example.com",
-        domainPrefix: "pki",
-        requestId: "r1",
+    const result = await api(
+      {
+        version: "2.0",
         routeKey: "$default",
-        stage: "$default",
-        time: "22/Nov/2026:10:00:00 +0000",
-        timeEpoch: Date.now(),
-        http: { method, path, protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "test" },
-      },
-      ...(options.body === undefined
-        ? { isBase64Encoded: false }
-        : {
-            body: binary ? Buffer.from(options.body).toString("base64") : (options.body as string),
-            isBase64Encoded: binary,
-          }),
-    } as never);
+        rawPath: path,
+        rawQueryString: options.query ?? "",
+        headers: { host: "pki.example.com", ...options.headers },
+        requestContext: {
+          accountId: "111122223333",
+          apiId: "abc",
+          domainName: "pki.example.com",
+          domainPrefix: "pki",
+          requestId: "r1",
+          routeKey: "$default",
+          stage: "$default",
+          time: "22/Nov/2026:10:00:00 +0000",
+          timeEpoch: Date.now(),
+          http: { method, path, protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "test" },
+        },
+        ...(options.body === undefined
+          ? { isBase64Encoded: false }
+          : {
+              body: binary
+                ? Buffer.from(options.body).toString("base64")
+                : (options.body as string),
+              isBase64Encoded: binary,
+            }),
+      } as never,
+      contextFor("api"),
+    );
     const response = result as {
       statusCode: number;
       headers: Record<string, string>;
@@ -213,10 +246,7 @@ describe("Lambda entry points on stand-ins", () => {
     (s) => requesterMailSubscription(s.steps),
     () => services,
   );
-  const auditLambda = subscriberLambda(
-    (s) => auditTrailSubscription(s.repository),
-    () => services,
-  );
+  const auditLambda = auditTrailLambda(() => services);
   let delivered = 0;
   async function deliverEvents(): Promise<void> {
     for (const entry of published.slice(delivered)) {
@@ -227,8 +257,8 @@ describe("Lambda entry points on stand-ins", () => {
         detail: JSON.parse(entry.Detail!),
       });
       for (let i = 0; i < 2; i++) {
-        await mailLambda(envelope);
-        await auditLambda(envelope);
+        await mailLambda(envelope, contextFor("requester-mail"));
+        await auditLambda(envelope, contextFor("audit-trail"));
       }
       delivered++;
     }
@@ -250,12 +280,16 @@ describe("Lambda entry points on stand-ins", () => {
     const { id } = JSON.parse(submitted.body) as { id: string };
 
     // The RequestApproval Lambda mailed the approver a link; the workflow waits on its token.
+    // Wait for its end too: an API invocation while it runs would put the API's Lambda context
+    // on its last log line (one Logger per process), which the checks below read.
     let approvalMail: StoredMail | undefined;
-    for (let i = 0; i < 100 && !approvalMail; i++) {
+    const approvalDone = () =>
+      output.logs("RequestApproval done").some((l) => l.certificateRequestId === id);
+    for (let i = 0; i < 100 && !(approvalMail && approvalDone()); i++) {
       approvalMail = (await mailsTo("security@example.com")).find((m) =>
         m.body.text.includes(`/approvals/${id}?token=`),
       );
-      if (!approvalMail) await new Promise((r) => setTimeout(r, 50));
+      if (!(approvalMail && approvalDone())) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(approvalMail, "no approval mail");
     const token = /\?token=([A-Za-z0-9_-]{43})/.exec(approvalMail.body.text)![1]!;
@@ -267,6 +301,26 @@ describe("Lambda entry points on stand-ins", () => {
     const outcome = await engine.waitForExecution(id);
     const request = await services.repository.getRequest(id);
     assert.equal(outcome.status, "SUCCEEDED", request?.reason ?? JSON.stringify(outcome));
+
+    // Each step logged with its Lambda context, the execution and the certificate request.
+    const executionId = `arn:aws:states:us-east-1:000000000000:execution:spca-local:${id}`;
+    for (const step of ["ValidateRequest", "RequestApproval", "SignCertificate"]) {
+      const line = output.logs(`${step} done`).find((l) => l.certificateRequestId === id);
+      assert.ok(line, `no log line of ${step} for request ${id}`);
+      assert.equal(line.level, "INFO");
+      assert.equal(line.service, "pki");
+      assert.equal(line.executionId, executionId);
+      assert.match(String(line.function_request_id), new RegExp(`^${step}-\\d+$`));
+      assert.equal(line.function_name, `spca-test-${step}`);
+      assert.equal(line.function_memory_size, "512");
+      assert.equal(typeof line.cold_start, "boolean");
+    }
+    assert.match(
+      JSON.stringify(
+        output.logs("SignCertificate done").find((l) => l.certificateRequestId === id)?.result,
+      ),
+      /^\{"serial":"[0-9a-f]+"\}$/,
+    );
 
     const view = JSON.parse(
       (
@@ -289,7 +343,37 @@ describe("Lambda entry points on stand-ins", () => {
         (e) => e.Source === "serverless-private-ca" && e.EventBusName === "spca-events",
       ),
     );
+    output.clear();
     await deliverEvents();
+    // Per-invocation keys leave with their invocation: no subscriber line has a step's keys.
+    const subscriberLines = output.logs(/ handled /);
+    assert.equal(subscriberLines.length, 3 * 2 * 2 - 2, "both subscribers, twice each");
+    for (const line of subscriberLines) {
+      assert.equal(line.executionId, undefined);
+      assert.equal(line.certificateRequestId, id);
+      assert.match(String(line.function_request_id), /^(audit-trail|requester-mail)-\d+$/);
+    }
+    // Delivered twice, issued once: the audit trail counts an event when it writes its entry.
+    const issued = output.metrics("CertificatesIssued");
+    assert.equal(issued.length, 1, JSON.stringify(output.metrics()));
+    assert.deepEqual(
+      { ...issued[0], line: undefined },
+      {
+        namespace: "PrivateCA",
+        name: "CertificatesIssued",
+        unit: "Count",
+        value: 1,
+        dimensionSets: [["service", "profile"]],
+        line: undefined,
+      },
+    );
+    assert.equal(issued[0]!.line.profile, "server");
+    assert.equal(issued[0]!.line.service, "pki");
+    assert.deepEqual(
+      output.metrics().map((m) => m.name),
+      ["CertificatesIssued"],
+      "submitted and approved are not counted",
+    );
     const requesterMails = await mailsTo("dev@example.com");
     assert.equal(requesterMails.length, 2, requesterMails.map((m) => m.subject).join(" | "));
     const issuedMail = requesterMails.find((m) => m.attachments.length === 2)!;
@@ -363,12 +447,16 @@ describe("Lambda entry points on stand-ins", () => {
       });
     const publisher = crlPublisherLambda(() => services);
     const signsBefore = kmsMock.commandCalls(SignCommand).length;
-    await publisher({
-      Records: [
-        { messageId: "m1", body: body(event) },
-        { messageId: "m2", body: '{"source":"aws.s3"}' },
-      ],
-    });
+    output.clear();
+    await publisher(
+      {
+        Records: [
+          { messageId: "m1", body: body(event) },
+          { messageId: "m2", body: '{"source":"aws.s3"}' },
+        ],
+      },
+      contextFor("crl-publisher"),
+    );
     assert.equal(kmsMock.commandCalls(SignCommand).length, signsBefore + 1, "KMS signed one CRL");
     const chain = (await call("GET", "/v1/ca")).body;
     const caId = caIdOfChainPem(chain);
@@ -389,9 +477,50 @@ describe("Lambda entry points on stand-ins", () => {
     };
     assert.equal(status.trigger, "revocation");
 
-    // The schedule: the CRL just published is not due, so nothing is signed.
-    await publisher({ source: "schedule" });
+    // After the run: the CRL's age and the time left to its nextUpdate, per CA and overall.
+    const validitySeconds = services.settings.config.crl.validityHours * 3600;
+    const crlMetrics = () => {
+      const age = output.metrics("CrlAgeSeconds");
+      const left = output.metrics("CrlSecondsToNextUpdate");
+      assert.equal(age.length, 1, JSON.stringify(output.metrics()));
+      assert.equal(left.length, 1);
+      for (const m of [...age, ...left]) {
+        assert.equal(m.namespace, "PrivateCA");
+        assert.equal(m.unit, "Seconds");
+        assert.deepEqual(m.dimensionSets, [["service"], ["service", "caId"]]);
+        assert.equal(m.line.caId, caId);
+      }
+      return { age: age[0]!.value as number, left: left[0]!.value as number };
+    };
+    const afterRevocation = crlMetrics();
+    assert.ok(afterRevocation.age >= 0 && afterRevocation.age <= 5, String(afterRevocation.age));
+    assert.ok(
+      afterRevocation.left <= validitySeconds && afterRevocation.left >= validitySeconds - 5,
+      `${afterRevocation.left} s to nextUpdate, for a CRL valid ${validitySeconds} s`,
+    );
+    assert.ok(
+      output
+        .logs(/^CRL \d+ published for 1 revocation event/)
+        .some((l) => l.function_name === "spca-test-crl-publisher"),
+    );
+
+    // The schedule: the CRL just published is not due, so nothing is signed; the metrics are
+    // published all the same (what the alarm on CrlSecondsToNextUpdate watches).
+    output.clear();
+    await publisher({ source: "schedule" }, contextFor("crl-publisher"));
     assert.equal(kmsMock.commandCalls(SignCommand).length, signsBefore + 1);
+    assert.equal(output.logs("CRL not due").length, 1);
+    const scheduled = crlMetrics();
+    assert.ok(scheduled.left <= afterRevocation.left && scheduled.left >= validitySeconds - 10);
+
+    // The revocation reaches the audit trail (twice): counted once, with the client's issuance.
+    output.clear();
+    await deliverEvents();
+    assert.equal(output.metrics("CertificatesRevoked").length, 1);
+    assert.deepEqual(
+      output.metrics("CertificatesIssued").map((m) => m.line.profile),
+      ["client"],
+    );
     await assert.rejects(publisher({ detail: {} } as never), (e) => isPkiError(e, "EVENT_INVALID"));
   });
 

@@ -91,10 +91,8 @@ export const PEM_CONTENT_TYPE = "application/x-pem-file";
 
 /** `publicBaseUrl` without trailing slashes, after checking it is a plain http(s) URL. */
 export function baseUrl(publicBaseUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(publicBaseUrl);
-  } catch {
+  const url = URL.parse(publicBaseUrl);
+  if (!url) {
     throw new PkiError("CONFIG_INVALID", `The public base URL "${publicBaseUrl}" is not a URL.`);
   }
   if (

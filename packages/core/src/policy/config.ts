@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { PkiError } from "../errors.ts";
+import { algorithmsForKeySpec, keySpecs, signingAlgorithms } from "../signer/algorithms.ts";
 import { issueMessages } from "../validation.ts";
 import { checkDnsName } from "../x509/general-names.ts";
 import { parseNameText } from "../x509/name.ts";
@@ -168,6 +169,98 @@ export const ProfileSchema = v.pipe(
 
 const reservedNames = ["__proto__", "constructor", "prototype"];
 
+/** CloudWatch Logs retention periods, as SST's Function `logging.retention` names them. */
+export const logRetentions = [
+  "1 day",
+  "3 days",
+  "5 days",
+  "1 week",
+  "2 weeks",
+  "1 month",
+  "2 months",
+  "3 months",
+  "4 months",
+  "5 months",
+  "6 months",
+  "1 year",
+  "13 months",
+  "18 months",
+  "2 years",
+  "3 years",
+  "5 years",
+  "6 years",
+  "7 years",
+  "8 years",
+  "9 years",
+  "10 years",
+  "forever",
+] as const;
+
+/**
+ * What only a deployment to AWS reads (stacks/ at deploy time, and the Lambdas at run time);
+ * local mode ignores it, so one file serves both.
+ */
+const AwsSchema = v.pipe(
+  v.strictObject({
+    /** The region to deploy to; default: the AWS profile's or AWS_REGION. */
+    region: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "aws.region must be a region name like eu-west-1"),
+      ),
+    ),
+    ca: v.optional(
+      v.strictObject({
+        /** The KMS key spec of the CA key, created on the first deploy. */
+        keySpec: v.optional(
+          v.picklist(keySpecs, `aws.ca.keySpec must be one of ${keySpecs.join(", ")}`),
+          "ECC_NIST_P256",
+        ),
+        /** The KMS signing algorithm; default the key spec's first (PKCS#1 v1.5 for RSA). */
+        signingAlgorithm: v.optional(
+          v.picklist(
+            signingAlgorithms,
+            `aws.ca.signingAlgorithm must be one of ${signingAlgorithms.join(", ")}`,
+          ),
+        ),
+        /**
+         * `self-signed`: the deploy creates a self-signed CA certificate for the key, once.
+         * `external`: the deploy leaves the key without a certificate until an operator
+         * imports one signed by an offline root (`pki ca csr --aws`, `pki ca import --aws`).
+         */
+        bootstrap: v.optional(v.picklist(["self-signed", "external"]), "self-signed"),
+      }),
+      {},
+    ),
+    /**
+     * A custom domain for the API, the pages and the publication objects (Route 53 hosted
+     * zone in the same account); the public base URL is then https://<name>.
+     */
+    domain: v.optional(
+      v.strictObject({
+        name: Domain,
+        /** The Route 53 hosted zone id, when the zone cannot be found from the name. */
+        hostedZoneId: v.optional(v.pipe(v.string(), v.regex(/^Z[A-Z0-9]{4,31}$/))),
+      }),
+    ),
+    logRetention: v.optional(
+      v.picklist(logRetentions, `aws.logRetention must be one of ${logRetentions.join(", ")}`),
+      "3 months",
+    ),
+    /** Who the CloudWatch alarms mail (an SNS subscription they confirm once). */
+    alarmEmail: v.optional(v.pipe(v.string(), v.email("aws.alarmEmail must be an email address"))),
+  }),
+  v.check(
+    (aws) =>
+      aws.ca.signingAlgorithm === undefined ||
+      algorithmsForKeySpec(aws.ca.keySpec).includes(aws.ca.signingAlgorithm),
+    (issue) =>
+      `aws.ca.signingAlgorithm ${issue.input.ca.signingAlgorithm} cannot sign with a ${issue.input.ca.keySpec} key`,
+  ),
+);
+
+export type AwsConfig = v.InferOutput<typeof AwsSchema>;
+
 const ProfileName = v.pipe(
   v.string(),
   v.regex(/^[a-z][a-z0-9-]{0,62}$/, "profile names are lowercase letters, digits and hyphens"),
@@ -249,6 +342,7 @@ export const ConfigSchema = v.strictObject({
     ),
     {},
   ),
+  aws: v.optional(AwsSchema, {}),
   profiles: v.pipe(
     // valibot's record skips these keys without a word, which would drop a profile silently.
     v.custom<unknown>(

@@ -7,7 +7,7 @@ import { subscription } from "../events/bus.ts";
 import { eventTypes } from "../events/catalogue.ts";
 import type { RequestRepository } from "../store/request-repository.ts";
 
-export function auditTrailSubscription(repository: RequestRepository) {
+export function auditTrailSubscription(repository: Pick<RequestRepository, "appendAudit">) {
   return subscription("audit-trail", eventTypes, async (event) => {
     const requestId = "requestId" in event.detail ? event.detail.requestId : null;
     if (!requestId) return;

@@ -20,7 +20,8 @@ import type { StepDependencies } from "../workflow/steps/dependencies.ts";
 
 type Deps = Pick<StepDependencies, "repository" | "mailer" | "objects" | "ca" | "config">;
 
-const types = [
+/** The events the requester hears about (the deployed bus rule routes exactly these). */
+export const requesterMailEventTypes = [
   "request.submitted",
   "certificate.issued",
   "request.rejected",
@@ -30,11 +31,13 @@ const types = [
 ] as const;
 
 export function requesterMailSubscription(deps: Deps) {
-  return subscription("requester-mail", types, (event) => sendRequesterMail(event, deps));
+  return subscription("requester-mail", requesterMailEventTypes, (event) =>
+    sendRequesterMail(event, deps),
+  );
 }
 
 async function sendRequesterMail(
-  event: DomainEvent<(typeof types)[number]>,
+  event: DomainEvent<(typeof requesterMailEventTypes)[number]>,
   deps: Deps,
 ): Promise<void> {
   const { requestId } = event.detail;

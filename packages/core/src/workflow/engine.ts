@@ -55,17 +55,31 @@ export interface CaughtError {
   readonly Cause?: string | null;
 }
 
+/**
+ * What every Task state adds to its Payload: the execution the call belongs to
+ * (`$$.Execution.Id`, the execution ARN on AWS). Only for correlation (the Lambda wrappers put it
+ * on their log lines); no step depends on it, so a caller may leave it out.
+ */
+export interface StepCorrelation {
+  executionId?: string;
+}
+
 /** The Payload each step function receives (its Task state's `Parameters.Payload`). */
 export interface StepPayloads {
-  ValidateRequest: { requestId: string };
-  StoreRequest: { requestId: string };
-  RequestApproval: { requestId: string; taskToken: string };
-  SignCertificate: { requestId: string };
-  StoreCertificate: { requestId: string; serial: string };
-  RecordOutcome:
+  ValidateRequest: { requestId: string } & StepCorrelation;
+  StoreRequest: { requestId: string } & StepCorrelation;
+  RequestApproval: { requestId: string; taskToken: string } & StepCorrelation;
+  SignCertificate: { requestId: string } & StepCorrelation;
+  StoreCertificate: { requestId: string; serial: string } & StepCorrelation;
+  RecordOutcome: (
     | { requestId: string; outcome: "rejected" | "failed"; error: CaughtError }
-    | { requestId: string; outcome: "expired" };
-  NotifyRequester: { requestId: string; outcome: "issued" | "rejected" | "expired" | "failed" };
+    | { requestId: string; outcome: "expired" }
+  ) &
+    StepCorrelation;
+  NotifyRequester: {
+    requestId: string;
+    outcome: "issued" | "rejected" | "expired" | "failed";
+  } & StepCorrelation;
 }
 
 /**

@@ -170,13 +170,13 @@ function checkEmail(address: string): string {
 }
 
 function checkUri(uri: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(uri);
-  } catch {
-    throw new PkiError("CSR_SAN_INVALID_URI", `"${uri}" is not an absolute URI.`);
-  }
-  if (/\s/.test(uri) || !/^[a-z][a-z0-9+.-]*:/i.test(uri) || parsed.protocol.length < 2) {
+  const parsed = URL.parse(uri);
+  if (
+    !parsed ||
+    /\s/.test(uri) ||
+    !/^[a-z][a-z0-9+.-]*:/i.test(uri) ||
+    parsed.protocol.length < 2
+  ) {
     throw new PkiError("CSR_SAN_INVALID_URI", `"${uri}" is not an absolute URI.`);
   }
   return uri;

@@ -4,7 +4,10 @@ import type { StepHandlers, StepPayloads, StepResults } from "../../src/workflow
 
 export interface StepCall {
   readonly fn: WorkflowFunctionName;
+  /** The payload without `executionId`, which every Task adds (kept apart, below). */
   readonly payload: unknown;
+  /** The payload's `executionId` (`$$.Execution.Id`), or undefined when it had none. */
+  readonly executionId: string | undefined;
 }
 
 export interface StubSteps {
@@ -54,7 +57,8 @@ export function stubSteps(overrides: Overrides = {}): StubSteps {
 
   const wrap = <N extends WorkflowFunctionName>(fn: N) =>
     (async (payload: StepPayloads[N]) => {
-      calls.push({ fn, payload: structuredClone(payload) });
+      const { executionId, ...rest } = structuredClone(payload) as StepPayloads[N];
+      calls.push({ fn, payload: rest, executionId });
       const override = overrides[fn] as
         | ((p: StepPayloads[N]) => Promise<StepResults[N]>)
         | undefined;

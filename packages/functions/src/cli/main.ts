@@ -2,6 +2,7 @@
  * `pki`: operate the CA in a data folder. Every command takes --data-dir (default
  * $PKI_DATA_DIR, else ./.pki-data) and --config (default $PKI_CONFIG, else ./pki.config.json,
  * else the project's bundled pki.config.json). Errors go to stderr with a non-zero status.
+ * `pki ca csr|import|show --aws` act on the CA deployed to AWS instead (aws-target.ts).
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -22,10 +23,12 @@ import {
   signingAlgorithms,
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
+import { type NameEntry, parseNameText } from "@spca/core/x509/name";
 import type { CrlStatusView } from "../api/services.ts";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
 import { hostsLocalService } from "../local/stand-ins.ts";
 import { configPath, dataDirPath } from "../locations.ts";
+import { type AwsCaCommand, pkiResourceFromEnvironment, runAwsCaCommand } from "./aws-target.ts";
 import { openKeyStore } from "./keys.ts";
 import { runningService } from "./service-client.ts";
 
@@ -37,6 +40,14 @@ CA lifecycle
   pki ca csr  [--key-spec SPEC] [--kms-key-id ARN] [--subject DN]   CSR for the CA key (offline root)
   pki ca import FILE                                            install the signed CA certificate + chain
   pki ca show                                                   print the CA chain (PEM)
+
+The CA deployed to AWS (an offline root: aws.ca.bootstrap "external"), run through SST:
+npx sst shell --stage STAGE -- npx pki ca csr|import|show --aws ...
+  pki ca csr --aws [--subject DN]                               CSR for the deployed KMS key
+  pki ca import FILE --aws                                      check and install the signed certificate + chain
+  pki ca show --aws                                             print the deployed CA chain (PEM)
+  These read SST_RESOURCE_Pki (bucket, caKeyArn, signingAlgorithm, region) and the caller's
+  AWS credentials; no data folder is used.
 
 Certificates
   pki issue --csr FILE --profile NAME [--days N]                issue directly, print the PEM
@@ -83,7 +94,13 @@ const options = {
   root: { type: "boolean" },
   role: { type: "string" },
   label: { type: "string" },
+  aws: { type: "boolean" },
 } as const;
+
+/** The options that mean nothing with --aws (it has no data folder and a key already exists). */
+const notWithAws = Object.keys(options).filter(
+  (name) => !["config", "help", "subject", "aws"].includes(name),
+);
 
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<
@@ -100,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (values.aws) return aws(command, sub, rest, values);
   const dataDir = dataDirPath(values["data-dir"]);
   const readCa = () => new DataFolderCa(dataDir, loadConfig(configPath(values.config)));
   // Commands that change the data folder wait for the local service to be stopped.
@@ -232,6 +250,65 @@ export async function main(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** `pki ca csr|import|show --aws`: the deployed CA, never a data folder or the runtime lock. */
+async function aws(
+  command: string,
+  sub: string | undefined,
+  rest: readonly string[],
+  values: { readonly [name: string]: string | boolean | undefined },
+): Promise<number> {
+  if (command !== "ca" || (sub !== "csr" && sub !== "import" && sub !== "show")) {
+    throw new UsageError(
+      `--aws works only with pki ca csr, pki ca import FILE and pki ca show, not "pki ${[command, sub].filter(Boolean).join(" ")}"`,
+    );
+  }
+  const misplaced = notWithAws.filter((name) => values[name] !== undefined);
+  if (sub !== "csr" && values.subject !== undefined) misplaced.push("subject");
+  if (misplaced.length > 0) {
+    throw new UsageError(
+      `pki ca ${sub} --aws does not take ${misplaced.map((n) => `--${n}`).join(", ")}${misplaced.includes("data-dir") ? " (it acts on the deployed CA, not a data folder)" : ""}`,
+    );
+  }
+  const [file] = expectArgs(
+    rest,
+    sub === "import" ? 1 : 0,
+    sub === "csr"
+      ? "pki ca csr --aws [--subject DN]"
+      : sub === "import"
+        ? "pki ca import FILE --aws"
+        : "pki ca show --aws",
+  );
+  const subject =
+    sub === "csr"
+      ? subjectOf(values.subject as string | undefined, values.config as string | undefined)
+      : undefined;
+  // Usage first, then where the deployment is, then the input file.
+  const resource = pkiResourceFromEnvironment(process.env, sub);
+  const run: AwsCaCommand = subject
+    ? { sub: "csr", subject }
+    : sub === "import"
+      ? { sub, pem: readInput(file!, "utf8") }
+      : { sub: "show" };
+  await runAwsCaCommand(run, {
+    resource,
+    out: {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+    },
+  });
+  return 0;
+}
+
+/** --subject, else the configuration's ca.subject (the file is read only when needed). */
+function subjectOf(flag: string | undefined, config: string | undefined): NameEntry[] {
+  if (flag === undefined) return parseNameText(loadConfig(configPath(config)).ca.subject);
+  try {
+    return parseNameText(flag);
+  } catch (e) {
+    throw new UsageError(`--subject: ${(e as Error).message}`);
   }
 }
 

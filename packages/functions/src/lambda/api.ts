@@ -7,9 +7,14 @@
 import { getConnInfo, handle } from "hono/aws-lambda";
 import { createApi } from "../api/app.ts";
 import type { AwsServices } from "./aws-services.ts";
+import { dynamodbAdapters } from "./clients/dynamodb.ts";
+import { eventBridgeAdapters } from "./clients/eventbridge.ts";
+import { s3Adapters } from "./clients/s3.ts";
+import { sfnAdapters } from "./clients/sfn.ts";
 import { containerServices } from "./container.ts";
+import { logger, observed, stringField } from "./observability.ts";
 
-export function apiLambda(services: () => AwsServices = containerServices) {
+export function apiLambda(services: () => AwsServices) {
   // Built on the first invocation, when the environment has been checked.
   const build = () => {
     const { registrationAuthority, settings } = services();
@@ -19,21 +24,21 @@ export function apiLambda(services: () => AwsServices = containerServices) {
       rateLimit: settings.config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
       onUnexpectedError: (error, c) =>
-        console.error(
-          JSON.stringify({
-            level: "ERROR",
-            message: `${c.req.method} ${c.req.path} failed`,
-            error: (error as Error).stack ?? String(error),
-          }),
-        ),
+        logger.error(`${c.req.method} ${c.req.path} failed`, error as Error),
     });
     return handle(app, { isContentTypeBinary });
   };
-  let handler: ReturnType<typeof handle> | undefined;
-  return (...args: Parameters<ReturnType<typeof handle>>) => {
-    handler ??= build();
-    return handler(...args);
-  };
+  type Handler = ReturnType<typeof handle>;
+  let handler: Handler | undefined;
+  return observed(
+    "api",
+    (event: Parameters<Handler>[0], context?: Parameters<Handler>[1]) => {
+      handler ??= build();
+      return handler(event, context);
+    },
+    // API Gateway's own request id, to find the request in its access logs.
+    { keys: (event) => ({ apiRequestId: stringField(event, "requestContext", "requestId") }) },
+  );
 }
 
 /** PEM and JSON go out as text; DER (application/pkix-cert, pkix-crl) as base64. */
@@ -47,4 +52,11 @@ function isContentTypeBinary(contentType: string): boolean {
   );
 }
 
-export const handler = apiLambda();
+export const handler = apiLambda(
+  containerServices("Api", {
+    ...dynamodbAdapters(),
+    ...s3Adapters(),
+    ...eventBridgeAdapters(),
+    ...sfnAdapters(),
+  }),
+);

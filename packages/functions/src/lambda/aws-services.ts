@@ -2,56 +2,69 @@
  * The AWS adapters behind each port, built on first use and kept for the container's life.
  * Lazy on purpose: a function builds only the clients it touches, so a subscriber never opens
  * KMS and its role needs no KMS grant.
+ *
+ * This module imports no SDK client and no adapter of one: each entry point hands in the
+ * factories of the services its function uses (`clients/*.ts`), so its bundle holds only those
+ * clients. Reading an adapter whose factory was not handed in throws a WiringError.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { KMSClient } from "@aws-sdk/client-kms";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { SFNClient } from "@aws-sdk/client-sfn";
 import { ObjectStoreCa } from "@spca/core/ca/object-store-ca";
 import { CrlPublisher } from "@spca/core/crl/publisher";
-import { PkiError } from "@spca/core/errors";
-import { EventBridgeBus } from "@spca/core/events/eventbridge-bus";
-import { SesMailer } from "@spca/core/notifications/ses-mailer";
+import type { EventBridgeBus } from "@spca/core/events/eventbridge-bus";
+import type { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
-import { createKmsSigner } from "@spca/core/signer/kms-signer";
-import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
-import { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
-import { S3ObjectStore } from "@spca/core/store/s3-object-store";
-import { SfnWorkflowEngine } from "@spca/core/workflow/sfn-engine";
+import type { KmsSigner } from "@spca/core/signer/kms-signer";
+import type { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
+import type { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
+import type { S3ObjectStore } from "@spca/core/store/s3-object-store";
+import type { SfnWorkflowEngine } from "@spca/core/workflow/sfn-engine";
 import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
 import type { LambdaSettings } from "./settings.ts";
 
-/** SDK clients; tests hand in clients pointed at stand-ins. */
-export interface AwsClients {
-  readonly dynamodb: () => DynamoDBClient;
-  readonly s3: () => S3Client;
-  readonly ses: () => SESv2Client;
-  readonly eventBridge: () => EventBridgeClient;
-  readonly kms: () => KMSClient;
-  readonly sfn: () => SFNClient;
+/** Builds one adapter (and its SDK client) from the function's settings. */
+export type AdapterFactory<T> = (settings: LambdaSettings) => T;
+
+/**
+ * The adapters a function may use, each from the factory of its AWS service in `clients/`
+ * (`dynamodbAdapters()`, `s3Adapters()`, ...; tests hand those clients pointed at stand-ins).
+ * An entry point passes only the services its function uses, as stacks/grants.ts grants them.
+ */
+export interface AwsAdapters {
+  readonly repository?: AdapterFactory<DynamoRequestRepository>;
+  readonly revocations?: AdapterFactory<DynamoRevocationStore>;
+  readonly objects?: AdapterFactory<S3ObjectStore>;
+  readonly mailer?: AdapterFactory<SesMailer>;
+  readonly bus?: AdapterFactory<EventBridgeBus>;
+  /** The CA key in KMS. */
+  readonly signer?: AdapterFactory<Promise<KmsSigner>>;
+  readonly engine?: AdapterFactory<SfnWorkflowEngine>;
 }
 
-/** Clients from the Lambda environment (region and credentials from the runtime). */
-export const defaultClients: AwsClients = {
-  dynamodb: () => new DynamoDBClient({}),
-  s3: () => new S3Client({}),
-  ses: () => new SESv2Client({}),
-  eventBridge: () => new EventBridgeClient({}),
-  // The signer retries with its own backoff; the SDK's retries would multiply its attempts.
-  kms: () => new KMSClient({ maxAttempts: 1 }),
-  sfn: () => new SFNClient({}),
+const serviceOf: Record<keyof AwsAdapters, string> = {
+  repository: "DynamoDB (dynamodbAdapters)",
+  revocations: "DynamoDB (dynamodbAdapters)",
+  objects: "S3 (s3Adapters)",
+  mailer: "SES (sesAdapters)",
+  bus: "EventBridge (eventBridgeAdapters)",
+  signer: "KMS (kmsAdapters)",
+  engine: "Step Functions (sfnAdapters)",
 };
+
+/** A programming error: the function read an adapter its entry point did not wire in. */
+export class WiringError extends Error {
+  override readonly name = "WiringError";
+}
 
 export class AwsServices {
   readonly settings: LambdaSettings;
-  private readonly clients: AwsClients;
+  private readonly adapters: AwsAdapters;
+  /** The function, for WiringError's message (its name in stacks/grants.ts). */
+  private readonly functionName: string;
   private readonly built = new Map<string, unknown>();
 
-  constructor(settings: LambdaSettings, clients: AwsClients = defaultClients) {
+  constructor(settings: LambdaSettings, adapters: AwsAdapters, functionName = "This function") {
     this.settings = settings;
-    this.clients = clients;
+    this.adapters = adapters;
+    this.functionName = functionName;
   }
 
   /** The step handlers' dependencies; each adapter is built when first read. */
@@ -78,25 +91,11 @@ export class AwsServices {
   }
 
   get repository(): DynamoRequestRepository {
-    return this.once(
-      "repository",
-      () =>
-        new DynamoRequestRepository({
-          client: this.clients.dynamodb(),
-          tableName: this.settings.tableName,
-        }),
-    );
+    return this.once("repository", () => this.build("repository"));
   }
 
   get revocations(): DynamoRevocationStore {
-    return this.once(
-      "revocations",
-      () =>
-        new DynamoRevocationStore({
-          client: this.clients.dynamodb(),
-          tableName: this.settings.tableName,
-        }),
-    );
+    return this.once("revocations", () => this.build("revocations"));
   }
 
   get crlPublisher(): CrlPublisher {
@@ -113,24 +112,15 @@ export class AwsServices {
   }
 
   get objects(): S3ObjectStore {
-    return this.once(
-      "objects",
-      () => new S3ObjectStore(this.clients.s3(), this.settings.bucketName),
-    );
+    return this.once("objects", () => this.build("objects"));
   }
 
   get mailer(): SesMailer {
-    return this.once(
-      "mailer",
-      () => new SesMailer({ client: this.clients.ses(), from: this.settings.config.mail.from }),
-    );
+    return this.once("mailer", () => this.build("mailer"));
   }
 
   get bus(): EventBridgeBus {
-    return this.once(
-      "bus",
-      () => new EventBridgeBus(this.clients.eventBridge(), this.settings.eventBusName),
-    );
+    return this.once("bus", () => this.build("bus"));
   }
 
   get ca(): ObjectStoreCa {
@@ -139,32 +129,25 @@ export class AwsServices {
       () =>
         new ObjectStoreCa({
           objects: this.objects,
-          openSigner: () =>
-            createKmsSigner({
-              keyId: this.settings.caKeyId,
-              client: this.clients.kms(),
-              ...(this.settings.caSigningAlgorithm
-                ? { signingAlgorithm: this.settings.caSigningAlgorithm }
-                : {}),
-            }),
+          openSigner: () => this.caSigner(),
           publicBaseUrl: this.settings.config.publicBaseUrl,
         }),
     );
   }
 
+  /** The CA key in KMS (one GetPublicKey per container; then Sign per signature). */
+  caSigner(): Promise<KmsSigner> {
+    return this.once("caSigner", () =>
+      this.build("signer").catch((error: unknown) => {
+        // A failed open (throttling, a network blip) is not remembered.
+        this.built.delete("caSigner");
+        throw error;
+      }),
+    );
+  }
+
   get engine(): SfnWorkflowEngine {
-    return this.once("engine", () => {
-      if (!this.settings.stateMachineArn) {
-        throw new PkiError(
-          "CONFIG_INVALID",
-          "The environment variable PKI_STATE_MACHINE_ARN is not set.",
-        );
-      }
-      return new SfnWorkflowEngine({
-        stateMachineArn: this.settings.stateMachineArn,
-        client: this.clients.sfn(),
-      });
-    });
+    return this.once("engine", () => this.build("engine"));
   }
 
   get registrationAuthority(): RegistrationAuthority {
@@ -172,11 +155,27 @@ export class AwsServices {
       "ra",
       () =>
         new RegistrationAuthority({
-          ...this.steps,
+          repository: this.repository,
+          objects: this.objects,
+          bus: this.bus,
+          ca: this.ca,
+          config: this.settings.config,
           engine: this.engine,
           revocations: this.revocations,
         }),
     );
+  }
+
+  /** The adapter from its factory; a WiringError when the entry point did not pass one. */
+  private build<K extends keyof AwsAdapters>(name: K): ReturnType<NonNullable<AwsAdapters[K]>> {
+    const factory = this.adapters[name] as AdapterFactory<unknown> | undefined;
+    if (!factory) {
+      throw new WiringError(
+        `${this.functionName} has no ${name} adapter: its entry point does not pass the ` +
+          `${serviceOf[name]} factory to AwsServices (and stacks/grants.ts must grant it too).`,
+      );
+    }
+    return factory(this.settings) as ReturnType<NonNullable<AwsAdapters[K]>>;
   }
 
   private once<T>(name: string, build: () => T): T {

@@ -3,8 +3,10 @@
  * the configuration. Read and checked once per container, so a misconfigured function fails on
  * its first invocation with a message naming the variable.
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { PkiError } from "@spca/core/errors";
-import { type Config, loadConfig, parseConfig } from "@spca/core/policy/config";
+import { type Config, parseConfig } from "@spca/core/policy/config";
 import { type SigningAlgorithm, signingAlgorithms } from "@spca/core/signer/algorithms";
 
 export interface LambdaSettings {
@@ -64,19 +66,35 @@ function signingAlgorithmFrom(text: string | undefined): SigningAlgorithm | unde
 }
 
 /**
- * The configuration: PKI_CONFIG holds the JSON itself (the stacks inline the validated file),
- * or PKI_CONFIG_FILE names a file bundled with the function.
+ * The configuration: PKI_CONFIG holds the JSON itself, or PKI_CONFIG_FILE names a file bundled
+ * with the function (the stacks bundle the file they validated; a relative path is read from
+ * the function's directory). PKI_PUBLIC_BASE_URL, set by the stacks to the deployed origin,
+ * replaces the file's publicBaseUrl (which serves local mode) before validation.
  */
 function configFromEnvironment(env: Environment): Config {
-  if (env.PKI_CONFIG) {
-    let json: unknown;
-    try {
-      json = JSON.parse(env.PKI_CONFIG);
-    } catch (e) {
-      throw new PkiError("CONFIG_INVALID", `PKI_CONFIG is not JSON: ${(e as Error).message}`);
-    }
-    return parseConfig(json, "PKI_CONFIG");
+  const source = env.PKI_CONFIG ? "PKI_CONFIG" : env.PKI_CONFIG_FILE;
+  if (!source) {
+    throw new PkiError("CONFIG_INVALID", "Set PKI_CONFIG (the JSON) or PKI_CONFIG_FILE (a path).");
   }
-  if (env.PKI_CONFIG_FILE) return loadConfig(env.PKI_CONFIG_FILE);
-  throw new PkiError("CONFIG_INVALID", "Set PKI_CONFIG (the JSON) or PKI_CONFIG_FILE (a path).");
+  let text: string;
+  if (env.PKI_CONFIG) {
+    text = env.PKI_CONFIG;
+  } else {
+    const path = resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), source);
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      throw new PkiError("CONFIG_INVALID", `PKI_CONFIG_FILE ${path}: ${(e as Error).message}`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new PkiError("CONFIG_INVALID", `${source} is not JSON: ${(e as Error).message}`);
+  }
+  if (env.PKI_PUBLIC_BASE_URL && typeof json === "object" && json !== null) {
+    json = { ...json, publicBaseUrl: env.PKI_PUBLIC_BASE_URL.replace(/\/+$/, "") };
+  }
+  return parseConfig(json, source);
 }

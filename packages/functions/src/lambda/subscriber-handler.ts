@@ -2,33 +2,42 @@
  * A bus subscriber as a Lambda handler for its EventBridge rule. The event is re-validated
  * against the catalogue on arrival; one the subscriber does not take (a rule wider than its
  * types) is logged and acknowledged. A failure is thrown, so Lambda's asynchronous retries and
- * the function's failure destination keep it: subscribers are idempotent.
+ * the function's failure destination keep it: subscribers are idempotent. Log lines carry the
+ * event's `eventId` and `eventType`, and `certificateRequestId` when the event names a request.
  */
 import type { Subscription } from "@spca/core/events/bus";
 import { accepts } from "@spca/core/events/bus";
 import type { EventType } from "@spca/core/events/catalogue";
 import { type EventBridgeEnvelope, fromEventBridge } from "@spca/core/events/eventbridge-bus";
 import type { AwsServices } from "./aws-services.ts";
-import { containerServices } from "./container.ts";
+import { type LambdaContext, logger, observed, stringField } from "./observability.ts";
 
 export function subscriberLambda<T extends EventType>(
   make: (services: AwsServices) => Subscription<T>,
-  services: () => AwsServices = containerServices,
-): (envelope: EventBridgeEnvelope) => Promise<void> {
+  services: () => AwsServices,
+): (envelope: EventBridgeEnvelope, context?: LambdaContext) => Promise<void> {
   let subscriber: Subscription<T> | undefined;
-  return async (envelope) => {
-    subscriber ??= make(services());
-    const event = fromEventBridge(envelope);
-    if (!accepts(subscriber, event)) {
-      console.warn(
-        JSON.stringify({
-          level: "WARN",
-          message: `${subscriber.name} does not take ${event.type} events; the rule routes too much`,
-          eventId: event.id,
-        }),
-      );
-      return;
-    }
-    await subscriber.handle(event);
-  };
+  return observed(
+    "subscriber",
+    async (envelope: EventBridgeEnvelope) => {
+      subscriber ??= make(services());
+      const event = fromEventBridge(envelope);
+      if (!accepts(subscriber, event)) {
+        logger.warn(
+          `${subscriber.name} does not take ${event.type} events; the rule routes too much`,
+        );
+        return;
+      }
+      await subscriber.handle(event);
+      logger.info(`${subscriber.name} handled ${event.type}`);
+    },
+    {
+      // Read before validation (a malformed event is logged with what it has).
+      keys: (envelope) => ({
+        eventId: stringField(envelope, "detail", "id"),
+        eventType: stringField(envelope, "detail-type"),
+        certificateRequestId: stringField(envelope, "detail", "data", "requestId"),
+      }),
+    },
+  );
 }

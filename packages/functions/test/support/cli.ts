@@ -4,7 +4,7 @@
  * its own scratch folder (removed when the test ends) for its data folder and files.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,8 +34,7 @@ export interface CliOptions {
   readonly input?: string | Uint8Array;
 }
 
-/** `pki ...args`. PKI_DATA_DIR and PKI_CONFIG from the test's own environment are dropped. */
-export function pki(args: readonly string[], options: CliOptions = {}): CliResult {
+function cliEnvironment(options: CliOptions): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && k !== "PKI_DATA_DIR" && k !== "PKI_CONFIG") env[k] = v;
@@ -44,6 +43,12 @@ export function pki(args: readonly string[], options: CliOptions = {}): CliResul
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
+  return env;
+}
+
+/** `pki ...args`. PKI_DATA_DIR and PKI_CONFIG from the test's own environment are dropped. */
+export function pki(args: readonly string[], options: CliOptions = {}): CliResult {
+  const env = cliEnvironment(options);
   const [command, commandArgs] = options.umask
     ? ["/bin/sh", ["-c", `umask ${options.umask} && exec "$0" "$@"`, nodeBin, pkiBin, ...args]]
     : [nodeBin, [pkiBin, ...args]];
@@ -62,6 +67,43 @@ export function pki(args: readonly string[], options: CliOptions = {}): CliResul
     stdout: result.stdout.toString("utf8"),
     stderr: result.stderr.toString("utf8"),
   };
+}
+
+/**
+ * `pki ...args` without blocking this process, for runs that talk to a stand-in served by the
+ * test itself (s3rver). No stdin, no umask.
+ */
+export function pkiAsync(
+  args: readonly string[],
+  options: Omit<CliOptions, "umask" | "input"> = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      nodeBin,
+      [pkiBin, ...args],
+      {
+        cwd: options.cwd ?? repoRoot,
+        env: cliEnvironment(options),
+        timeout: 30_000,
+        maxBuffer: 16 * 1024 * 1024,
+        encoding: "buffer",
+      },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        if (error && status === null && !error.signal) {
+          reject(error);
+          return;
+        }
+        resolve({
+          status,
+          signal: (error?.signal as NodeJS.Signals | undefined) ?? null,
+          stdoutBytes: stdout,
+          stdout: stdout.toString("utf8"),
+          stderr: stderr.toString("utf8"),
+        });
+      },
+    );
+  });
 }
 
 function describeRun(r: CliResult): string {
