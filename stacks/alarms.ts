@@ -1,0 +1,66 @@
+/**
+ * CloudWatch alarms, to an SNS topic that `aws.alarmEmail` (when set) is subscribed to:
+ * a workflow execution failed (a request ended in the Failed state: see docs/workflow.md),
+ * and the CRL is getting close to its nextUpdate (the schedule or KMS is not keeping it fresh;
+ * relying parties would soon reject every certificate). No CRL metric at all also alarms.
+ */
+import { METRICS_NAMESPACE, metricNames } from "../packages/functions/src/lambda/metric-names.ts";
+import type { Deployment } from "./settings.ts";
+
+/**
+ * Alarm when less than this many seconds remain: half of the slack between the refresh
+ * interval and the validity, i.e. after several scheduled refreshes were missed.
+ */
+export function crlAlarmThresholdSeconds(crl: { validityHours: number; refreshHours: number }) {
+  return Math.round(((crl.validityHours - crl.refreshHours) / 2) * 3600);
+}
+
+/**
+ * @param crlPublisherService the CRL publisher's POWERTOOLS_SERVICE_NAME: its metrics' `service`
+ *   dimension, which the alarm must name exactly.
+ */
+export function alarms(
+  d: Deployment,
+  stateMachineArn: $util.Input<string>,
+  crlPublisherService: string,
+) {
+  const topic = new sst.aws.SnsTopic("Alarms");
+  if (d.config.aws.alarmEmail) {
+    new aws.sns.TopicSubscription("AlarmsEmail", {
+      topic: topic.arn,
+      protocol: "email",
+      endpoint: d.config.aws.alarmEmail,
+    });
+  }
+  const actions = [topic.arn];
+  const failed = new aws.cloudwatch.MetricAlarm("WorkflowFailures", {
+    alarmDescription: "A certificate request's workflow execution failed (see its audit trail).",
+    namespace: "AWS/States",
+    metricName: "ExecutionsFailed",
+    dimensions: { StateMachineArn: stateMachineArn },
+    statistic: "Sum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: actions,
+  });
+  const crl = new aws.cloudwatch.MetricAlarm("CrlNearNextUpdate", {
+    alarmDescription:
+      "The published CRL is close to its nextUpdate: the scheduled republication is failing.",
+    namespace: METRICS_NAMESPACE,
+    metricName: metricNames.crlSecondsToNextUpdate,
+    dimensions: { service: crlPublisherService },
+    statistic: "Minimum",
+    period: 3600,
+    evaluationPeriods: 1,
+    threshold: crlAlarmThresholdSeconds(d.config.crl),
+    comparisonOperator: "LessThanThreshold",
+    // The publisher reports at least hourly; silence means it is not running.
+    treatMissingData: "breaching",
+    alarmActions: actions,
+    okActions: actions,
+  });
+  return { topic, failed, crl };
+}

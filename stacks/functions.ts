@@ -1,0 +1,72 @@
+/**
+ * One factory for every Lambda function, so each gets the same shape: a fixed name (its log
+ * group and ARN are known before it exists), the configuration file bundled and validated
+ * again at run time, JSON logs with the configured retention, X-Ray tracing, and a role with
+ * exactly the statements grants.ts gives it (SST's default role would add
+ * AWSLambdaBasicExecutionRole, which may write to every log group).
+ */
+import { METRICS_NAMESPACE } from "../packages/functions/src/lambda/metric-names.ts";
+import type { FunctionName } from "./grants.ts";
+import { functionGrants } from "./grants.ts";
+import { type GrantTargets, grantStatements } from "./permissions.ts";
+import { type Deployment, functionName } from "./settings.ts";
+
+/** Where the bundled configuration lands next to the handler (PKI_CONFIG_FILE). */
+export const BUNDLED_CONFIG = "pki.config.json";
+
+export interface FunctionContext {
+  readonly d: Deployment;
+  readonly targets: GrantTargets;
+  /** Environment every function gets: resource names and the public base URL. */
+  readonly environment: Record<string, $util.Input<string>>;
+}
+
+export interface FunctionOptions {
+  readonly handler: string;
+  readonly timeout?: `${number} seconds` | `${number} minutes`;
+  readonly environment?: Record<string, $util.Input<string>>;
+  readonly url?: sst.aws.FunctionArgs["url"];
+}
+
+export function pkiFunction(
+  ctx: FunctionContext,
+  name: FunctionName,
+  options: FunctionOptions,
+): sst.aws.Function {
+  const physicalName = functionName(ctx.d, name);
+  return new sst.aws.Function(name, {
+    name: physicalName,
+    handler: options.handler,
+    runtime: "nodejs24.x",
+    timeout: options.timeout ?? "20 seconds",
+    copyFiles: [{ from: ctx.d.configPath, to: BUNDLED_CONFIG }],
+    environment: {
+      ...ctx.environment,
+      ...options.environment,
+      PKI_CONFIG_FILE: BUNDLED_CONFIG,
+      POWERTOOLS_SERVICE_NAME: name,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    },
+    logging: { retention: ctx.d.config.aws.logRetention, format: "json" },
+    permissions: grantStatements(physicalName, functionGrants[name], ctx.targets).map((s) => ({
+      actions: s.actions,
+      resources: s.resources,
+      ...(s.conditions ? { conditions: s.conditions } : {}),
+    })),
+    ...(options.url ? { url: options.url } : {}),
+    transform: {
+      function: (args) => {
+        args.tracingConfig = { mode: "Active" };
+      },
+      role: (args) => {
+        // Logging is granted on the function's own log group instead (permissions.ts).
+        args.managedPolicyArns = [];
+      },
+    },
+  });
+}
+
+/** The handler path SST bundles, e.g. "packages/functions/src/lambda/api.handler". */
+export function lambdaHandler(file: string): string {
+  return `packages/functions/src/lambda/${file}.handler`;
+}

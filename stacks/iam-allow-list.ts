@@ -1,0 +1,57 @@
+/**
+ * The only wildcards allowed in the IAM policies the stacks produce, each with the reason.
+ * `test/iam.test.ts` walks every statement of the synthesized stacks and fails on any other
+ * `*` or `?` in an action or a resource. Plain data: no SST globals, so tests import it.
+ */
+
+/** Actions AWS only authorizes on Resource "*". */
+export const ACTIONS_ONLY_ON_ANY_RESOURCE: Readonly<Record<string, string>> = {
+  "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+  "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+  "xray:GetSamplingRules": "X-Ray has no resource-level permissions",
+  "xray:GetSamplingTargets": "X-Ray has no resource-level permissions",
+  "states:SendTaskSuccess": "the task token is the only handle: the action has no resource type",
+  "states:SendTaskFailure": "the task token is the only handle: the action has no resource type",
+  "logs:CreateLogDelivery": "Step Functions log delivery (vended logs) is authorized on * only",
+  "logs:GetLogDelivery": "Step Functions log delivery (vended logs) is authorized on * only",
+  "logs:UpdateLogDelivery": "Step Functions log delivery (vended logs) is authorized on * only",
+  "logs:DeleteLogDelivery": "Step Functions log delivery (vended logs) is authorized on * only",
+  "logs:ListLogDeliveries": "Step Functions log delivery (vended logs) is authorized on * only",
+  "logs:PutResourcePolicy": "Step Functions log delivery (vended logs) is authorized on * only",
+  "logs:DescribeResourcePolicies":
+    "Step Functions log delivery (vended logs) is authorized on * only",
+  "logs:DescribeLogGroups": "Step Functions log delivery (vended logs) is authorized on * only",
+};
+
+export interface AllowedWildcardResource {
+  /** Matches the whole resource ARN. */
+  readonly pattern: RegExp;
+  readonly why: string;
+  /** A condition the statement must carry for the wildcard to be acceptable. */
+  readonly requiresCondition?: string;
+}
+
+const ARN = "arn:aws[a-z-]*";
+const REGION_ACCOUNT = String.raw`[a-z]{2}(?:-[a-z]+)+-\d:\d{12}`;
+
+export const ALLOWED_WILDCARD_RESOURCES: readonly AllowedWildcardResource[] = [
+  {
+    pattern: new RegExp(String.raw`^${ARN}:ses:${REGION_ACCOUNT}:identity/\*$`),
+    why: "in the SES sandbox every recipient is an identity SendEmail is authorized on; the condition limits sending to the configured sender",
+    requiresCondition: "ses:FromAddress",
+  },
+  {
+    pattern: new RegExp(
+      String.raw`^${ARN}:logs:${REGION_ACCOUNT}:log-group:/aws/lambda/[^*?:]+:\*$`,
+    ),
+    why: "the log streams of the function's own log group",
+  },
+  {
+    pattern: new RegExp(String.raw`^${ARN}:s3:::[^/*?]+/[a-z]+/\*$`),
+    why: "the objects under one key prefix (certificates/, pending/, crl/, ca/) of the private bucket",
+  },
+  {
+    pattern: new RegExp(String.raw`^${ARN}:s3:::[^/*?]+/ca/\?{16}\.(?:cer|pem)$`),
+    why: "the published CA certificates ca/<16 hex>.cer|.pem, which cannot match ca/issuing-chain.pem",
+  },
+];

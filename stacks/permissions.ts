@@ -1,0 +1,103 @@
+/**
+ * IAM statements for one function, from its entry in grants.ts and the deployed resources'
+ * ARNs. Every statement names its resources; the few wildcards are AWS's own requirement or
+ * narrowed otherwise, and are listed with why in iam-allow-list.ts, which the IAM test holds
+ * every synthesized policy to.
+ */
+import type { FunctionGrants } from "./grants.ts";
+
+export interface Statement {
+  readonly actions: string[];
+  readonly resources: $util.Input<string>[];
+  readonly conditions?: { test: string; variable: string; values: $util.Input<string>[] }[];
+}
+
+export interface GrantTargets {
+  readonly table: sst.aws.Dynamo;
+  readonly bucket: sst.aws.Bucket;
+  readonly bus: sst.aws.Bus;
+  readonly key: aws.kms.Key;
+  readonly email: sst.aws.Email;
+  /** The sender address: sends are limited to it (ses:FromAddress). */
+  readonly sender: string;
+  readonly stateMachineArn?: $util.Input<string>;
+  readonly crlQueueArn?: $util.Input<string>;
+  readonly failureQueueArn?: $util.Input<string>;
+  readonly partition: $util.Input<string>;
+  readonly region: $util.Input<string>;
+  readonly accountId: $util.Input<string>;
+}
+
+export function grantStatements(
+  functionName: string,
+  grants: FunctionGrants,
+  t: GrantTargets,
+): Statement[] {
+  const statements: Statement[] = [
+    {
+      // Its own log group only: SST's default AWSLambdaBasicExecutionRole allows every group.
+      actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      resources: [
+        $interpolate`arn:${t.partition}:logs:${t.region}:${t.accountId}:log-group:/aws/lambda/${functionName}:*`,
+      ],
+    },
+    { actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] },
+  ];
+  if (grants.table?.length) {
+    statements.push({ actions: [...grants.table], resources: [t.table.arn] });
+  }
+  if (grants.tableIndex) {
+    statements.push({
+      actions: ["dynamodb:Query"],
+      resources: [$interpolate`${t.table.arn}/index/gsi1`],
+    });
+  }
+  const objects = (patterns: readonly string[]) =>
+    patterns.map((pattern) => $interpolate`${t.bucket.arn}/${pattern}`);
+  if (grants.readObjects?.length) {
+    statements.push({ actions: ["s3:GetObject"], resources: objects(grants.readObjects) });
+  }
+  if (grants.writeObjects?.length) {
+    statements.push({ actions: ["s3:PutObject"], resources: objects(grants.writeObjects) });
+  }
+  if (grants.sendMail) {
+    statements.push({
+      actions: ["ses:SendEmail"],
+      resources: [
+        t.email.nodes.identity.arn,
+        t.email.nodes.configurationSet.arn,
+        // Sandbox: recipients are identities too. Only as our sender (condition below).
+        $interpolate`arn:${t.partition}:ses:${t.region}:${t.accountId}:identity/*`,
+      ],
+      conditions: [{ test: "StringEquals", variable: "ses:FromAddress", values: [t.sender] }],
+    });
+  }
+  if (grants.putEvents) {
+    statements.push({ actions: ["events:PutEvents"], resources: [t.bus.arn] });
+  }
+  if (grants.caKey?.length) {
+    statements.push({ actions: [...grants.caKey], resources: [t.key.arn] });
+  }
+  if (grants.startExecution) {
+    if (!t.stateMachineArn) throw new Error(`${functionName}: no state machine to start`);
+    statements.push({ actions: ["states:StartExecution"], resources: [t.stateMachineArn] });
+  }
+  if (grants.answerTasks) {
+    statements.push({
+      actions: ["states:SendTaskSuccess", "states:SendTaskFailure"],
+      resources: ["*"],
+    });
+  }
+  if (grants.consumeCrlQueue) {
+    if (!t.crlQueueArn) throw new Error(`${functionName}: no CRL queue to consume`);
+    statements.push({
+      actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+      resources: [t.crlQueueArn],
+    });
+  }
+  if (grants.sendToFailureQueue) {
+    if (!t.failureQueueArn) throw new Error(`${functionName}: no failure queue`);
+    statements.push({ actions: ["sqs:SendMessage"], resources: [t.failureQueueArn] });
+  }
+  return statements;
+}

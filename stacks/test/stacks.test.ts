@@ -1,0 +1,498 @@
+/**
+ * The infrastructure as SST would deploy it, checked offline: sst.config.ts runs on the real SST
+ * components and Pulumi AWS provider under mocks (synth.ts), and these tests read what it would
+ * create. Every IAM statement is held to the commented allow-list of wildcards; the deployed
+ * workflow is the one ASL document, wired to exactly the step functions; production keeps its
+ * data and CA key. Two stages are synthesized: `dev` with the shipped configuration, and
+ * `production` with a custom domain, alarm mail and another key spec.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { eventTypes } from "../../packages/core/src/events/catalogue.ts";
+import { EVENT_SOURCE } from "../../packages/core/src/events/eventbridge-bus.ts";
+import { requesterMailEventTypes } from "../../packages/core/src/subscribers/requester-mail.ts";
+import {
+  renderDefinition,
+  type WorkflowFunctionName,
+  workflowFunctionNames,
+} from "../../packages/core/src/workflow/definition.ts";
+import { functionGrants, functionNames } from "../grants.ts";
+import { ACTIONS_ONLY_ON_ANY_RESOURCE, ALLOWED_WILDCARD_RESOURCES } from "../iam-allow-list.ts";
+import { type Synthesis, type SynthResource, synthesize } from "./synth.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+const aslValidator = createRequire(import.meta.url)("asl-validator") as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: () => string;
+};
+const shippedConfig = JSON.parse(readFileSync(join(root, "pki.config.json"), "utf8")) as Record<
+  string,
+  unknown
+>;
+
+type Statement = {
+  Effect: string;
+  Action?: string | string[];
+  Resource?: string | string[];
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+const list = (value: string | string[] | undefined) =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Every IAM policy document the resources carry, with where it came from. */
+function policies(s: Synthesis): { where: string; statements: Statement[] }[] {
+  const found: { where: string; statements: Statement[] }[] = [];
+  const add = (where: string, json: unknown) => {
+    if (typeof json !== "string") return;
+    found.push({ where, statements: (JSON.parse(json) as { Statement: Statement[] }).Statement });
+  };
+  for (const r of s.resources) {
+    if (r.type === "aws:iam/role:Role") {
+      add(`${r.name} trust`, r.inputs.assumeRolePolicy);
+      for (const p of (r.inputs.inlinePolicies ?? []) as { policy: string }[]) {
+        add(`${r.name} inline`, p.policy);
+      }
+    } else if (/Policy$/.test(r.type) && !r.type.startsWith("aws:cloudfront")) {
+      add(`${r.name} (${r.type})`, r.inputs.policy);
+    }
+  }
+  return found;
+}
+
+/** Wildcards outside the allow-list, and Allow statements open to every principal. */
+export function wildcardViolations(docs: { where: string; statements: Statement[] }[]): string[] {
+  const problems: string[] = [];
+  for (const { where, statements } of docs) {
+    for (const s of statements) {
+      if (s.Effect !== "Allow") continue; // a Deny narrows: SST's deny of plain HTTP on s3:*
+      const actions = list(s.Action);
+      for (const action of actions) {
+        if (/[*?]/.test(action)) problems.push(`${where}: action ${action}`);
+      }
+      if (s.Principal === "*" || JSON.stringify(s.Principal ?? "").includes('"*"')) {
+        problems.push(`${where}: Allow for every principal`);
+      }
+      for (const resource of list(s.Resource)) {
+        if (!/[*?]/.test(resource)) continue;
+        if (resource === "*" && actions.every((a) => a in ACTIONS_ONLY_ON_ANY_RESOURCE)) continue;
+        const allowed = ALLOWED_WILDCARD_RESOURCES.find((w) => w.pattern.test(resource));
+        if (!allowed) {
+          problems.push(`${where}: ${actions.join(",")} on ${resource}`);
+          continue;
+        }
+        const condition = allowed.requiresCondition;
+        if (condition && !Object.values(s.Condition ?? {}).some((c) => condition in c)) {
+          problems.push(`${where}: ${resource} without its ${condition} condition`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+const byType = (s: Synthesis, type: string) => s.resources.filter((r) => r.type === type);
+const one = (s: Synthesis, type: string, name: string): SynthResource => {
+  const found = s.resources.find((r) => r.type === type && r.name === name);
+  assert.ok(found, `no ${type} named ${name}`);
+  return found;
+};
+const functionOf = (s: Synthesis, name: string) =>
+  one(s, "aws:lambda/function:Function", `${name}Function`);
+const env = (fn: SynthResource) =>
+  (fn.inputs.environment as { variables: Record<string, string> }).variables;
+/** The Allow statements of a function's role. */
+function roleStatements(s: Synthesis, name: string): Statement[] {
+  const role = one(s, "aws:iam/role:Role", `${name}Role`);
+  return ((role.inputs.inlinePolicies ?? []) as { policy: string }[]).flatMap(
+    (p) => (JSON.parse(p.policy) as { Statement: Statement[] }).Statement,
+  );
+}
+const actionsOf = (statements: Statement[]) => new Set(statements.flatMap((s) => list(s.Action)));
+
+describe("the stacks, synthesized offline", () => {
+  let dev: Synthesis;
+  let production: Synthesis;
+  let work: string;
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), "spca-stacks-"));
+    const productionConfig = join(work, "production.config.json");
+    writeFileSync(
+      productionConfig,
+      JSON.stringify({
+        ...shippedConfig,
+        aws: {
+          region: "eu-central-1",
+          ca: { keySpec: "ECC_NIST_P384" },
+          domain: { name: "pki.example.com" },
+          logRetention: "1 year",
+          alarmEmail: "oncall@example.com",
+        },
+      }),
+    );
+    [dev, production] = await Promise.all([
+      synthesize({ stage: "dev" }),
+      synthesize({ stage: "production", configPath: productionConfig }),
+    ]);
+  });
+  after(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test("every IAM statement stays inside the commented wildcard allow-list", () => {
+    for (const s of [dev, production]) {
+      const docs = policies(s);
+      assert.ok(docs.length >= functionNames.length + 2, `only ${docs.length} policies found`);
+      assert.deepEqual(wildcardViolations(docs), []);
+    }
+  });
+
+  test("the wildcard check catches what it must", () => {
+    const doc = (statement: Partial<Statement>) => [
+      { where: "planted", statements: [{ Effect: "Allow", ...statement }] },
+    ];
+    assert.equal(
+      wildcardViolations(doc({ Action: "s3:*", Resource: "arn:aws:s3:::b/k" })).length,
+      1,
+    );
+    assert.equal(wildcardViolations(doc({ Action: "s3:GetObject", Resource: "*" })).length, 1);
+    assert.equal(
+      wildcardViolations(doc({ Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" })).length,
+      1,
+      "a whole bucket is not one prefix",
+    );
+    assert.equal(
+      wildcardViolations(
+        doc({
+          Action: "ses:SendEmail",
+          Resource: "arn:aws:ses:eu-west-1:123456789012:identity/*",
+        }),
+      ).length,
+      1,
+      "the SES identity wildcard needs its sender condition",
+    );
+    assert.equal(
+      wildcardViolations(
+        doc({ Action: "sqs:SendMessage", Resource: "arn:aws:sqs:x", Principal: "*" }),
+      ).length,
+      1,
+    );
+    assert.deepEqual(
+      wildcardViolations(doc({ Action: "xray:PutTraceSegments", Resource: "*" })),
+      [],
+    );
+  });
+
+  test("no function role carries a managed policy; each logs only to its own log group", () => {
+    for (const name of functionNames) {
+      const role = one(dev, "aws:iam/role:Role", `${name}Role`);
+      assert.deepEqual(role.inputs.managedPolicyArns ?? [], [], name);
+      const logs = roleStatements(dev, name).filter((s) =>
+        list(s.Action).some((a) => a.startsWith("logs:")),
+      );
+      assert.deepEqual(
+        logs.flatMap((s) => list(s.Resource)),
+        [`arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/private-ca-dev-${name}:*`],
+        name,
+      );
+      const fn = functionOf(dev, name);
+      assert.deepEqual(fn.inputs.tracingConfig, { mode: "Active" }, name);
+      assert.equal(fn.inputs.runtime, "nodejs24.x", name);
+    }
+  });
+
+  test("KMS, Step Functions and SES grants go only to the functions that use them", () => {
+    const holders = (prefix: string) =>
+      functionNames.filter((name) =>
+        [...actionsOf(roleStatements(dev, name))].some((a) => a.startsWith(prefix)),
+      );
+    assert.deepEqual(holders("kms:").sort(), ["CaBootstrap", "CrlPublisher", "SignCertificate"]);
+    assert.deepEqual(holders("states:"), ["Api"]);
+    assert.deepEqual(holders("ses:").sort(), ["RequestApproval", "RequesterMail"]);
+    const key = one(dev, "aws:kms/key:Key", "CaKey");
+    for (const name of holders("kms:")) {
+      const kms = roleStatements(dev, name).filter((s) =>
+        list(s.Action).some((a) => a.startsWith("kms:")),
+      );
+      assert.deepEqual(
+        kms.flatMap((s) => list(s.Action)).sort(),
+        ["kms:GetPublicKey", "kms:Sign"],
+        name,
+      );
+      assert.ok(
+        kms
+          .flatMap((s) => list(s.Resource))
+          .every(
+            (r) =>
+              r.startsWith("arn:aws:kms:") &&
+              r.endsWith(
+                String(
+                  (key.inputs as { keyId?: string }).keyId ??
+                    "1234abcd-12ab-34cd-56ef-1234567890ab",
+                ),
+              ),
+          ),
+        name,
+      );
+    }
+    // Only the bootstrap may write the CA chain every signature depends on.
+    const chainWriters = functionNames.filter((name) =>
+      roleStatements(dev, name).some(
+        (s) =>
+          list(s.Action).includes("s3:PutObject") &&
+          list(s.Resource).some((r) => r.endsWith("/ca/issuing-chain.pem")),
+      ),
+    );
+    assert.deepEqual(chainWriters, ["CaBootstrap"]);
+    // Every role statement (but logs and X-Ray) is what grants.ts gives the function.
+    for (const name of functionNames) {
+      const granted = [...actionsOf(roleStatements(dev, name))].filter(
+        (a) => !a.startsWith("logs:") && !a.startsWith("xray:"),
+      );
+      const g = functionGrants[name] as (typeof functionGrants)[keyof typeof functionGrants] & {
+        caKey?: readonly string[];
+      };
+      assert.equal(
+        granted.includes("events:PutEvents"),
+        "putEvents" in g && g.putEvents === true,
+        name,
+      );
+      assert.deepEqual(
+        granted.filter((a) => a.startsWith("kms:")).sort(),
+        [...(g.caKey ?? [])].sort(),
+        name,
+      );
+    }
+  });
+
+  test("each function's grants match the AWS calls its bundle can make", () => {
+    // keepNames keeps the SDK's command class names in the minified bundles, and each entry
+    // bundles only the clients it uses: a grant without a call, or a call without a grant
+    // (AccessDenied in production), shows here.
+    for (const build of dev.builds) {
+      const code = readFileSync(join(build.out, "index.mjs"), "utf8");
+      const has = (command: string) => new RegExp(`\\b${command}\\b`).test(code);
+      const g = functionGrants[build.functionID as keyof typeof functionGrants] as {
+        putEvents?: boolean;
+        sendMail?: boolean;
+        caKey?: readonly string[];
+        startExecution?: boolean;
+        answerTasks?: boolean;
+        readObjects?: readonly string[];
+        writeObjects?: readonly string[];
+        table?: readonly string[];
+      };
+      const id = build.functionID;
+      assert.equal(has("PutEventsCommand"), g.putEvents === true, `${id}: events:PutEvents`);
+      assert.equal(has("SendEmailCommand"), g.sendMail === true, `${id}: ses:SendEmail`);
+      assert.equal(has("SignCommand"), (g.caKey ?? []).includes("kms:Sign"), `${id}: kms:Sign`);
+      assert.equal(
+        has("StartExecutionCommand"),
+        g.startExecution === true,
+        `${id}: StartExecution`,
+      );
+      assert.equal(has("SendTaskSuccessCommand"), g.answerTasks === true, `${id}: SendTask*`);
+      assert.equal(
+        has("GetObjectCommand"),
+        (g.readObjects ?? []).length + (g.writeObjects ?? []).length > 0,
+        `${id}: S3`,
+      );
+      assert.equal(has("DynamoDBClient"), (g.table ?? []).length > 0, `${id}: DynamoDB`);
+    }
+  });
+
+  test("the deployed workflow is the one ASL document, wired to exactly the seven step functions", async () => {
+    const machine = one(dev, "aws:sfn/stateMachine:StateMachine", "Workflow");
+    const definition = JSON.parse(String(machine.inputs.definition)) as {
+      States: Record<string, { Type: string; Parameters?: { FunctionName?: string } }>;
+    };
+    const invoked = new Set(
+      Object.values(definition.States)
+        .filter((s) => s.Type === "Task")
+        .map((s) => s.Parameters?.FunctionName),
+    );
+    const arns = Object.fromEntries(
+      workflowFunctionNames.map((name) => [
+        name,
+        `arn:aws:lambda:eu-west-1:123456789012:function:private-ca-dev-${name}`,
+      ]),
+    ) as Record<WorkflowFunctionName, string>;
+    assert.deepEqual([...invoked].sort(), Object.values(arns).sort());
+    // Each of those ARNs is a deployed function whose bundle is that step's entry point.
+    for (const name of workflowFunctionNames) {
+      const fn = functionOf(dev, name);
+      assert.equal(fn.inputs.name, `private-ca-dev-${name}`);
+      const build = dev.builds.find((b) => b.functionID === name);
+      assert.ok(build, `${name} was not built`);
+      const entry = join(root, `${build.handler.slice(0, build.handler.lastIndexOf("."))}.ts`);
+      assert.match(readFileSync(entry, "utf8"), new RegExp(`stepLambda\\(\\s*"${name}"`));
+    }
+    // The same document local mode runs, with the deployed ARNs in place of the placeholders.
+    assert.deepEqual(definition, JSON.parse(renderDefinition(arns)));
+    const { isValid, errorsText } = aslValidator(definition);
+    assert.ok(isValid, errorsText());
+    // The machine's role invokes those functions and nothing else.
+    const role = roleStatements(dev, "Workflow");
+    const invoke = role.filter((s) => list(s.Action).includes("lambda:InvokeFunction"));
+    assert.deepEqual(invoke.flatMap((s) => list(s.Resource)).sort(), Object.values(arns).sort());
+    assert.equal(
+      (machine.inputs.loggingConfiguration as { includeExecutionData: boolean })
+        .includeExecutionData,
+      false,
+    );
+    assert.deepEqual(machine.inputs.tracingConfiguration, { enabled: true });
+  });
+
+  test("every function is built from its entry point with the validated configuration beside it", () => {
+    assert.equal(dev.builds.length, functionNames.length);
+    for (const build of dev.builds) {
+      assert.ok(statSync(join(build.out, "index.mjs")).size > 10_000, build.functionID);
+      const bundled = JSON.parse(readFileSync(join(build.out, "pki.config.json"), "utf8"));
+      assert.deepEqual(bundled, shippedConfig, build.functionID);
+      const variables = env(functionOf(dev, build.functionID));
+      assert.equal(variables.PKI_CONFIG_FILE, "pki.config.json");
+      assert.equal(variables.PKI_PUBLIC_BASE_URL, "https://d1abcdef.cloudfront.net");
+      for (const name of ["PKI_TABLE", "PKI_BUCKET", "PKI_EVENT_BUS", "PKI_CA_KEY_ID"]) {
+        assert.ok(variables[name], `${build.functionID}: ${name}`);
+      }
+      assert.equal(
+        "PKI_STATE_MACHINE_ARN" in variables,
+        build.functionID === "Api",
+        build.functionID,
+      );
+      const size = Object.entries(variables).reduce((n, [k, v]) => n + k.length + v.length, 0);
+      assert.ok(
+        size < 4096,
+        `${build.functionID}: ${size} bytes of environment (Lambda's limit is 4 KB)`,
+      );
+    }
+  });
+
+  test("events reach the subscribers and the CRL queue by exact rules; the schedule republishes", () => {
+    const rules = Object.fromEntries(
+      byType(dev, "aws:cloudwatch/eventRule:EventRule").map((r) => [
+        r.name,
+        JSON.parse(String(r.inputs.eventPattern)) as Record<string, string[]>,
+      ]),
+    );
+    assert.deepEqual(rules.EventsSubscriberCrlOnRevocationRule, {
+      "detail-type": ["certificate.revoked"],
+      source: [EVENT_SOURCE],
+    });
+    assert.deepEqual(rules.EventsSubscriberRequesterMailRule?.["detail-type"], [
+      ...requesterMailEventTypes,
+    ]);
+    assert.deepEqual(rules.EventsSubscriberAuditTrailRule?.["detail-type"], [...eventTypes]);
+    const schedule = byType(dev, "aws:scheduler/schedule:Schedule")[0]!;
+    assert.equal(schedule.inputs.scheduleExpression, "rate(60 minutes)");
+    const target = schedule.inputs.target as { arn: string; input: string };
+    assert.equal(
+      target.arn,
+      "arn:aws:lambda:eu-west-1:123456789012:function:private-ca-dev-CrlPublisher",
+    );
+    assert.deepEqual(JSON.parse(target.input), { source: "schedule" });
+    const mapping = byType(dev, "aws:lambda/eventSourceMapping:EventSourceMapping")[0]!;
+    assert.equal(mapping.inputs.functionName, target.arn);
+    for (const name of ["RequesterMail", "AuditTrail"]) {
+      const invokeConfig = one(
+        dev,
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        `${name}Delivery`,
+      );
+      assert.match(
+        String(
+          (invokeConfig.inputs.destinationConfig as { onFailure: { destination: string } })
+            .onFailure.destination,
+        ),
+        /^arn:aws:sqs:/,
+      );
+    }
+  });
+
+  test("the deploy bootstraps the CA through the bootstrap function", () => {
+    const run = one(dev, "aws:lambda/invocation:Invocation", "CaBootstrapRun");
+    assert.equal(run.inputs.functionName, "private-ca-dev-CaBootstrap");
+    assert.deepEqual(JSON.parse(String(run.inputs.input)), { mode: "self-signed" });
+  });
+
+  test("production keeps its table, bucket and CA key, and refuses removal", () => {
+    const table = one(production, "aws:dynamodb/table:Table", "TableTable");
+    assert.equal(table.inputs.deletionProtectionEnabled, true);
+    assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true });
+    assert.equal(table.options.retainOnDelete, true);
+    const key = one(production, "aws:kms/key:Key", "CaKey");
+    assert.equal(key.inputs.customerMasterKeySpec, "ECC_NIST_P384");
+    assert.equal(key.inputs.keyUsage, "SIGN_VERIFY");
+    assert.equal(key.options.retainOnDelete, true);
+    assert.equal(key.options.protect, true);
+    assert.equal(
+      one(production, "aws:s3/bucket:Bucket", "BucketBucket").options.retainOnDelete,
+      true,
+    );
+    for (const s of [dev, production]) {
+      const versioning = byType(s, "aws:s3/bucketVersioning:BucketVersioning")[0]!;
+      assert.deepEqual(versioning.inputs.versioningConfiguration, { status: "Enabled" });
+    }
+    assert.equal(production.outputs._protect, true);
+    // A development stage can be removed whole.
+    assert.equal(one(dev, "aws:kms/key:Key", "CaKey").options.retainOnDelete, false);
+    assert.equal(
+      one(dev, "aws:dynamodb/table:Table", "TableTable").inputs.deletionProtectionEnabled,
+      false,
+    );
+    assert.equal(
+      one(dev, "aws:kms/key:Key", "CaKey").inputs.customerMasterKeySpec,
+      "ECC_NIST_P256",
+    );
+  });
+
+  test("a custom domain becomes the public base URL; alarms mail the on-call address", () => {
+    assert.equal(production.outputs.url, "https://pki.example.com");
+    assert.equal(env(functionOf(production, "Api")).PKI_PUBLIC_BASE_URL, "https://pki.example.com");
+    const subscription = byType(production, "aws:sns/topicSubscription:TopicSubscription")[0];
+    assert.equal(subscription?.inputs.endpoint, "oncall@example.com");
+    assert.equal(byType(dev, "aws:sns/topicSubscription:TopicSubscription").length, 0);
+    const retention = byType(production, "aws:cloudwatch/logGroup:LogGroup").map(
+      (g) => g.inputs.retentionInDays,
+    );
+    assert.ok(retention.length >= functionNames.length + 1);
+    assert.ok(
+      retention.every((days) => days === 365),
+      JSON.stringify(retention),
+    );
+  });
+
+  test("alarms watch failed executions and the CRL's distance to nextUpdate", () => {
+    const alarms = Object.fromEntries(
+      byType(dev, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.name, a.inputs]),
+    );
+    assert.equal(alarms.WorkflowFailures?.metricName, "ExecutionsFailed");
+    assert.deepEqual(alarms.WorkflowFailures?.dimensions, {
+      StateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:private-ca-dev-Workflow",
+    });
+    const crl = alarms.CrlNearNextUpdate!;
+    assert.equal(crl.metricName, "CrlSecondsToNextUpdate");
+    // The alarm must name the dimensions the publisher emits: its service name.
+    assert.deepEqual(crl.dimensions, {
+      service: env(functionOf(dev, "CrlPublisher")).POWERTOOLS_SERVICE_NAME,
+    });
+    assert.equal(crl.namespace, env(functionOf(dev, "CrlPublisher")).POWERTOOLS_METRICS_NAMESPACE);
+    assert.equal(crl.threshold, ((168 - 24) / 2) * 3600);
+    assert.equal(crl.treatMissingData, "breaching");
+  });
+
+  test("a configuration error fails the deploy before anything is created", async () => {
+    const bad = join(work, "bad.config.json");
+    writeFileSync(bad, JSON.stringify({ ...shippedConfig, aws: { ca: { keySpec: "RSA_1024" } } }));
+    await assert.rejects(
+      synthesize({ stage: "dev", configPath: bad }),
+      /aws\.ca\.keySpec must be one of/,
+    );
+  });
+});
