@@ -4,15 +4,15 @@
  * kept as it is, whatever the configuration says now, and a certificate for another key is
  * never overwritten (that would orphan every certificate issued so far).
  */
-import { decodePemBlocks, encodePem } from "../encoding/pem.ts";
-import { PkiError } from "../errors.ts";
+import { encodePem } from "../encoding/pem.ts";
+import { isPkiError, PkiError } from "../errors.ts";
 import type { Signer } from "../signer/signer.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import { parseCertificate } from "../x509/certificate.ts";
 import { describeName, parseNameText } from "../x509/name.ts";
 import { createCaCsr, createRootCertificate } from "./create.ts";
 import { validateCaImport } from "./import.ts";
-import { CA_CHAIN_OBJECT_KEY } from "./object-store-ca.ts";
+import { CA_CHAIN_OBJECT_KEY, readCaChain } from "./object-store-ca.ts";
 
 export type BootstrapMode = "self-signed" | "external";
 
@@ -39,10 +39,10 @@ export interface BootstrapInput {
 }
 
 export async function bootstrapCa(input: BootstrapInput): Promise<BootstrapResult> {
-  const existing = await readChain(input.objects);
+  const existing = await readCaChain(input.objects);
   if (existing) {
     await assertSameKey(existing, input.signer);
-    return { status: "existing", ...summary(existing) };
+    return { status: "existing", ...caSummary(existing) };
   }
   if (input.mode === "external") {
     const csr = await createCaCsr(input.signer, parseNameText(input.subject));
@@ -55,13 +55,15 @@ export async function bootstrapCa(input: BootstrapInput): Promise<BootstrapResul
   });
   const pem = encodePem("CERTIFICATE", der);
   await input.objects.put(CA_CHAIN_OBJECT_KEY, pem, "application/x-pem-file");
-  return { status: "created", ...summary([der]) };
+  return { status: "created", ...caSummary([der]) };
 }
 
 /**
  * Installs a CA certificate signed elsewhere (an offline root) for the KMS key: the bundle is
  * the certificate, then its chain up to the root. Replacing an earlier certificate for the same
- * key is allowed (a renewal); a bundle for another key is refused by validateCaImport.
+ * key is allowed (a renewal); a bundle for another key is refused by validateCaImport, and a
+ * stored chain of another key is kept, as the bootstrap keeps it. A stored object that is not
+ * a chain at all is replaced (its earlier versions stay in the bucket).
  */
 export async function importCaChain(
   objects: ObjectStore,
@@ -70,32 +72,29 @@ export async function importCaChain(
   now = new Date(),
 ): Promise<CaSummary> {
   const imported = await validateCaImport(pem, signer, now);
+  const existing = await readCaChain(objects).catch((error: unknown) => {
+    if (isPkiError(error, "CA_NOT_INITIALISED")) return undefined;
+    throw error;
+  });
+  if (existing) await assertSameKey(existing, signer);
   const chain = [imported.certificate, ...imported.chain];
   await objects.put(
     CA_CHAIN_OBJECT_KEY,
     chain.map((der) => encodePem("CERTIFICATE", der)).join(""),
     "application/x-pem-file",
   );
-  return summary(chain);
+  return caSummary(chain);
 }
 
-async function readChain(objects: ObjectStore): Promise<Uint8Array[] | undefined> {
-  const object = await objects.get(CA_CHAIN_OBJECT_KEY);
-  if (!object) return undefined;
-  const blocks = decodePemBlocks(Buffer.from(object.body).toString("utf8"));
-  if (blocks.length === 0 || blocks.some((b) => b.label !== "CERTIFICATE")) {
-    throw new PkiError(
-      "CA_NOT_INITIALISED",
-      `${CA_CHAIN_OBJECT_KEY} is not a PEM chain of certificates; restore it from the bucket's versions.`,
-    );
-  }
-  return blocks.map((b) => b.der);
-}
-
-async function assertSameKey(chain: Uint8Array[], signer: Signer): Promise<void> {
-  const certificate = parseCertificate(chain[0]!);
+/** Whether a stored chain (certificate first) is the signer's key's. */
+export async function isChainOfKey(chain: readonly Uint8Array[], signer: Signer): Promise<boolean> {
   const key = await signer.publicKey();
-  if (!Buffer.from(certificate.spki).equals(Buffer.from(key))) {
+  return Buffer.from(parseCertificate(chain[0]!).spki).equals(Buffer.from(key));
+}
+
+async function assertSameKey(chain: readonly Uint8Array[], signer: Signer): Promise<void> {
+  if (!(await isChainOfKey(chain, signer))) {
+    const certificate = parseCertificate(chain[0]!);
     throw new PkiError(
       "CA_KEY_MISMATCH",
       `${CA_CHAIN_OBJECT_KEY} holds the certificate of another key (serial ${certificate.serialHex}); it is kept, not replaced. Deploy with the key it belongs to, or move the object away deliberately.`,
@@ -103,7 +102,7 @@ async function assertSameKey(chain: Uint8Array[], signer: Signer): Promise<void>
   }
 }
 
-function summary(chain: Uint8Array[]): CaSummary {
+export function caSummary(chain: readonly Uint8Array[]): CaSummary {
   const certificate = parseCertificate(chain[0]!);
   return {
     subject: describeName(certificate.subject),

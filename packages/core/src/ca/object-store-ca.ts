@@ -50,19 +50,36 @@ export class ObjectStoreCa implements IssuingCa {
   }
 
   private async open(): Promise<Authority> {
-    const blocks = decodePemBlocks(await this.chainPem());
-    const [certificate, ...chain] = blocks;
-    if (!certificate || blocks.some((b) => b.label !== "CERTIFICATE")) {
+    const chain = await readCaChain(this.options.objects);
+    if (!chain) {
       throw new PkiError(
         "CA_NOT_INITIALISED",
-        `${CA_CHAIN_OBJECT_KEY} must hold the CA certificate followed by its chain, as CERTIFICATE blocks.`,
+        `The bucket has no ${CA_CHAIN_OBJECT_KEY}: the CA bootstrap has not run.`,
       );
     }
+    const [certificate, ...above] = chain;
     return openAuthority(
-      certificate.der,
-      chain.map((b) => b.der),
+      certificate!,
+      above,
       await this.options.openSigner(),
       this.options.publicBaseUrl,
     );
   }
+}
+
+/**
+ * The stored CA certificate followed by its chain (DER, root last), or undefined when the store
+ * has none. An object that is not a PEM chain of certificates is CA_NOT_INITIALISED.
+ */
+export async function readCaChain(objects: ObjectStore): Promise<Uint8Array[] | undefined> {
+  const object = await objects.get(CA_CHAIN_OBJECT_KEY);
+  if (!object) return undefined;
+  const blocks = decodePemBlocks(Buffer.from(object.body).toString("utf8"));
+  if (blocks.length === 0 || blocks.some((b) => b.label !== "CERTIFICATE")) {
+    throw new PkiError(
+      "CA_NOT_INITIALISED",
+      `${CA_CHAIN_OBJECT_KEY} must hold the CA certificate followed by its chain, as CERTIFICATE blocks; restore it from the bucket's versions.`,
+    );
+  }
+  return blocks.map((b) => b.der);
 }

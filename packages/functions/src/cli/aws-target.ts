@@ -7,18 +7,17 @@
  */
 import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
-import { importCaChain } from "@spca/core/ca/bootstrap";
+import { caSummary, importCaChain, isChainOfKey } from "@spca/core/ca/bootstrap";
 import { createCaCsr } from "@spca/core/ca/create";
-import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
-import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
+import { CA_CHAIN_OBJECT_KEY, readCaChain } from "@spca/core/ca/object-store-ca";
+import { encodePem } from "@spca/core/encoding/pem";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { signingAlgorithms } from "@spca/core/signer/algorithms";
 import { createKmsSigner, type KmsSigner } from "@spca/core/signer/kms-signer";
 import type { ObjectStore, StoredObject } from "@spca/core/store/object-store";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { issueMessages } from "@spca/core/validation";
-import { parseCertificate } from "@spca/core/x509/certificate";
-import { describeName, type NameEntry } from "@spca/core/x509/name";
+import type { NameEntry } from "@spca/core/x509/name";
 import * as v from "valibot";
 
 /** The variable `sst shell` sets for the stacks' `sst.Linkable("Pki", …)`. */
@@ -166,34 +165,18 @@ type Installed =
   | { readonly kind: "none" }
   | { readonly kind: "unknown"; readonly why: string }
   | { readonly kind: "unreadable" }
-  | {
-      readonly kind: "certificate";
-      readonly spki: Uint8Array;
-      readonly subject: string;
-      readonly serial: string;
-      readonly notAfter: string;
-    };
+  | { readonly kind: "chain"; readonly chain: Uint8Array[] };
 
 async function installed(objects: ObjectStore): Promise<Installed> {
-  const object = await objects.get(CA_CHAIN_OBJECT_KEY);
-  if (!object) return { kind: "none" };
   try {
-    const [first] = decodePemBlocks(Buffer.from(object.body).toString("utf8"));
-    if (first?.label !== "CERTIFICATE") return { kind: "unreadable" };
-    const certificate = parseCertificate(first.der);
-    return {
-      kind: "certificate",
-      spki: certificate.spki,
-      subject: describeName(certificate.subject),
-      serial: certificate.serialHex,
-      notAfter: certificate.notAfter.toISOString(),
-    };
-  } catch {
-    return { kind: "unreadable" };
+    const chain = await readCaChain(objects);
+    return chain ? { kind: "chain", chain } : { kind: "none" };
+  } catch (error) {
+    if (isPkiError(error, "CA_NOT_INITIALISED")) return { kind: "unreadable" };
+    // The note is a courtesy: a caller who may not read the bucket still gets the CSR.
+    return { kind: "unknown", why: (error as Error).message };
   }
 }
-
-const sameKey = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 export interface Output {
   stdout(text: string): void;
@@ -234,20 +217,16 @@ export async function runAwsCaCommand(command: AwsCaCommand, run: AwsCaRun): Pro
 async function csr(target: AwsTarget, subject: readonly NameEntry[], out: Output): Promise<void> {
   const signer = await target.signer();
   const request = encodePem("CERTIFICATE REQUEST", await createCaCsr(signer, subject));
-  // The note is a courtesy: a caller who may not read the bucket still gets the CSR.
-  const current = await installed(target.objects).catch(
-    (error: unknown): Installed => ({ kind: "unknown", why: (error as Error).message }),
-  );
+  const current = await installed(target.objects);
   const where = target.where(CA_CHAIN_OBJECT_KEY);
   if (current.kind === "unknown") {
     out.stderr(`pki: note: could not check for an installed certificate: ${current.why}\n`);
-  } else if (current.kind === "certificate" && sameKey(current.spki, await signer.publicKey())) {
+  } else if (current.kind === "chain") {
+    const ca = caSummary(current.chain);
     out.stderr(
-      `pki: note: ${where} already holds a certificate for this key (${current.subject}, serial ${current.serial}, valid until ${current.notAfter}); importing a new one replaces it (a renewal).\n`,
-    );
-  } else if (current.kind === "certificate") {
-    out.stderr(
-      `pki: note: ${where} holds the certificate of another key (${current.subject}, serial ${current.serial}); pki ca import --aws will not replace it until it is moved away deliberately.\n`,
+      (await isChainOfKey(current.chain, signer))
+        ? `pki: note: ${where} already holds a certificate for this key (${ca.subject}, serial ${ca.serial}, valid until ${ca.notAfter}); importing a new one replaces it (a renewal).\n`
+        : `pki: note: ${where} holds the certificate of another key (${ca.subject}, serial ${ca.serial}); pki ca import --aws will not replace it until it is moved away deliberately.\n`,
     );
   } else if (current.kind === "unreadable") {
     out.stderr(
@@ -258,28 +237,13 @@ async function csr(target: AwsTarget, subject: readonly NameEntry[], out: Output
 }
 
 /**
- * Validates the bundle against the KMS key (importCaChain) and installs it. A chain for another
- * key already in the bucket is kept, as the CA bootstrap keeps it: replacing it would orphan
- * every certificate that key has issued.
+ * Validates the bundle against the KMS key and installs it (importCaChain, which also keeps a
+ * chain of another key already in the bucket, as the CA bootstrap keeps it).
  */
 async function importChain(target: AwsTarget, pem: string, out: Output, now?: Date): Promise<void> {
   const signer = await target.signer();
   const where = target.where(CA_CHAIN_OBJECT_KEY);
-  const checked: typeof target.objects = {
-    get: (key) => target.objects.get(key),
-    put: async (key, body, contentType) => {
-      // Called only once the bundle has passed validation.
-      const current = await installed(target.objects);
-      if (current.kind === "certificate" && !sameKey(current.spki, await signer.publicKey())) {
-        throw new PkiError(
-          "CA_KEY_MISMATCH",
-          `${where} holds the certificate of another key (${current.subject}, serial ${current.serial}); it is kept, not replaced. Move it away deliberately if that CA is retired, then import again.`,
-        );
-      }
-      await target.objects.put(key, body, contentType);
-    },
-  };
-  const summary = await importCaChain(checked, signer, pem, now);
+  const summary = await importCaChain(target.objects, signer, pem, now);
   const chain = await chainPem(target);
   out.stderr(
     `CA certificate imported into ${where}: ${summary.subject}, serial ${summary.serial}, valid until ${summary.notAfter}, ${summary.chainLength} certificate${summary.chainLength === 1 ? "" : "s"} above it.\n` +
