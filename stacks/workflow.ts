@@ -4,6 +4,7 @@
  * invoke those seven functions and deliver its logs. SST's StepFunctions component is not used:
  * it takes its own builder chain (JSONata) and mis-serializes timeouts (../shared notes).
  */
+import { logRetentionDays } from "../packages/core/src/policy/config.ts";
 import {
   renderDefinition,
   type WorkflowFunctionName,
@@ -41,7 +42,7 @@ export function workflow(ctx: FunctionContext, context: AwsContext): Workflow {
 
   const logGroup = new aws.cloudwatch.LogGroup("WorkflowLogs", {
     name: `/aws/vendedlogs/states/${functionName(d, "Workflow")}`,
-    retentionInDays: RETENTION_DAYS[d.config.aws.logRetention],
+    retentionInDays: logRetentionDays[d.config.aws.logRetention],
   });
 
   const role = new aws.iam.Role("WorkflowRole", {
@@ -117,30 +118,3 @@ export function workflow(ctx: FunctionContext, context: AwsContext): Workflow {
 
   return { steps, stateMachine, role };
 }
-
-/** CloudWatch Logs retention in days, by SST's names (see logRetentions in the config). */
-export const RETENTION_DAYS: Record<string, number> = {
-  "1 day": 1,
-  "3 days": 3,
-  "5 days": 5,
-  "1 week": 7,
-  "2 weeks": 14,
-  "1 month": 30,
-  "2 months": 60,
-  "3 months": 90,
-  "4 months": 120,
-  "5 months": 150,
-  "6 months": 180,
-  "1 year": 365,
-  "13 months": 400,
-  "18 months": 545,
-  "2 years": 731,
-  "3 years": 1096,
-  "5 years": 1827,
-  "6 years": 2192,
-  "7 years": 2557,
-  "8 years": 2922,
-  "9 years": 3288,
-  "10 years": 3653,
-  forever: 0,
-};

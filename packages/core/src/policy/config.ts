@@ -169,32 +169,38 @@ export const ProfileSchema = v.pipe(
 
 const reservedNames = ["__proto__", "constructor", "prototype"];
 
-/** CloudWatch Logs retention periods, as SST's Function `logging.retention` names them. */
-export const logRetentions = [
-  "1 day",
-  "3 days",
-  "5 days",
-  "1 week",
-  "2 weeks",
-  "1 month",
-  "2 months",
-  "3 months",
-  "4 months",
-  "5 months",
-  "6 months",
-  "1 year",
-  "13 months",
-  "18 months",
-  "2 years",
-  "3 years",
-  "5 years",
-  "6 years",
-  "7 years",
-  "8 years",
-  "9 years",
-  "10 years",
-  "forever",
-] as const;
+/**
+ * CloudWatch Logs retention periods, as SST's Function `logging.retention` names them, in days
+ * (0: never expire) for the log groups the stacks create themselves.
+ */
+export const logRetentionDays = {
+  "1 day": 1,
+  "3 days": 3,
+  "5 days": 5,
+  "1 week": 7,
+  "2 weeks": 14,
+  "1 month": 30,
+  "2 months": 60,
+  "3 months": 90,
+  "4 months": 120,
+  "5 months": 150,
+  "6 months": 180,
+  "1 year": 365,
+  "13 months": 400,
+  "18 months": 545,
+  "2 years": 731,
+  "3 years": 1096,
+  "5 years": 1827,
+  "6 years": 2192,
+  "7 years": 2557,
+  "8 years": 2922,
+  "9 years": 3288,
+  "10 years": 3653,
+  forever: 0,
+} as const;
+
+export type LogRetention = keyof typeof logRetentionDays;
+export const logRetentions = Object.keys(logRetentionDays) as LogRetention[];
 
 /**
  * What only a deployment to AWS reads (stacks/ at deploy time, and the Lambdas at run time);
