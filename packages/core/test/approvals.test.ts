@@ -2,14 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { planApproval } from "../src/approvals/approvers.ts";
-import {
-  approvalLink,
-  hashSecret,
-  isWellFormedSecret,
-  newApprovalSecret,
-} from "../src/approvals/secrets.ts";
 import { checkCsr } from "../src/csr/intake.ts";
 import { isPkiError } from "../src/errors.ts";
+import { hashSecret, isWellFormedSecret, newLinkSecret } from "../src/links/secrets.ts";
+import { approvalUrl, requestPageUrl } from "../src/notifications/messages.ts";
 import { loadConfig } from "../src/policy/config.ts";
 import { findProfile } from "../src/policy/evaluate.ts";
 import { summariseCsr } from "../src/requests/request.ts";
@@ -21,7 +17,7 @@ const config = loadConfig(shippedConfigPath);
 
 describe("approval secrets", () => {
   test("carry 256 random bits, base64url, and differ every time", () => {
-    const secrets = new Set(Array.from({ length: 1000 }, newApprovalSecret));
+    const secrets = new Set(Array.from({ length: 1000 }, newLinkSecret));
     assert.equal(secrets.size, 1000);
     for (const secret of secrets) {
       assert.equal(Buffer.from(secret, "base64url").length, 32);
@@ -33,7 +29,7 @@ describe("approval secrets", () => {
     for (const bad of [
       "",
       "abc",
-      `${newApprovalSecret()}x`,
+      `${newLinkSecret()}x`,
       "A".repeat(42),
       `${"A".repeat(42)}=`,
       `${"A".repeat(42)}+`,
@@ -43,7 +39,7 @@ describe("approval secrets", () => {
   });
 
   test("are stored as SHA-256 hex, never as themselves", () => {
-    const secret = newApprovalSecret();
+    const secret = newLinkSecret();
     const hash = hashSecret(secret);
     assert.match(hash, /^[0-9a-f]{64}$/);
     assert.notEqual(hash, secret);
@@ -52,8 +48,15 @@ describe("approval secrets", () => {
 
   test("the link is <base>/approvals/<id>?token=<secret>", () => {
     assert.equal(
-      approvalLink("https://ca.example.com", "req 1", "s3cret"),
+      approvalUrl("https://ca.example.com/", "req 1", "s3cret"),
       "https://ca.example.com/approvals/req%201?token=s3cret",
+    );
+  });
+
+  test("the status page is <base>/requests/<id>?token=<secret>", () => {
+    assert.equal(
+      requestPageUrl("https://ca.example.com/", "req 1", "s3cret"),
+      "https://ca.example.com/requests/req%201?token=s3cret",
     );
   });
 });

@@ -1,14 +1,14 @@
 /**
  * The storage authority against dynalite (in-process, one server for the file, a fresh table
  * per test): the request lifecycle and its audit trail, conditional transitions and races,
- * idempotency keys, approval links and quorum, serial uniqueness, hashed API keys and
- * sent markers. Every refusal is asserted by its PkiError code.
+ * idempotency keys, approval links and quorum, serial uniqueness, hashed API keys, status-page
+ * secrets, browser sessions and sent markers. Every refusal is asserted by its PkiError code.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { ScanCommand } from "@aws-sdk/client-dynamodb";
-import { type ErrorCode, PkiError } from "../src/errors.ts";
+import { ScanCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { type ErrorCode, PkiError, TransientError } from "../src/errors.ts";
 import {
   canTransition,
   isFinalStatus,
@@ -467,6 +467,64 @@ describe("requests", () => {
     assert.equal(page2.items.length, 1);
     assert.notEqual(page2.items[0]!.id, page1.items[0]!.id);
   });
+
+  test("newest first reverses the order by creation, and its cursors page through it", async () => {
+    const { repo, advance } = await setup();
+    const created: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      created.push(await requestIn(repo, "submitted"));
+      advance(1);
+    }
+    const oldestFirst = await repo.listRequestsByStatus("submitted");
+    assert.deepEqual(
+      oldestFirst.items.map((r) => r.id),
+      created,
+    );
+    assert.equal(oldestFirst.next, null);
+    const newestFirst = await repo.listRequestsByStatus("submitted", { newestFirst: true });
+    assert.deepEqual(
+      newestFirst.items.map((r) => r.id),
+      [...created].reverse(),
+    );
+    assert.equal(newestFirst.next, null);
+    assert.deepEqual(
+      (await repo.listRequestsByStatus("submitted", { newestFirst: false })).items.map((r) => r.id),
+      created,
+    );
+
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await repo.listRequestsByStatus("submitted", {
+        limit: 2,
+        newestFirst: true,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      pages.push(page.items.map((r) => r.id));
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined && pages.length < 10);
+    const reversed = [...created].reverse();
+    assert.deepEqual(pages, [reversed.slice(0, 2), reversed.slice(2, 4), reversed.slice(4)]);
+  });
+
+  test("newest first means newest created, not most recently moved", async () => {
+    const { repo, advance } = await setup();
+    const older = await requestIn(repo, "submitted");
+    advance(1);
+    const newer = await requestIn(repo, "pending_approval");
+    advance(60);
+    // The older request reaches pending_approval last; it still sorts by its creation.
+    await repo.transition(older, { from: "submitted", to: "pending_approval", actor: "test" });
+    const page = await repo.listRequestsByStatus("pending_approval", { newestFirst: true });
+    assert.deepEqual(
+      page.items.map((r) => r.id),
+      [newer, older],
+    );
+    assert.deepEqual(
+      (await repo.listRequestsByStatus("submitted", { newestFirst: true })).items,
+      [],
+    );
+  });
 });
 
 describe("idempotency keys", () => {
@@ -870,6 +928,277 @@ describe("API keys", () => {
     assert.ok(dump.includes(keyHash));
     assert.ok(!dump.includes(raw), "the raw key is never stored");
     assert.ok(!dump.includes(raw.slice(5)), "nor its secret part");
+  });
+});
+
+describe("status-page secrets", () => {
+  test("a request is found by the hash of its status secret, and by nothing else", async () => {
+    const { repo, tableName } = await setup();
+    const secret = randomBytes(32).toString("base64url");
+    const hash = sha256(secret);
+    const { request } = await repo.createRequest(newRequest({ statusSecretHash: hash }));
+    const found = await repo.findRequestByStatusSecret(request.id, hash);
+    assert.deepEqual(found, await repo.getRequest(request.id));
+    assert.deepEqual(found, request);
+    // The hash stays beside the request, never in it.
+    assert.ok(!Object.hasOwn(found!, "statusSecretHash"));
+    assert.ok(!JSON.stringify(await repo.getRequest(request.id)).includes(hash));
+
+    assert.equal(await repo.findRequestByStatusSecret(request.id, sha256(`${secret}x`)), undefined);
+    assert.equal(await repo.findRequestByStatusSecret(request.id, "0".repeat(64)), undefined);
+    for (const malformed of [secret, hash.toUpperCase(), hash.slice(1), `${hash}0`, "", "x"]) {
+      assert.equal(await repo.findRequestByStatusSecret(request.id, malformed), undefined);
+    }
+    assert.equal(await repo.findRequestByStatusSecret(newRequestId(), hash), undefined);
+    assert.equal(await repo.findRequestByStatusSecret("../../etc", hash), undefined);
+    assert.equal(await repo.findRequestByStatusSecret("", hash), undefined);
+
+    // Another request's secret does not open this one.
+    const otherSecret = randomBytes(32).toString("base64url");
+    const other = await repo.createRequest(newRequest({ statusSecretHash: sha256(otherSecret) }));
+    assert.equal(await repo.findRequestByStatusSecret(request.id, sha256(otherSecret)), undefined);
+    assert.equal(await repo.findRequestByStatusSecret(other.request.id, hash), undefined);
+    assert.equal(
+      (await repo.findRequestByStatusSecret(other.request.id, sha256(otherSecret)))!.id,
+      other.request.id,
+    );
+
+    // The hash is stored, the secret nowhere.
+    const items = await scanAll(tableName);
+    const stored = items.find((i) => i.pk?.S === `REQ#${request.id}` && i.sk?.S === "REQUEST");
+    assert.equal(stored?.statusSecretHash?.S, hash);
+    const dump = JSON.stringify(items);
+    assert.ok(!dump.includes(secret), "the status secret is never stored");
+    assert.ok(!dump.includes(otherSecret), "the status secret is never stored");
+  });
+
+  test("a request created without a status secret has no status link", async () => {
+    const { repo, tableName } = await setup();
+    const { request } = await repo.createRequest(newRequest());
+    for (const hash of [sha256(""), sha256("anything"), "0".repeat(64)]) {
+      assert.equal(await repo.findRequestByStatusSecret(request.id, hash), undefined);
+    }
+    const stored = (await scanAll(tableName)).find((i) => i.pk?.S === `REQ#${request.id}`);
+    assert.ok(stored);
+    assert.ok(!("statusSecretHash" in stored), "no attribute, not even NULL");
+  });
+
+  test("the secret keeps working through status changes", async () => {
+    const { repo, advance, clock } = await setup();
+    const hash = sha256("status secret");
+    const { request } = await repo.createRequest(newRequest({ statusSecretHash: hash }));
+    advance(5);
+    await repo.transition(request.id, { from: "submitted", to: "pending_approval", actor: "t" });
+    await repo.attachExecution(request.id, "exec-1");
+    await repo.appendAudit(request.id, { actor: "t", action: "note" });
+    await repo.transition(request.id, { from: "pending_approval", to: "rejected", actor: "t" });
+    const found = await repo.findRequestByStatusSecret(request.id, hash);
+    assert.equal(found!.status, "rejected");
+    assert.equal(found!.executionId, "exec-1");
+    assert.deepEqual(found, await repo.getRequest(request.id));
+
+    // And through the approval writes (links, decisions), which rewrite parts of the item.
+    const p = await pendingWithLinks(repo, clock, [ALICE, BOB], { statusSecretHash: sha256("p") });
+    await repo.recordDecision(p.id, { secretHash: p.hashOf(ALICE), decision: "approve" });
+    await repo.recordDecision(p.id, { secretHash: p.hashOf(BOB), decision: "approve" });
+    const approved = await repo.findRequestByStatusSecret(p.id, sha256("p"));
+    assert.equal(approved!.status, "approved");
+    assert.equal(approved!.decisions.length, 2);
+    // An approval link's hash is not a status secret.
+    assert.equal(await repo.findRequestByStatusSecret(p.id, p.hashOf(ALICE)), undefined);
+  });
+
+  test("an idempotent replay keeps the first request's secret", async () => {
+    const { repo } = await setup();
+    const scope = "api-key:0123456789abcdef";
+    const body = newRequest({ statusSecretHash: sha256("first") });
+    const first = await repo.createRequest(body, { idempotency: { scope, key: "k" } });
+    const replay = await repo.createRequest(
+      { ...body, id: newRequestId(), statusSecretHash: sha256("second") },
+      { idempotency: { scope, key: "k" } },
+    );
+    assert.equal(replay.created, false);
+    assert.equal(replay.request.id, first.request.id);
+    assert.ok(await repo.findRequestByStatusSecret(first.request.id, sha256("first")));
+    assert.equal(
+      await repo.findRequestByStatusSecret(first.request.id, sha256("second")),
+      undefined,
+    );
+  });
+
+  test("a malformed hash is refused before anything is written", async () => {
+    const { repo } = await setup();
+    for (const statusSecretHash of ["not-a-hash", sha256("x").toUpperCase(), ""]) {
+      const input = newRequest({ statusSecretHash });
+      await assert.rejects(repo.createRequest(input), TypeError);
+      assert.equal(await repo.getRequest(input.id), undefined);
+    }
+  });
+});
+
+describe("browser sessions", () => {
+  const HOUR = 3600;
+
+  async function withKey(role: "requester" | "admin" = "requester") {
+    const context = await setup();
+    const key = await context.repo.createApiKey({
+      keyHash: sha256(randomBytes(32).toString("base64url")),
+      role,
+      label: "operator",
+    });
+    const expiresIn = (seconds: number) =>
+      new Date(context.clock.now.getTime() + seconds * 1000).toISOString();
+    return { ...context, key, expiresIn };
+  }
+
+  const newSecret = () => randomBytes(32).toString("base64url");
+
+  test("a session is stored under its hash and resolves to its key's current role", async () => {
+    const { repo, key, expiresIn, advance, tableName } = await withKey();
+    const secret = newSecret();
+    const secretHash = sha256(secret);
+    const expiresAt = expiresIn(8 * HOUR);
+    await repo.createSession({ secretHash, keyId: key.id, expiresAt });
+    advance(10);
+    assert.deepEqual(await repo.findSession(secretHash), {
+      keyId: key.id,
+      role: "requester",
+      createdAt: "2030-01-01T00:00:00.000Z",
+      expiresAt,
+    });
+
+    // The role is read from the key at each lookup, not copied at sign-in.
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `APIKEY#${key.id}` }, sk: { S: "APIKEY" } },
+        UpdateExpression: "SET #role = :role",
+        ExpressionAttributeNames: { "#role": "role" },
+        ExpressionAttributeValues: { ":role": { S: "admin" } },
+      }),
+    );
+    assert.equal((await repo.findSession(secretHash))!.role, "admin");
+
+    const items = await scanAll(tableName);
+    const item = items.find((i) => i.sk?.S === "SESSION");
+    assert.deepEqual(item, {
+      pk: { S: `SESSION#${secretHash}` },
+      sk: { S: "SESSION" },
+      type: { S: "session" },
+      keyId: { S: key.id },
+      createdAt: { S: "2030-01-01T00:00:00.000Z" },
+      expiresAt: { S: expiresAt },
+      purgeAt: { N: String(Date.parse(expiresAt) / 1000 + HOUR) },
+    });
+    assert.ok(!JSON.stringify(items).includes(secret), "the session secret is never stored");
+  });
+
+  test("a session ends at its expiry; TTL is only housekeeping", async () => {
+    const { repo, key, expiresIn, advance, tableName } = await withKey("admin");
+    const secretHash = sha256(newSecret());
+    await repo.createSession({ secretHash, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    advance(HOUR - 1);
+    assert.equal((await repo.findSession(secretHash))!.role, "admin");
+    advance(1);
+    assert.equal(await repo.findSession(secretHash), undefined, "expired at expiresAt");
+    advance(2 * HOUR);
+    assert.equal(await repo.findSession(secretHash), undefined);
+    // dynalite never deletes by TTL: the item is still there and still refused.
+    assert.ok((await scanAll(tableName)).some((i) => i.pk?.S === `SESSION#${secretHash}`));
+  });
+
+  test("revoking the key ends every session of that key at once, and only those", async () => {
+    const { repo, key, expiresIn } = await withKey();
+    const other = await repo.createApiKey({
+      keyHash: sha256("another key"),
+      role: "admin",
+      label: "other",
+    });
+    const a = sha256(newSecret());
+    const b = sha256(newSecret());
+    const c = sha256(newSecret());
+    await repo.createSession({ secretHash: a, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    await repo.createSession({ secretHash: b, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    await repo.createSession({ secretHash: c, keyId: other.id, expiresAt: expiresIn(HOUR) });
+    assert.ok(await repo.findSession(a));
+    assert.ok(await repo.findSession(b));
+    await repo.revokeApiKey(key.id);
+    assert.equal(await repo.findSession(a), undefined);
+    assert.equal(await repo.findSession(b), undefined);
+    assert.deepEqual((await repo.findSession(c))!.keyId, other.id);
+  });
+
+  test("a session whose key does not exist resolves to nothing", async () => {
+    const { repo, expiresIn } = await withKey();
+    const secretHash = sha256(newSecret());
+    await repo.createSession({ secretHash, keyId: "ffffffffffffffff", expiresAt: expiresIn(HOUR) });
+    assert.equal(await repo.findSession(secretHash), undefined);
+  });
+
+  test("deleteSession ends a session; unknown, ended and malformed ones are fine", async () => {
+    const { repo, key, expiresIn } = await withKey();
+    const keep = sha256(newSecret());
+    const end = sha256(newSecret());
+    await repo.createSession({ secretHash: keep, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    await repo.createSession({ secretHash: end, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    await repo.deleteSession(end);
+    assert.equal(await repo.findSession(end), undefined);
+    assert.ok(await repo.findSession(keep), "other sessions of the key go on");
+    await repo.deleteSession(end);
+    await repo.deleteSession(sha256("never created"));
+    await repo.deleteSession("not-a-hash");
+    await repo.deleteSession("");
+    assert.ok(await repo.findSession(keep));
+  });
+
+  test("lookups with unknown or malformed hashes find nothing", async () => {
+    const { repo, key, expiresIn } = await withKey();
+    const secret = newSecret();
+    const secretHash = sha256(secret);
+    await repo.createSession({ secretHash, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    for (const probe of [
+      sha256(`${secret}x`),
+      secret,
+      secretHash.toUpperCase(),
+      secretHash.slice(1),
+      `${secretHash}0`,
+      "",
+    ]) {
+      assert.equal(await repo.findSession(probe), undefined, probe);
+    }
+  });
+
+  test("a hash makes one session: creating it twice fails and keeps the first", async () => {
+    const { repo, key, expiresIn } = await withKey();
+    const other = await repo.createApiKey({
+      keyHash: sha256("another key"),
+      role: "admin",
+      label: "other",
+    });
+    const secretHash = sha256(newSecret());
+    const expiresAt = expiresIn(HOUR);
+    await repo.createSession({ secretHash, keyId: key.id, expiresAt });
+    await assert.rejects(
+      repo.createSession({ secretHash, keyId: other.id, expiresAt: expiresIn(2 * HOUR) }),
+      TransientError,
+    );
+    assert.deepEqual(await repo.findSession(secretHash), {
+      keyId: key.id,
+      role: "requester",
+      createdAt: "2030-01-01T00:00:00.000Z",
+      expiresAt,
+    });
+  });
+
+  test("a malformed hash is refused, and nothing is stored", async () => {
+    const { repo, key, expiresIn, tableName } = await withKey();
+    for (const secretHash of ["", "abc", newSecret(), sha256("x").toUpperCase()]) {
+      await assert.rejects(
+        repo.createSession({ secretHash, keyId: key.id, expiresAt: expiresIn(HOUR) }),
+        TypeError,
+      );
+    }
+    assert.ok(!(await scanAll(tableName)).some((i) => i.sk?.S === "SESSION"));
   });
 });
 

@@ -9,18 +9,8 @@ import { CA_CHAIN_OBJECT_KEY, ObjectStoreCa } from "../src/ca/object-store-ca.ts
 import { encodePem } from "../src/encoding/pem.ts";
 import { isPkiError } from "../src/errors.ts";
 import { generateKey, LocalSigner } from "../src/signer/local-signer.ts";
-import type { ObjectStore, StoredObject } from "../src/store/object-store.ts";
 import { parseNameText } from "../src/x509/name.ts";
-
-class MemoryObjects implements ObjectStore {
-  readonly objects = new Map<string, StoredObject>();
-  async put(key: string, body: Uint8Array | string, contentType: string) {
-    this.objects.set(key, { body: Buffer.from(body), contentType });
-  }
-  async get(key: string) {
-    return this.objects.get(key);
-  }
-}
+import { MemoryObjects } from "./support/memory-objects.ts";
 
 async function setUp() {
   const signer = new LocalSigner(generateKey("ECC_NIST_P256").privateKey, "local:test");

@@ -31,6 +31,7 @@ const view: RequestView = {
   requester: "dev@example.com",
   subject: "CN=a.example.com",
   sans: [{ type: "dns", value: "a.example.com" }],
+  key: "EC P-256",
   createdAt: "2026-11-22T10:00:00.000Z",
   updatedAt: "2026-11-22T10:00:00.000Z",
   reason: null,
@@ -76,7 +77,8 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished
       calls.submit.push({ input, caller, key });
       if (input.profile === "nope")
         throw new PkiError("PROFILE_UNKNOWN", `"nope" is not one of: server.`);
-      return { request: view, created: key !== "seen" };
+      const created = key !== "seen";
+      return { request: view, created, statusToken: created ? "T".repeat(43) : null };
     },
     getRequest: async (id) => (id === "req1" ? view : undefined),
     getCertificate: async (serial) => (serial === "0a1b" ? cert : undefined),
@@ -178,7 +180,7 @@ describe("POST /v1/requests", () => {
     assert.deepEqual(await res.json(), {
       id: "req1",
       status: "pending_approval",
-      links: { self: "/v1/requests/req1" },
+      links: { self: "/v1/requests/req1", page: `/requests/req1?token=${"T".repeat(43)}` },
     });
     assert.equal(res.headers.get("location"), "/v1/requests/req1");
     assert.equal(calls.submit[0]!.key, "abc-1");
@@ -193,6 +195,10 @@ describe("POST /v1/requests", () => {
     const { app } = fake();
     const res = await app.request("/v1/requests", json(submission, { "idempotency-key": "seen" }));
     assert.equal(res.status, 200);
+    // The status page's secret was handed out once, with the first answer.
+    assert.deepEqual(((await res.json()) as { links: unknown }).links, {
+      self: "/v1/requests/req1",
+    });
   });
 
   test("application/pkcs10: the raw body is the CSR, email and profile from the query", async () => {

@@ -116,6 +116,11 @@ export function approvalUrl(publicBaseUrl: string, approvalId: string, token: st
   return `${baseUrl(publicBaseUrl)}/approvals/${encodeURIComponent(approvalId)}?token=${encodeURIComponent(token)}`;
 }
 
+/** The request's status page, for whoever holds its secret: `<publicBaseUrl>/requests/<id>?token=<secret>`. */
+export function requestPageUrl(publicBaseUrl: string, requestId: string, token: string): string {
+  return `${baseUrl(publicBaseUrl)}/requests/${encodeURIComponent(requestId)}?token=${encodeURIComponent(token)}`;
+}
+
 /** The request's status in the API: `<publicBaseUrl>/v1/requests/<id>`. */
 export function requestStatusUrl(publicBaseUrl: string, requestId: string): string {
   return `${baseUrl(publicBaseUrl)}/v1/requests/${encodeURIComponent(requestId)}`;

@@ -5,7 +5,6 @@
  * the CA signs in the workflow and the repository stores.
  */
 import { planApproval } from "../approvals/approvers.ts";
-import { hashSecret, isWellFormedSecret } from "../approvals/secrets.ts";
 import { caIdOfChainPem } from "../ca/authority.ts";
 import { isPublicationKey, publicationKeys } from "../ca/publication-urls.ts";
 import { crlStatus } from "../crl/publisher.ts";
@@ -13,21 +12,33 @@ import { checkCsr } from "../csr/intake.ts";
 import { encodePem } from "../encoding/pem.ts";
 import { isPkiError, PkiError } from "../errors.ts";
 import type { EventBus } from "../events/bus.ts";
+import { hashSecret, isWellFormedSecret, newLinkSecret } from "../links/secrets.ts";
 import type { Config } from "../policy/config.ts";
 import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
-import { approversOf, newRequestId, type Request, summariseCsr } from "../requests/request.ts";
+import {
+  approversOf,
+  type CsrSummary,
+  newRequestId,
+  type Request,
+  type RequestStatus,
+  summariseCsr,
+} from "../requests/request.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type {
   ApiKeyRecord,
   ApiKeyRole,
   DecisionResult,
+  PageInput,
   RequestRepository,
 } from "../store/request-repository.ts";
 import type { RevocationRecord, RevocationStore } from "../store/revocation-store.ts";
 import { isTaskTokenError, type WorkflowEngine } from "../workflow/engine.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
+import { listCertificates, listRequests, searchRequests } from "./listing.ts";
 import { revokeCertificate } from "./revocation.ts";
+import { findSession, signIn, signOut } from "./sessions.ts";
+import type { ApprovalView, CertificateView, RequestView } from "./views.ts";
 
 export interface RaDependencies {
   readonly repository: RequestRepository;
@@ -46,6 +57,16 @@ export interface Submission {
   readonly profile: string;
   readonly comment?: string;
   readonly validityDays?: number;
+}
+
+/** What a CSR holds and whether the named profile would take it, before anything is stored. */
+export interface CsrPreview {
+  readonly summary: CsrSummary;
+  /** The profile's verdict; null when no profile was named. */
+  readonly policy:
+    | { readonly ok: true }
+    | { readonly ok: false; readonly code: string; readonly message: string }
+    | null;
 }
 
 export class RegistrationAuthority {
@@ -79,6 +100,8 @@ export class RegistrationAuthority {
     const profile = findProfile(this.deps.config, input.profile);
     evaluatePolicy(csr, input.profile, profile, input.validityDays);
     const plan = planApproval(input.profile, profile, input.email);
+    // The status page's link secret: handed out once, below, and stored only hashed.
+    const statusToken = newLinkSecret();
     const { request, created } = await this.deps.repository.createRequest(
       {
         id: newRequestId(),
@@ -90,6 +113,7 @@ export class RegistrationAuthority {
         validityDays: input.validityDays ?? null,
         approval: { ...plan, approvers: [...plan.approvers], deadline: null },
         submittedBy: caller.keyId,
+        statusSecretHash: hashSecret(statusToken),
       },
       idempotencyKey ? { idempotency: { scope: caller.keyId, key: idempotencyKey } } : {},
     );
@@ -105,15 +129,80 @@ export class RegistrationAuthority {
         submittedAt: request.createdAt,
       });
     }
-    return { request: await this.view(request), created };
+    // A replay returns the first request, whose link secret is not known any more.
+    return {
+      request: await this.view(request),
+      created,
+      statusToken: created ? statusToken : null,
+    };
   }
 
-  async getRequest(id: string) {
+  /** What the CSR holds and the profile's verdict on it; CSR errors are thrown as on submit. */
+  previewCsr(
+    csr: string | Uint8Array,
+    profileName: string | undefined,
+    email: string | undefined,
+  ): CsrPreview {
+    const checked = checkCsr(csr);
+    const summary = summariseCsr(checked);
+    if (profileName === undefined) return { summary, policy: null };
+    try {
+      const profile = findProfile(this.deps.config, profileName);
+      evaluatePolicy(checked, profileName, profile);
+      if (email) planApproval(profileName, profile, email);
+      return { summary, policy: { ok: true } };
+    } catch (error) {
+      if (!isPkiError(error)) throw error;
+      return { summary, policy: { ok: false, code: error.code, message: error.message } };
+    }
+  }
+
+  /** The configured profiles, by name, with their descriptions. */
+  profiles(): readonly { readonly name: string; readonly description: string }[] {
+    return Object.entries(this.deps.config.profiles).map(([name, p]) => ({
+      name,
+      description: p.description,
+    }));
+  }
+
+  /** The request behind a status-page link, or undefined when the link is not valid. */
+  async getRequestByStatusToken(id: string, token: string): Promise<RequestView | undefined> {
+    if (!isWellFormedSecret(token)) return undefined;
+    const request = await this.deps.repository.findRequestByStatusSecret(id, hashSecret(token));
+    return request ? this.view(request) : undefined;
+  }
+
+  /** A browser session for an active API key (pages' sign-in). */
+  signIn(rawKey: string) {
+    return signIn(this.deps.repository, rawKey, this.now());
+  }
+
+  session(secret: string) {
+    return findSession(this.deps.repository, secret);
+  }
+
+  signOut(secret: string) {
+    return signOut(this.deps.repository, secret);
+  }
+
+  listRequests(status: RequestStatus, page: PageInput) {
+    return listRequests(this.deps.repository, status, page);
+  }
+
+  listCertificates(status: "issued" | "revoked", page: PageInput) {
+    return listCertificates(this.deps.repository, status, page, this.now());
+  }
+
+  searchRequests(text: string) {
+    return searchRequests(this.deps.repository, text);
+  }
+
+  async getRequest(id: string): Promise<RequestView | undefined> {
     const request = await this.deps.repository.getRequest(id);
     return request ? this.view(request) : undefined;
   }
 
-  async getCertificate(serial: string) {
+  async getCertificate(serial: string): Promise<CertificateView | undefined> {
     const record = await this.deps.repository.getCertificate(serial);
     if (!record) return undefined;
     const object = await this.deps.objects.get(record.objectKey);
@@ -167,7 +256,7 @@ export class RegistrationAuthority {
     return this.deps.now?.() ?? new Date();
   }
 
-  async getApproval(requestId: string, token: string) {
+  async getApproval(requestId: string, token: string): Promise<ApprovalView> {
     const found = isWellFormedSecret(token)
       ? await this.deps.repository.findApprovalLink(requestId, hashSecret(token))
       : undefined;
@@ -187,6 +276,8 @@ export class RegistrationAuthority {
       checks: request.csrSummary.checks,
       expiresAt: link.expiresAt,
       decided: link.usedAt !== null,
+      expired: new Date(link.expiresAt) <= this.now(),
+      decision: link.decision,
       // Quorum progress: approvals so far out of those required.
       approvals: approversOf(request.decisions).length,
       approvalsRequired: request.approval.quorum,
@@ -267,7 +358,7 @@ export class RegistrationAuthority {
     return this.deps.ca.chainPem();
   }
 
-  private async view(request: Request) {
+  private async view(request: Request): Promise<RequestView> {
     const history = await this.deps.repository.history(request.id);
     return {
       id: request.id,
@@ -276,6 +367,7 @@ export class RegistrationAuthority {
       requester: request.requester,
       subject: request.csrSummary.subject,
       sans: request.csrSummary.sans,
+      key: request.csrSummary.key,
       createdAt: request.createdAt,
       updatedAt: request.updatedAt,
       reason: request.reason,

@@ -165,7 +165,14 @@ export type NewRequest = Pick<
   | "validityDays"
   | "approval"
   | "submittedBy"
-> & { readonly executionId?: string | null };
+> & {
+  readonly executionId?: string | null;
+  /**
+   * SHA-256 of the secret in the request's status-page link (links/secrets.ts), kept
+   * beside the request but never part of it; absent: no status link.
+   */
+  readonly statusSecretHash?: string;
+};
 
 /** One line of a request's history: who did what, when. */
 export interface AuditEntry {

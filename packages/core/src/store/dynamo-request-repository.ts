@@ -38,11 +38,13 @@ import type {
   MessageClaim,
   NewApiKey,
   NewCertificateRecord,
+  NewSession,
   OpenApprovalInput,
   Page,
   PageInput,
   PutCertificateResult,
   RequestRepository,
+  SessionRecord,
   TransitionInput,
   TransitionResult,
 } from "./request-repository.ts";
@@ -87,6 +89,8 @@ interface RequestItem extends Request {
   readonly history: readonly StoredAuditEntry[];
   readonly taskToken: string | null;
   readonly links: Readonly<Record<string, LinkItem>>;
+  /** Absent on requests created without a status link. */
+  readonly statusSecretHash?: string;
 }
 
 const key = {
@@ -98,6 +102,7 @@ const key = {
   }),
   certificate: (serial: string) => ({ pk: `CERT#${serial}`, sk: "CERTIFICATE" }),
   apiKey: (id: string) => ({ pk: `APIKEY#${id}`, sk: "APIKEY" }),
+  session: (secretHash: string) => ({ pk: `SESSION#${secretHash}`, sk: "SESSION" }),
 };
 
 const statusIndexKey = (status: RequestStatus) => `STATUS#${status}`;
@@ -122,6 +127,8 @@ export class DynamoRequestRepository implements RequestRepository {
     input: NewRequest,
     options: CreateRequestOptions = {},
   ): Promise<CreateRequestResult> {
+    if (input.statusSecretHash !== undefined)
+      requireSha256(input.statusSecretHash, "statusSecretHash");
     const idempotency = options.idempotency;
     if (!idempotency) return { request: await this.putNewRequest(input), created: true };
     if (!isValidIdempotencyKey(idempotency.key)) throw new PkiError("IDEMPOTENCY_KEY_INVALID");
@@ -218,6 +225,7 @@ export class DynamoRequestRepository implements RequestRepository {
       history: [entry],
       taskToken: null,
       links: {},
+      ...(input.statusSecretHash === undefined ? {} : { statusSecretHash: input.statusSecretHash }),
     };
     const stored = await this.db.conditional(
       new PutCommand({
@@ -233,6 +241,13 @@ export class DynamoRequestRepository implements RequestRepository {
   async getRequest(id: string): Promise<Request | undefined> {
     const item = await this.getRequestItem(id);
     return item && toRequest(item);
+  }
+
+  async findRequestByStatusSecret(id: string, secretHash: string): Promise<Request | undefined> {
+    if (!SHA256_HEX.test(secretHash) || !isRequestId(id)) return undefined;
+    const item = await this.getRequestItem(id);
+    if (!item?.statusSecretHash || item.statusSecretHash !== secretHash) return undefined;
+    return toRequest(item);
   }
 
   async transition(requestId: string, change: TransitionInput): Promise<TransitionResult> {
@@ -367,7 +382,11 @@ export class DynamoRequestRepository implements RequestRepository {
           KeyConditionExpression: "gsi1pk = :pk",
           ExpressionAttributeValues: { ":pk": statusIndexKey(status) },
           Limit: page.limit ?? 50,
-          ExclusiveStartKey: page.cursor === undefined ? undefined : decodeCursor(page.cursor),
+          ScanIndexForward: page.newestFirst !== true,
+          ExclusiveStartKey:
+            page.cursor === undefined
+              ? undefined
+              : decodeCursor(page.cursor, statusIndexKey(status)),
         }),
       ),
     );
@@ -694,6 +713,52 @@ export class DynamoRequestRepository implements RequestRepository {
     return toApiKey(existing);
   }
 
+  // ---- Browser sessions ----------------------------------------------------------------
+
+  async createSession(input: NewSession): Promise<void> {
+    requireSha256(input.secretHash, "secretHash");
+    const expiresAt = new Date(input.expiresAt);
+    const stored = await this.db.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...key.session(input.secretHash),
+          type: "session",
+          keyId: input.keyId,
+          createdAt: this.clock().toISOString(),
+          expiresAt: expiresAt.toISOString(),
+          // TTL only tidies up: findSession checks expiresAt itself.
+          [table.ttl]: epochSeconds(expiresAt) + 3600,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    if (!stored) throw new TransientError("A session with this secret exists; make a new one.");
+  }
+
+  async findSession(secretHash: string): Promise<SessionRecord | undefined> {
+    if (!SHA256_HEX.test(secretHash)) return undefined;
+    const session = await this.db.getItem(key.session(secretHash));
+    if (!session || new Date(session.expiresAt) <= this.clock()) return undefined;
+    const apiKey = await this.db.getItem(key.apiKey(session.keyId));
+    if (!apiKey || apiKey.revokedAt !== null) return undefined;
+    return {
+      keyId: session.keyId,
+      role: apiKey.role,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+    };
+  }
+
+  async deleteSession(secretHash: string): Promise<void> {
+    if (!SHA256_HEX.test(secretHash)) return;
+    await this.db.send(() =>
+      this.db.doc.send(
+        new DeleteCommand({ TableName: this.tableName, Key: key.session(secretHash) }),
+      ),
+    );
+  }
+
   // ---- Sent markers ---------------------------------------------------------------------
 
   async claimMessage(
@@ -936,11 +1001,23 @@ function encodeCursor(lastKey: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(lastKey), "utf8").toString("base64url");
 }
 
-function decodeCursor(cursor: string): Record<string, unknown> {
+/**
+ * A cursor this repository made for the index partition `indexKey`: anything else (edited,
+ * or copied from another listing) is a RangeError here, not a DynamoDB validation error.
+ */
+function decodeCursor(cursor: string, indexKey: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof value === "object" && value !== null && !Array.isArray(value))
-      return value as Record<string, unknown>;
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      const key = value as Record<string, unknown>;
+      const names = Object.keys(key).sort().join(",");
+      if (
+        names === "gsi1pk,gsi1sk,pk,sk" &&
+        Object.values(key).every((v) => typeof v === "string") &&
+        key.gsi1pk === indexKey
+      )
+        return key;
+    }
   } catch {
     // falls through
   }

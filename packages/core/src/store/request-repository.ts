@@ -66,8 +66,14 @@ export interface RequestRepository {
   history(requestId: string): Promise<readonly AuditEntry[]>;
 
   /**
-   * Lists requests in one status, oldest first, from an eventually consistent index (for
-   * operators and sweepers; never for a decision).
+   * The request, if `secretHash` is the hash of its status-page secret (set at creation).
+   * Undefined for an unknown request, a wrong hash, or a request created without one.
+   */
+  findRequestByStatusSecret(id: string, secretHash: string): Promise<Request | undefined>;
+
+  /**
+   * Lists requests in one status, oldest first (newest first with `newestFirst`), from an
+   * eventually consistent index (for operators and sweepers; never for a decision).
    */
   listRequestsByStatus(status: RequestStatus, page?: PageInput): Promise<Page<Request>>;
 
@@ -120,6 +126,19 @@ export interface RequestRepository {
 
   /** Revokes a key by id; revoking a revoked key returns it unchanged. API_KEY_NOT_FOUND. */
   revokeApiKey(id: string): Promise<ApiKeyRecord>;
+
+  /** Stores a browser session (the pages' sign-in) under the SHA-256 of its secret. */
+  createSession(input: NewSession): Promise<void>;
+
+  /**
+   * The session with this hash while it is unexpired and its API key is still active (the
+   * key's current role); undefined otherwise. Strongly consistent, so signing out or revoking
+   * the key ends the session at once.
+   */
+  findSession(secretHash: string): Promise<SessionRecord | undefined>;
+
+  /** Ends a session; ending an unknown or ended session is not an error. */
+  deleteSession(secretHash: string): Promise<void>;
 
   /**
    * Claims the right to send one message (a request's mail of one kind, e.g.
@@ -192,6 +211,8 @@ export interface PageInput {
   readonly limit?: number;
   /** The `next` of the previous page. */
   readonly cursor?: string;
+  /** Newest first instead of oldest first. */
+  readonly newestFirst?: boolean;
 }
 
 export interface Page<T> {
@@ -300,6 +321,22 @@ export interface ApiKeyRecord {
   readonly label: string;
   readonly createdAt: string;
   readonly revokedAt: string | null;
+}
+
+export interface NewSession {
+  /** SHA-256 of the session secret (the cookie), lowercase hex. */
+  readonly secretHash: string;
+  /** The API key that signed in. */
+  readonly keyId: string;
+  readonly expiresAt: string;
+}
+
+export interface SessionRecord {
+  readonly keyId: string;
+  /** The key's role now (not at sign-in). */
+  readonly role: ApiKeyRole;
+  readonly createdAt: string;
+  readonly expiresAt: string;
 }
 
 export interface ClaimOptions {

@@ -22,7 +22,7 @@ export const table = {
   /** gsi1: requests by status and API keys, for listings (eventually consistent). */
   globalIndexes: { gsi1: { hashKey: "gsi1pk", rangeKey: "gsi1sk", projection: "all" } },
   /**
-   * Epoch seconds after which DynamoDB may delete the item (idempotency records only).
+   * Epoch seconds after which DynamoDB may delete the item (idempotency records, browser sessions).
    * Housekeeping only: the store compares it itself, so nothing depends on the deletion
    * (dynalite never deletes).
    */

@@ -212,7 +212,7 @@ export function createApi(options: ApiOptions) {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
       throw new PkiError("IDEMPOTENCY_KEY_INVALID");
     }
-    const { request, created } = await services.submit(
+    const { request, created, statusToken } = await services.submit(
       {
         csr,
         email: input.email,
@@ -223,7 +223,11 @@ export function createApi(options: ApiOptions) {
       c.get("caller"),
       idempotencyKey,
     );
-    const links = { self: `/v1/requests/${request.id}` };
+    // `page`: the browser status page, which opens without an API key (new requests only).
+    const links = {
+      self: `/v1/requests/${request.id}`,
+      ...(statusToken ? { page: `/requests/${request.id}?token=${statusToken}` } : {}),
+    };
     c.header("Location", links.self);
     return c.json({ id: request.id, status: request.status, links }, created ? 202 : 200);
   });

@@ -71,7 +71,10 @@ export function openApiDocument(): unknown {
             },
           },
           responses: {
-            "202": { description: "Accepted: { id, status, links }" },
+            "202": {
+              description:
+                "Accepted: { id, status, links: { self, page } } (page: the browser status page, with its secret)",
+            },
             "200": { description: "Replay of an Idempotency-Key: the first request" },
             "400": problemResponse("Invalid body or query"),
             "401": problemResponse("Missing or invalid API key"),

@@ -3,7 +3,24 @@
  * in @spca/core implements it over the repository, the workflow engine and the CA; tests can
  * give a fake. Views are the JSON the API returns, so routes only translate HTTP.
  */
-import type { CrlStatus } from "@spca/core/crl/publisher";
+import type {
+  ApprovalView,
+  CertificateView,
+  CrlStatusView,
+  PublishedObject,
+  RequestView,
+  RevocationView,
+} from "@spca/core/ra/views";
+
+export type {
+  ApprovalView,
+  CertificateView,
+  CrlStatusView,
+  HistoryEntry,
+  PublishedObject,
+  RequestView,
+  RevocationView,
+} from "@spca/core/ra/views";
 
 export type Role = "requester" | "admin";
 
@@ -23,79 +40,6 @@ export interface SubmitInput {
   readonly validityDays?: number;
 }
 
-export interface HistoryEntry {
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly details?: Record<string, unknown>;
-}
-
-export interface RequestView {
-  readonly id: string;
-  readonly status: string;
-  readonly profile: string;
-  readonly requester: string;
-  readonly subject: string;
-  readonly sans: readonly { readonly type: string; readonly value: string }[];
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly reason: string | null;
-  readonly serial: string | null;
-  readonly history: readonly HistoryEntry[];
-}
-
-export interface CertificateView {
-  readonly serial: string;
-  readonly requestId: string;
-  readonly profile: string;
-  readonly subject: string;
-  readonly sans: readonly { readonly type: string; readonly value: string }[];
-  readonly notBefore: string;
-  readonly notAfter: string;
-  /** valid, expired or revoked. */
-  readonly status: string;
-  readonly revocation: RevocationView | null;
-  readonly pem: string;
-  /** Issuing CA first, root last. */
-  readonly chainPem: string;
-}
-
-export interface RevocationView {
-  readonly serial: string;
-  readonly reason: string;
-  readonly revokedAt: string;
-  /** The API key id that revoked it, or "cli". */
-  readonly revokedBy: string;
-  readonly requestId: string | null;
-}
-
-/** The CRL's number, times, entries, size and publication (crl/publisher.ts CrlStatus). */
-export type CrlStatusView = CrlStatus;
-
-export interface PublishedObject {
-  readonly body: Uint8Array;
-  readonly contentType: string | undefined;
-}
-
-export interface ApprovalView {
-  readonly requestId: string;
-  readonly approver: string;
-  readonly status: string;
-  readonly requester: string;
-  readonly profile: string;
-  readonly comment: string | null;
-  readonly subject: string;
-  readonly sans: readonly { readonly type: string; readonly value: string }[];
-  readonly key: string;
-  readonly csrSha256: string;
-  readonly checks: readonly string[];
-  readonly expiresAt: string;
-  readonly decided: boolean;
-  /** Approvals recorded so far, and how many the request needs. */
-  readonly approvals: number;
-  readonly approvalsRequired: number;
-}
-
 export interface ApiKeyView {
   /** Public id: the first 16 hex digits of the key's SHA-256. */
   readonly id: string;
@@ -112,7 +56,12 @@ export interface ApiServices {
     input: SubmitInput,
     caller: Caller,
     idempotencyKey: string | undefined,
-  ): Promise<{ request: RequestView; created: boolean }>;
+  ): Promise<{
+    request: RequestView;
+    created: boolean;
+    /** The status page's link secret, for a new request only (it is stored hashed). */
+    statusToken?: string | null;
+  }>;
   getRequest(id: string): Promise<RequestView | undefined>;
   getCertificate(serial: string): Promise<CertificateView | undefined>;
   /**

@@ -5,8 +5,9 @@
  * bus. Run again (a retry), it re-sends only to approvers whose mail did not go out, with a new
  * secret, and refreshes the task token; mails already sent are never sent twice.
  */
-import { hashSecret, newApprovalSecret } from "../../approvals/secrets.ts";
+
 import { TransientError } from "../../errors.ts";
+import { hashSecret, newLinkSecret } from "../../links/secrets.ts";
 import { approvalNeededMail } from "../../notifications/messages.ts";
 import { mailSummary } from "../../notifications/request-mail-inputs.ts";
 import { requireRequest } from "../../store/request-repository.ts";
@@ -39,7 +40,7 @@ export async function requestApproval(
         throw new TransientError(`Another run is mailing ${approver} about ${requestId}.`);
       }
       if (claim.state === "claimed") {
-        unsent.push({ approver, kind, claimId: claim.claimId, secret: newApprovalSecret() });
+        unsent.push({ approver, kind, claimId: claim.claimId, secret: newLinkSecret() });
       }
     }
     await deps.repository.openApproval(requestId, {
