@@ -2,6 +2,7 @@
  * The REST API (Hono) and the pages, on the Router's origin. Only this function starts
  * workflow executions and answers the approval wait (SendTaskSuccess/Failure).
  */
+import { WEB_ASSETS_FOLDER } from "../packages/web/src/assets.ts";
 import { type FunctionContext, lambdaHandler, pkiFunction } from "./functions.ts";
 import type { Web } from "./web.ts";
 
@@ -12,5 +13,7 @@ export function api(ctx: FunctionContext, site: Web, stateMachineArn: $util.Inpu
     timeout: "25 seconds",
     environment: { PKI_STATE_MACHINE_ARN: stateMachineArn },
     url: { router: { instance: site.router } },
+    // The pages' stylesheet and script, read by the API at start (packages/web/src/assets.ts).
+    copyFiles: [{ from: "packages/web/assets", to: WEB_ASSETS_FOLDER }],
   });
 }

@@ -26,6 +26,8 @@ export interface FunctionOptions {
   readonly timeout?: `${number} seconds` | `${number} minutes`;
   readonly environment?: Record<string, $util.Input<string>>;
   readonly url?: sst.aws.FunctionArgs["url"];
+  /** Files bundled beside the handler, besides the configuration. */
+  readonly copyFiles?: readonly { readonly from: string; readonly to: string }[];
 }
 
 export function pkiFunction(
@@ -39,7 +41,7 @@ export function pkiFunction(
     handler: options.handler,
     runtime: "nodejs24.x",
     timeout: options.timeout ?? "20 seconds",
-    copyFiles: [{ from: ctx.d.configPath, to: BUNDLED_CONFIG }],
+    copyFiles: [{ from: ctx.d.configPath, to: BUNDLED_CONFIG }, ...(options.copyFiles ?? [])],
     environment: {
       ...ctx.environment,
       ...options.environment,

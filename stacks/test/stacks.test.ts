@@ -7,12 +7,14 @@
  * `production` with a custom domain, alarm mail and another key spec.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { lambdaEnvironment } from "../../bench/lambda-bundle.ts";
 import { eventTypes } from "../../packages/core/src/events/catalogue.ts";
 import { EVENT_SOURCE } from "../../packages/core/src/events/eventbridge-bus.ts";
 import { requesterMailEventTypes } from "../../packages/core/src/subscribers/requester-mail.ts";
@@ -372,6 +374,57 @@ describe("the stacks, synthesized offline", () => {
         `${build.functionID}: ${size} bytes of environment (Lambda's limit is 4 KB)`,
       );
     }
+  });
+
+  test("the API's bundle serves the pages, with the assets the stack copies beside it", () => {
+    const api = dev.builds.find((b) => b.functionID === "Api")!;
+    for (const name of ["app.css", "app.js"]) {
+      assert.equal(
+        readFileSync(join(api.out, "web-assets", name), "utf8"),
+        readFileSync(join(root, "packages/web/assets", name), "utf8"),
+        name,
+      );
+    }
+    // The bundle as Lambda runs it: its own process, LAMBDA_TASK_ROOT its folder, a Function
+    // URL event for the submit page and then for the stylesheet that page names.
+    const invoke = (path: string, query = "") => {
+      const script = `
+        const { handler } = await import(${JSON.stringify(join(api.out, "index.mjs"))});
+        const event = {
+          version: "2.0", routeKey: "$default", rawPath: ${JSON.stringify(path)},
+          rawQueryString: ${JSON.stringify(query)}, headers: { host: "d1abcdef.cloudfront.net", accept: "text/html" },
+          requestContext: { accountId: "123456789012", apiId: "url", domainName: "d1abcdef.cloudfront.net",
+            domainPrefix: "d1abcdef", requestId: "r1", routeKey: "$default", stage: "$default",
+            time: "23/Nov/2026:10:00:00 +0000", timeEpoch: 0,
+            http: { method: "GET", path: ${JSON.stringify(path)}, protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "t" } },
+          isBase64Encoded: false,
+        };
+        const context = { awsRequestId: "r1", functionName: "Api", getRemainingTimeInMillis: () => 25000 };
+        process.stdout.write("\\n@@result@@" + JSON.stringify(await handler(event, context)));`;
+      const { PKI_CONFIG: _inline, ...lambda } = lambdaEnvironment("private-ca-dev-Api");
+      const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: api.out,
+        // The stack's variables, so the configuration is the file bundled beside the handler.
+        env: { ...lambda, ...env(functionOf(dev, "Api")), LAMBDA_TASK_ROOT: api.out },
+        encoding: "utf8",
+      });
+      assert.equal(result.status, 0, result.stderr);
+      return JSON.parse(result.stdout.split("\n@@result@@")[1] ?? "null") as {
+        statusCode: number;
+        headers: Record<string, string>;
+        body: string;
+      };
+    };
+    const page = invoke("/");
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(page.headers["content-security-policy"] ?? "", /default-src 'none'/);
+    assert.match(page.headers["strict-transport-security"] ?? "", /max-age=/);
+    const css = /href="\/assets\/app\.css\?(v=[0-9a-f]{16})"/.exec(page.body);
+    assert.ok(css, page.body);
+    const stylesheet = invoke("/assets/app.css", css[1]);
+    assert.equal(stylesheet.statusCode, 200);
+    assert.match(stylesheet.headers["cache-control"] ?? "", /immutable/);
+    assert.match(stylesheet.headers["content-type"] ?? "", /^text\/css/);
   });
 
   test("events reach the subscribers and the CRL queue by exact rules; the schedule republishes", () => {

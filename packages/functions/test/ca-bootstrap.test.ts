@@ -66,6 +66,7 @@ describe("CA bootstrap on deploy", () => {
         caSigningAlgorithm: undefined,
         stateMachineArn: undefined,
         openSubmission: false,
+        webAssetsDir: undefined,
         config: d.subject ? { ...config, ca: { ...config.ca, subject: d.subject } } : config,
       },
       // What its entry point wires: no SES, EventBridge or Step Functions.

@@ -146,6 +146,7 @@ describe("Lambda entry points on stand-ins", () => {
         caSigningAlgorithm: undefined,
         stateMachineArn: undefined,
         openSubmission: false,
+        webAssetsDir: undefined,
         config,
       },
       adapters,

@@ -1302,7 +1302,7 @@ describe("API keys", () => {
 describe("paths and methods", () => {
   test("unknown routes and unsupported methods are 404 problems naming the method and path", async () => {
     const cases: [string, string][] = [
-      ["GET", "/"],
+      ["GET", "/nothing-here"],
       ["GET", "/v2/anything"],
       ["GET", "/v1"],
       ["GET", "/v1/requests"],

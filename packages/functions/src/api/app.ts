@@ -8,6 +8,7 @@ import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import { PkiError } from "@spca/core/errors";
 import { DEFAULT_API_RATE_LIMIT } from "@spca/core/policy/config";
 import { issueMessages } from "@spca/core/validation";
+import { PAGE_PATHS, type Pages } from "@spca/web/pages";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
@@ -36,6 +37,8 @@ export interface ApiOptions {
   readonly clientAddress: (c: Context) => string;
   /** Called with every unexpected error (the response is a bare 500 problem). */
   readonly onUnexpectedError?: (error: unknown, c: Context) => void;
+  /** The browser pages (packages/web), served on this origin beside the API. */
+  readonly pages?: Pages;
 }
 
 type Env = { Variables: { caller: Caller } };
@@ -59,7 +62,13 @@ export function createApi(options: ApiOptions) {
     return problemResponse(c, p);
   });
   app.notFound((c) =>
-    problemResponse(c, { status: 404, code: "NOT_FOUND", detail: `${c.req.method} ${c.req.path}` }),
+    options.pages && wantsHtml(c)
+      ? options.pages.errorPage(c, 404, `Nothing is at ${c.req.path}.`)
+      : problemResponse(c, {
+          status: 404,
+          code: "NOT_FOUND",
+          detail: `${c.req.method} ${c.req.path}`,
+        }),
   );
 
   app.use(
@@ -67,11 +76,17 @@ export function createApi(options: ApiOptions) {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (c) =>
-        problemResponse(c, {
-          status: 413,
-          code: "BODY_TOO_LARGE",
-          detail: `The limit is ${MAX_BODY_BYTES} bytes.`,
-        }),
+        options.pages && wantsHtml(c)
+          ? options.pages.errorPage(
+              c,
+              413,
+              `The form sent more than ${MAX_BODY_BYTES} bytes; a CSR file is far smaller. Go back and choose the CSR file itself.`,
+            )
+          : problemResponse(c, {
+              status: 413,
+              code: "BODY_TOO_LARGE",
+              detail: `The limit is ${MAX_BODY_BYTES} bytes.`,
+            }),
     }),
   );
 
@@ -320,7 +335,26 @@ export function createApi(options: ApiOptions) {
     return c.json({ id: request.id, status: request.status });
   });
 
+  if (options.pages) {
+    // Pages pay the same per-address rate limit as the API; their versioned assets do not.
+    const pageLimit = async (c: Context, next: () => Promise<void>) => {
+      if (c.req.path.startsWith("/assets/")) return next();
+      const wait = limiter.take(`ip:${options.clientAddress(c)}`);
+      if (wait <= 0) return next();
+      const res = await options.pages!.errorPage(c, 429, `Try again in ${wait} s.`);
+      res.headers.set("Retry-After", String(wait));
+      return res;
+    };
+    for (const path of PAGE_PATHS) app.use(path, pageLimit);
+    app.route("/", options.pages.app);
+  }
+
   return app;
+}
+
+/** A browser navigating (Accept lists text/html), not an API client. */
+function wantsHtml(c: Context): boolean {
+  return c.req.header("accept")?.includes("text/html") ?? false;
 }
 
 /** The :serial path parameter, normalised (lowercase hex, no colons or leading zeros). */

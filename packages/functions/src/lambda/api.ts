@@ -4,6 +4,8 @@
  * limit is the source IP AWS saw, not a header the client could forge.
  */
 
+import { createPages } from "@spca/web/pages";
+import type { Context } from "hono";
 import { getConnInfo, handle } from "hono/aws-lambda";
 import { createApi } from "../api/app.ts";
 import type { AwsServices } from "./aws-services.ts";
@@ -18,13 +20,21 @@ export function apiLambda(services: () => AwsServices) {
   // Built on the first invocation, when the environment has been checked.
   const build = () => {
     const { registrationAuthority, settings } = services();
+    const onUnexpectedError = (error: unknown, c: Context) =>
+      logger.error(`${c.req.method} ${c.req.path} failed`, error as Error);
     const app = createApi({
       services: registrationAuthority,
       openSubmission: settings.openSubmission,
       rateLimit: settings.config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
-      onUnexpectedError: (error, c) =>
-        logger.error(`${c.req.method} ${c.req.path} failed`, error as Error),
+      onUnexpectedError,
+      pages: createPages({
+        services: registrationAuthority,
+        publicBaseUrl: settings.config.publicBaseUrl,
+        openSubmission: settings.openSubmission,
+        ...(settings.webAssetsDir ? { assetsDir: settings.webAssetsDir } : {}),
+        onUnexpectedError,
+      }),
     });
     return handle(app, { isContentTypeBinary });
   };

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { PkiError } from "@spca/core/errors";
 import { type Config, parseConfig } from "@spca/core/policy/config";
 import { type SigningAlgorithm, signingAlgorithms } from "@spca/core/signer/algorithms";
+import { WEB_ASSETS_FOLDER } from "@spca/web/assets";
 
 export interface LambdaSettings {
   /** The DynamoDB table (PKI_TABLE). */
@@ -24,6 +25,11 @@ export interface LambdaSettings {
   readonly stateMachineArn: string | undefined;
   /** PKI_OPEN_SUBMISSION=true: submissions without an API key (private networks only). */
   readonly openSubmission: boolean;
+  /**
+   * The pages' stylesheet and script: the copy the stack puts beside the handler on Lambda
+   * (LAMBDA_TASK_ROOT/web-assets); undefined elsewhere (the repository's own).
+   */
+  readonly webAssetsDir: string | undefined;
   readonly config: Config;
 }
 
@@ -44,6 +50,9 @@ export function settingsFromEnvironment(env: Environment): LambdaSettings {
     caSigningAlgorithm: signingAlgorithmFrom(env.PKI_CA_SIGNING_ALGORITHM),
     stateMachineArn: env.PKI_STATE_MACHINE_ARN || undefined,
     openSubmission: booleanFrom(env.PKI_OPEN_SUBMISSION, "PKI_OPEN_SUBMISSION"),
+    webAssetsDir: env.LAMBDA_TASK_ROOT
+      ? resolve(env.LAMBDA_TASK_ROOT, WEB_ASSETS_FOLDER)
+      : undefined,
     config: configFromEnvironment(env),
   };
 }

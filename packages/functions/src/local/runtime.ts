@@ -32,6 +32,8 @@ import { requesterMailSubscription } from "@spca/core/subscribers/requester-mail
 import { LocalWorkflowEngine } from "@spca/core/workflow/local-engine";
 import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
 import { createStepHandlers } from "@spca/core/workflow/steps/index";
+import { createPages } from "@spca/web/pages";
+import type { Context } from "hono";
 import { createApi } from "../api/app.ts";
 import { type RuntimeInfo, readRuntimeInfo, writeRuntimeInfo } from "./runtime-info.ts";
 import { acquireLock } from "./runtime-lock.ts";
@@ -144,12 +146,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await engine.resume();
 
     const ra = new RegistrationAuthority({ ...deps, engine, revocations });
+    const onUnexpectedError = (error: unknown, c: Context) =>
+      console.error(`${c.req.method} ${c.req.path}: ${(error as Error).stack ?? error}`);
     const app = createApi({
       services: ra,
       rateLimit: config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
-      onUnexpectedError: (error, c) =>
-        console.error(`${c.req.method} ${c.req.path}: ${(error as Error).stack ?? error}`),
+      onUnexpectedError,
+      pages: createPages({
+        services: ra,
+        publicBaseUrl: config.publicBaseUrl,
+        openSubmission: false,
+        onUnexpectedError,
+      }),
     });
     const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: options.port });
     await new Promise<void>((resolve, reject) => {

@@ -24,6 +24,8 @@ export interface StartOptions {
   /** Defaults to the repository's pki.config.json. */
   readonly configPath?: string;
   readonly env?: Record<string, string>;
+  /** The API's port; 0 (the default) picks a free one. */
+  readonly port?: number;
 }
 
 export async function startService(dataDir: string, options: StartOptions = {}): Promise<Running> {
@@ -34,7 +36,7 @@ export async function startService(dataDir: string, options: StartOptions = {}):
       "--data-dir",
       dataDir,
       "--port",
-      "0",
+      String(options.port ?? 0),
       "--mail-port",
       "0",
       "--config",

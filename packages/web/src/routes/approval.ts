@@ -1,0 +1,226 @@
+/**
+ * The approval page behind the emailed link. A GET only shows (mail scanners prefetch links);
+ * the decision is an HTML form POST with the CSRF token, so it works without scripts. A used,
+ * expired or invalid link, and a request that stopped waiting, are said plainly.
+ */
+import { isPkiError } from "@spca/core/errors";
+import type { ApprovalView } from "@spca/core/ra/views";
+import { type Context, Hono } from "hono";
+import { html } from "hono/html";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { alert, badge, csrFacts, csrfField, statusText, time } from "../html/components.ts";
+import type { Html } from "../html/layout.ts";
+import type { Kit } from "../kit.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const REASON_MAX = 1000;
+
+interface Outcome {
+  readonly kind: "error" | "info" | "success";
+  readonly title: string;
+  readonly body?: string;
+}
+
+export function approvalRoutes(kit: Kit): Hono {
+  const app = new Hono();
+
+  const page = async (
+    c: Context,
+    token: string,
+    options: {
+      outcome?: Outcome;
+      reasonError?: string;
+      reason?: string;
+      status?: ContentfulStatusCode;
+    } = {},
+  ) => {
+    const session = await kit.sessions.current(c);
+    const id = c.req.param("id") ?? "";
+    let view: ApprovalView;
+    try {
+      if (!REQUEST_ID.test(id)) throw new Error("not an id");
+      view = await kit.services.getApproval(id, token);
+    } catch (error) {
+      if (isPkiError(error) && error.code !== "APPROVAL_TOKEN_INVALID") throw error;
+      return kit.render(c, {
+        title: "Approval link not valid",
+        session,
+        status: 404,
+        main: html`<h1>This approval link is not valid</h1>
+${alert("error", "The link does not match any request.", "Check that the whole link from the email was opened; links are long and some mail programs break them.")}`,
+      });
+    }
+    const state = linkState(view);
+    const status = options.status ?? (state.kind === "expired" ? 410 : 200);
+    return kit.render(c, {
+      title: `Approve request ${view.requestId}`,
+      session,
+      status,
+      main: approvalMain(kit, c, view, token, state, options),
+    });
+  };
+
+  app.get("/approvals/:id", async (c) => page(c, c.req.query("token") ?? ""));
+
+  app.post("/approvals/:id", async (c) => {
+    const form = await c.req.parseBody();
+    const token = typeof form.token === "string" ? form.token : "";
+    const reason = typeof form.reason === "string" ? form.reason.trim() : "";
+    if (!kit.csrf.accepts(c, form.csrf)) {
+      return page(c, token, {
+        status: 403,
+        reason,
+        outcome: {
+          kind: "error",
+          title: "Nothing was recorded: the form had expired or did not come from this page.",
+          body: "The page has been reloaded; decide again.",
+        },
+      });
+    }
+    const decision = form.decision;
+    if (decision !== "approve" && decision !== "reject") {
+      return page(c, token, {
+        status: 400,
+        reason,
+        outcome: { kind: "error", title: "Choose Approve or Reject." },
+      });
+    }
+    if (decision === "reject" && reason === "") {
+      return page(c, token, {
+        status: 400,
+        reasonError: "Give a reason for the rejection; the requester sees it.",
+      });
+    }
+    if (reason.length > REASON_MAX) {
+      return page(c, token, {
+        status: 400,
+        reason,
+        reasonError: `The reason has ${reason.length} characters; the limit is ${REASON_MAX}.`,
+      });
+    }
+    try {
+      await kit.services.decide(c.req.param("id"), token, decision, reason || undefined);
+    } catch (error) {
+      if (!isPkiError(error)) throw error;
+      const refused = refusals[error.code];
+      if (!refused) throw error;
+      return page(c, token, {
+        status: refused.status,
+        reason,
+        outcome: { kind: "error", title: refused.title, body: error.message },
+      });
+    }
+    // Post/redirect/get: a reload shows the recorded decision instead of sending it again.
+    return c.redirect(
+      `/approvals/${encodeURIComponent(c.req.param("id"))}?token=${encodeURIComponent(token)}`,
+      303,
+    );
+  });
+
+  return app;
+}
+
+const refusals: Readonly<Record<string, { status: ContentfulStatusCode; title: string }>> = {
+  APPROVAL_TOKEN_INVALID: { status: 404, title: "This approval link is not valid." },
+  APPROVAL_ALREADY_DECIDED: {
+    status: 409,
+    title: "This link was already used: its decision stands and was not recorded again.",
+  },
+  APPROVAL_EXPIRED: { status: 410, title: "This approval link has expired; nothing was recorded." },
+  APPROVAL_NOT_PENDING: {
+    status: 409,
+    title: "The request no longer waits for approval; nothing was recorded.",
+  },
+  APPROVAL_DELIVERY_FAILED: {
+    status: 503,
+    title:
+      "Your decision is recorded but could not be passed on yet. Send it again to finish; it will not be counted twice.",
+  },
+};
+
+type LinkState =
+  | { kind: "open" }
+  | { kind: "used"; decision: "approve" | "reject" | null }
+  | { kind: "expired" }
+  | { kind: "closed"; status: string };
+
+function linkState(view: ApprovalView): LinkState {
+  if (view.decided) return { kind: "used", decision: view.decision };
+  if (view.status === "expired" || view.expired) return { kind: "expired" };
+  if (view.status !== "pending_approval") return { kind: "closed", status: view.status };
+  return { kind: "open" };
+}
+
+function stateNotice(view: ApprovalView, state: LinkState): Html {
+  switch (state.kind) {
+    case "used":
+      return alert(
+        "info",
+        `This link has been used: you ${state.decision === "reject" ? "rejected" : "approved"} this request.`,
+        `The request is now: ${statusText(view.status)}. A link decides once; opening it again changes nothing.`,
+      );
+    case "expired":
+      return alert(
+        "error",
+        "This approval link has expired.",
+        html`It was valid until ${time(view.expiresAt)}. The request can no longer be approved through it; the requester may submit again.`,
+      );
+    case "closed":
+      return alert(
+        "info",
+        "This request no longer waits for approval.",
+        `It is now: ${statusText(state.status)}. Nothing is left to decide through this link.`,
+      );
+    case "open":
+      return "";
+  }
+}
+
+function approvalMain(
+  kit: Kit,
+  c: Context,
+  view: ApprovalView,
+  token: string,
+  state: LinkState,
+  options: { outcome?: Outcome; reasonError?: string; reason?: string },
+): Html {
+  const progress = `${view.approvals} of ${view.approvalsRequired} approval${view.approvalsRequired === 1 ? "" : "s"}`;
+  return html`<h1>Approve a certificate request</h1>
+${options.outcome ? alert(options.outcome.kind, options.outcome.title, options.outcome.body) : ""}
+${stateNotice(view, state)}
+<section aria-labelledby="request-heading" class="card">
+<h2 id="request-heading">The request</h2>
+<dl class="facts">
+<dt>Requester</dt><dd>${view.requester}</dd>
+<dt>Profile</dt><dd>${view.profile}</dd>
+<dt>Comment</dt><dd>${view.comment ? html`<q class="comment">${view.comment}</q>` : html`<span class="muted">none</span>`}</dd>
+<dt>Status</dt><dd>${badge(view.status)}</dd>
+<dt>Quorum</dt><dd><span id="quorum">${progress}</span> <progress max="${view.approvalsRequired}" value="${view.approvals}" aria-label="Approvals so far">${progress}</progress></dd>
+<dt>You decide as</dt><dd>${view.approver}</dd>
+<dt>Link valid until</dt><dd>${time(view.expiresAt)}</dd>
+</dl>
+</section>
+<section aria-labelledby="csr-heading">
+<h2 id="csr-heading">What the certificate would contain</h2>
+${csrFacts({ subject: view.subject, sans: view.sans, key: view.key, sha256: view.csrSha256 })}
+<h3>Policy checks passed</h3>
+<ul class="checks">${view.checks.map((check) => html`<li>${check}</li>`)}</ul>
+</section>
+${
+  state.kind === "open"
+    ? html`<form method="post" action="/approvals/${view.requestId}" class="stack decision">
+${csrfField(kit.csrf.token(c))}
+<input type="hidden" name="token" value="${token}">
+<div class="field">
+<label for="reason">Reason <span class="muted">(required to reject; the requester sees it)</span></label>
+<textarea id="reason" name="reason" rows="3" maxlength="${REASON_MAX}"${options.reasonError ? html` aria-invalid="true" aria-describedby="reason-error"` : ""}>${options.reason ?? ""}</textarea>
+${options.reasonError ? html`<p class="field-error" id="reason-error">${options.reasonError}</p>` : ""}
+</div>
+<div class="actions">
+<button type="submit" name="decision" value="approve">Approve</button>
+<button type="submit" name="decision" value="reject" class="danger">Reject</button>
+</div>
+</form>`
+    : ""
+}`;
+}

@@ -1,0 +1,351 @@
+/**
+ * The operators' pages (admin sign-in): requests by status and a search, certificates issued
+ * or revoked, one certificate with its revocation form, and the CRL's status (number, next
+ * update, entries) on each, so a revocation can be watched reaching the CRL.
+ */
+
+import { normaliseSerial } from "@spca/core/certificate/serial";
+import type { CrlStatus } from "@spca/core/crl/publisher";
+import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
+import { isPkiError } from "@spca/core/errors";
+import type { CertificateRow, RequestRow } from "@spca/core/ra/listing";
+import { type RequestStatus, requestStatuses } from "@spca/core/requests/request";
+import { type Context, Hono } from "hono";
+import { html } from "hono/html";
+import {
+  alert,
+  badge,
+  certificateBadge,
+  csrfField,
+  sanList,
+  statusText,
+  time,
+} from "../html/components.ts";
+import type { Html } from "../html/layout.ts";
+import type { Kit } from "../kit.ts";
+import type { Session } from "../security/session.ts";
+
+const PAGE_SIZE = 25;
+const CURSOR = /^[A-Za-z0-9_-]{1,2048}$/;
+
+const reasonWords: Readonly<Record<string, string>> = {
+  unspecified: "Unspecified",
+  keyCompromise: "Key compromise",
+  affiliationChanged: "Affiliation changed",
+  superseded: "Superseded",
+  cessationOfOperation: "Cessation of operation",
+  privilegeWithdrawn: "Privilege withdrawn",
+};
+
+type Handler = (c: Context, session: Session) => Promise<Response>;
+
+export function operatorRoutes(kit: Kit): Hono {
+  const app = new Hono();
+
+  /** Admins only: others are sent to sign in, or told what their key cannot do. */
+  const admin = (handler: Handler) => async (c: Context) => {
+    const session = await kit.sessions.current(c);
+    if (!session) {
+      const here = new URL(c.req.url);
+      return c.redirect(`/sign-in?next=${encodeURIComponent(here.pathname + here.search)}`, 303);
+    }
+    if (session.role !== "admin") {
+      return kit.render(c, {
+        title: "Operators only",
+        section: "operators",
+        session,
+        status: 403,
+        main: html`<h1>Operators only</h1>${alert("error", "These pages need an admin key.", "You are signed in with a requester key. Sign out and sign in with an admin key.")}`,
+      });
+    }
+    return handler(c, session);
+  };
+
+  const page = (
+    c: Context,
+    session: Session,
+    title: string,
+    main: Html,
+    status: 200 | 400 | 403 | 404 | 409 | 422 = 200,
+  ) => kit.render(c, { title, section: "operators", session, status, main });
+
+  /**
+   * A listing from the page the URL names; an edited or stale cursor sends the operator to the
+   * first page instead of failing.
+   */
+  const firstPageIfStale = async <T>(
+    c: Context,
+    list: (page: { limit: number; cursor?: string }) => Promise<T>,
+  ): Promise<T | Response> => {
+    try {
+      return await list(pageInput(c));
+    } catch (error) {
+      if (!(error instanceof RangeError) || !c.req.query("cursor")) throw error;
+      const url = new URL(c.req.url);
+      url.searchParams.delete("cursor");
+      return c.redirect(`${url.pathname}${url.search}`, 303);
+    }
+  };
+
+  app.get(
+    "/operators",
+    admin(async (c, session) => {
+      const q = (c.req.query("q") ?? "").trim().slice(0, 200);
+      const crl = await kit.services.crlStatus();
+      if (q) {
+        const found = await kit.services.searchRequests(q);
+        return page(
+          c,
+          session,
+          `Search: ${q}`,
+          html`${operatorsHeader(crl, q)}
+<h2 id="results-heading">Requests matching “${q}”</h2>
+<p class="hint">Exact request ids and serials, or text in the requester, subject, SANs or profile of the newest ${found.searchedPerStatus} requests of each status.</p>
+${requestTable(found.rows, "results-heading")}`,
+        );
+      }
+      const status = requestStatuses.find((s) => s === c.req.query("status")) ?? "pending_approval";
+      const list = await firstPageIfStale(c, (page) => kit.services.listRequests(status, page));
+      if (list instanceof Response) return list;
+      return page(
+        c,
+        session,
+        "Operators",
+        html`${operatorsHeader(crl, "")}
+${statusTabs(status)}
+<h2 id="list-heading">${statusText(status)}</h2>
+${requestTable(list.items, "list-heading")}
+${nextLink(`/operators?status=${status}`, list.next)}`,
+      );
+    }),
+  );
+
+  app.get(
+    "/operators/certificates",
+    admin(async (c, session) => {
+      const status = c.req.query("status") === "revoked" ? "revoked" : "issued";
+      const list = await firstPageIfStale(c, (page) => kit.services.listCertificates(status, page));
+      if (list instanceof Response) return list;
+      const crl = await kit.services.crlStatus();
+      return page(
+        c,
+        session,
+        "Certificates",
+        html`${operatorsHeader(crl, "")}
+<nav aria-label="Certificates" class="tabs"><ul>
+<li><a href="/operators/certificates?status=issued"${status === "issued" ? html` aria-current="page"` : ""}>Issued</a></li>
+<li><a href="/operators/certificates?status=revoked"${status === "revoked" ? html` aria-current="page"` : ""}>Revoked</a></li>
+</ul></nav>
+<h2 id="certs-heading">${status === "issued" ? "Issued certificates" : "Revoked certificates"}</h2>
+${certificateTable(list.items)}
+${nextLink(`/operators/certificates?status=${status}`, list.next)}`,
+      );
+    }),
+  );
+
+  const certificatePage = async (
+    c: Context,
+    session: Session,
+    notice?: Html,
+    status: 200 | 400 | 403 | 409 | 422 = 200,
+  ) => {
+    const serial = normaliseSerial(c.req.param("serial") ?? "");
+    const certificate = serial ? await kit.services.getCertificate(serial) : undefined;
+    if (!certificate) {
+      return page(
+        c,
+        session,
+        "Certificate not found",
+        html`<h1>Certificate not found</h1>${alert("error", `No certificate has the serial ${c.req.param("serial")}.`)}`,
+        404,
+      );
+    }
+    const crl = await kit.services.crlStatus();
+    const requestLink = `/requests/${encodeURIComponent(certificate.requestId)}`;
+    return page(
+      c,
+      session,
+      `Certificate ${certificate.serial}`,
+      html`<h1>Certificate <code>${certificate.serial}</code></h1>
+${notice ?? ""}
+<dl class="facts">
+<dt>Status</dt><dd>${certificateBadge(certificate.status)}</dd>
+<dt>Subject</dt><dd>${certificate.subject}</dd>
+<dt>Subject alternative names</dt><dd>${sanList(certificate.sans)}</dd>
+<dt>Profile</dt><dd>${certificate.profile}</dd>
+<dt>Valid</dt><dd>${time(certificate.notBefore)} to ${time(certificate.notAfter)}</dd>
+<dt>Request</dt><dd><a href="${requestLink}">${certificate.requestId}</a></dd>
+${
+  certificate.revocation
+    ? html`<dt>Revoked</dt><dd>${time(certificate.revocation.revokedAt)}, ${reasonWords[certificate.revocation.reason] ?? certificate.revocation.reason}, by ${certificate.revocation.revokedBy}</dd>`
+    : ""
+}
+</dl>
+<ul class="downloads">
+<li><a href="${requestLink}/certificate.pem" download>Download the certificate (PEM)</a></li>
+<li><a href="${requestLink}/fullchain.pem" download>Download the full chain (PEM)</a></li>
+</ul>
+${certificate.status === "valid" ? revokeForm(kit.csrf.token(c), certificate.serial) : ""}
+${crlCard(crl)}`,
+      status,
+    );
+  };
+
+  app.get(
+    "/operators/certificates/:serial",
+    admin(async (c, session) =>
+      certificatePage(
+        c,
+        session,
+        c.req.query("revoked") === "1"
+          ? alert(
+              "success",
+              "The certificate is revoked.",
+              "The CRL is republished within seconds; its number below rises when it is.",
+            )
+          : undefined,
+      ),
+    ),
+  );
+
+  app.post(
+    "/operators/certificates/:serial/revoke",
+    admin(async (c, session) => {
+      const form = await c.req.parseBody();
+      if (!kit.csrf.accepts(c, form.csrf)) {
+        return certificatePage(
+          c,
+          session,
+          alert(
+            "error",
+            "Nothing was revoked: the form had expired or did not come from this site.",
+            "The page has been reloaded; try again.",
+          ),
+          400,
+        );
+      }
+      const reason = typeof form.reason === "string" ? form.reason : "";
+      if (!isRevocationReason(reason)) {
+        return certificatePage(c, session, alert("error", "Choose a revocation reason."), 400);
+      }
+      const serial = normaliseSerial(c.req.param("serial") ?? "");
+      if (!serial) return certificatePage(c, session);
+      try {
+        await kit.services.revokeCertificate(serial, reason, { keyId: session.keyId });
+      } catch (error) {
+        if (
+          !isPkiError(error) ||
+          !["CERT_NOT_FOUND", "CERT_EXPIRED", "REVOCATION_REASON_INVALID"].includes(error.code)
+        )
+          throw error;
+        return certificatePage(
+          c,
+          session,
+          alert("error", "The certificate was not revoked.", error.message),
+          409,
+        );
+      }
+      return c.redirect(`/operators/certificates/${encodeURIComponent(serial)}?revoked=1`, 303);
+    }),
+  );
+
+  return app;
+}
+
+function pageInput(c: Context): { limit: number; cursor?: string } {
+  const cursor = c.req.query("cursor");
+  return cursor && CURSOR.test(cursor) ? { limit: PAGE_SIZE, cursor } : { limit: PAGE_SIZE };
+}
+
+function nextLink(base: string, next: string | null): Html {
+  return next
+    ? html`<p><a href="${base}&cursor=${encodeURIComponent(next)}" rel="next">Next page</a></p>`
+    : "";
+}
+
+function operatorsHeader(crl: CrlStatus | undefined, q: string): Html {
+  return html`<h1>Operators</h1>
+<nav aria-label="Operators" class="tabs"><ul>
+<li><a href="/operators">Requests</a></li>
+<li><a href="/operators/certificates">Certificates</a></li>
+</ul></nav>
+<form method="get" action="/operators" class="search" role="search">
+<label for="q">Search requests and certificates</label>
+<input type="search" id="q" name="q" value="${q}" placeholder="Request id, serial, email, name…">
+<button type="submit">Search</button>
+</form>
+${crlCard(crl)}`;
+}
+
+export function crlCard(crl: CrlStatus | undefined): Html {
+  if (!crl)
+    return alert(
+      "info",
+      "No CRL has been published yet.",
+      "The first follows the start within seconds.",
+    );
+  return html`<section class="card crl" aria-labelledby="crl-heading">
+<h2 id="crl-heading">CRL</h2>
+<dl class="facts compact">
+<dt>Number</dt><dd id="crl-number">${crl.number}</dd>
+<dt>Entries</dt><dd id="crl-entries">${crl.entries}</dd>
+<dt>This update</dt><dd>${time(crl.thisUpdate)}</dd>
+<dt>Next update</dt><dd>${time(crl.nextUpdate)}</dd>
+<dt>Published</dt><dd>${time(crl.publishedAt)} (${crl.trigger})</dd>
+<dt>URL</dt><dd><a href="${crl.url}">${crl.url}</a></dd>
+</dl>
+</section>`;
+}
+
+function statusTabs(current: RequestStatus): Html {
+  return html`<nav aria-label="Request status" class="tabs"><ul>${requestStatuses.map(
+    (s) =>
+      html`<li><a href="/operators?status=${s}"${s === current ? html` aria-current="page"` : ""}>${statusText(s)}</a></li>`,
+  )}</ul></nav>`;
+}
+
+function requestTable(rows: readonly RequestRow[], labelledBy: string): Html {
+  if (rows.length === 0) return html`<p class="muted">None.</p>`;
+  return html`<div class="table-wrap"><table aria-labelledby="${labelledBy}">
+<thead><tr><th scope="col">Submitted</th><th scope="col">Subject and names</th><th scope="col">Requester</th><th scope="col">Profile</th><th scope="col">Status</th><th scope="col">Certificate</th></tr></thead>
+<tbody>${rows.map(
+    (r) => html`<tr>
+<td>${time(r.createdAt)}</td>
+<td><a href="/requests/${r.id}">${r.subject || r.id}</a>${sanList(r.sans)}</td>
+<td>${r.requester}</td>
+<td>${r.profile}</td>
+<td>${badge(r.status)}</td>
+<td>${r.serial ? html`<a href="/operators/certificates/${r.serial}"><code>${r.serial}</code></a>` : "—"}</td>
+</tr>`,
+  )}</tbody></table></div>`;
+}
+
+function certificateTable(rows: readonly CertificateRow[]): Html {
+  if (rows.length === 0) return html`<p class="muted">None.</p>`;
+  return html`<div class="table-wrap"><table aria-labelledby="certs-heading">
+<thead><tr><th scope="col">Serial</th><th scope="col">Subject</th><th scope="col">Requester</th><th scope="col">Profile</th><th scope="col">Expires</th><th scope="col">Status</th></tr></thead>
+<tbody>${rows.map(
+    (r) => html`<tr>
+<td><a href="/operators/certificates/${r.serial}"><code>${r.serial}</code></a></td>
+<td>${r.subject}</td>
+<td>${r.requester}</td>
+<td>${r.profile}</td>
+<td>${time(r.notAfter)}</td>
+<td>${certificateBadge(r.status)}</td>
+</tr>`,
+  )}</tbody></table></div>`;
+}
+
+function revokeForm(csrf: string, serial: string): Html {
+  return html`<form method="post" action="/operators/certificates/${serial}/revoke" class="stack card danger-zone">
+<h2>Revoke</h2>
+${csrfField(csrf)}
+<div class="field">
+<label for="reason">Reason</label>
+<select id="reason" name="reason" required>
+${Object.keys(revocationReasons).map((r) => html`<option value="${r}">${reasonWords[r] ?? r}</option>`)}
+</select>
+</div>
+<div class="actions"><button type="submit" class="danger">Revoke certificate</button></div>
+</form>`;
+}
