@@ -173,6 +173,9 @@ describe("the pages in Chromium", () => {
     await page.goto(`${origin}/`);
     assert.match(await mainText(page), /Submitting needs an API key/);
     await checkPage(page, "submit-signed-out");
+    await page.getByRole("link", { name: "Sign in with your API key" }).click();
+    await page.waitForURL(`${origin}/sign-in?next=/`);
+    await checkPage(page, "sign-in");
     await signIn(page, requesterKey);
 
     // A DER file: the page turns it into PEM and previews it before anything is sent.
@@ -395,8 +398,15 @@ describe("the pages in Chromium", () => {
     await checkPage(page, "certificate-revoked");
 
     // The search finds it, and the published CRL really lists it.
-    await page.goto(`${origin}/operators?q=${issuedSerial}`);
+    await page.getByRole("link", { name: "Operators", exact: true }).click();
+    await page.getByLabel("Search requests and certificates").fill(issuedSerial);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(`${origin}/operators?q=${issuedSerial}`);
     assert.match(await mainText(page), /Revoked/);
+    await checkPage(page, "operators-search");
+    await page.goto(`${origin}/no-such-page`);
+    assert.match(await mainText(page), /Page not found/);
+    await checkPage(page, "not-found");
     const certificate = await (
       await fetch(`${origin}/v1/certificates/${issuedSerial}?chain=true`, {
         headers: { authorization: `Bearer ${service.key}`, accept: "application/x-pem-file" },

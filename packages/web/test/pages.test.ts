@@ -1358,6 +1358,12 @@ describe("approval page", () => {
       );
       has(html, "This approval link is not valid");
     }
+    // Not a request id at all: refused before any lookup.
+    const html = await page(
+      await browser.post("/approvals/a.b", { csrf, token: newLinkSecret(), decision: "approve" }),
+      404,
+    );
+    has(html, "This approval link is not valid");
     assert.equal((await world.repository.getApproval(id))!.links[0]!.usedAt, null);
     assert.deepEqual(world.tasks, []);
   });

@@ -66,6 +66,8 @@ ${alert("error", "The link does not match any request.", "Check that the whole l
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token : "";
     const reason = typeof form.reason === "string" ? form.reason.trim() : "";
+    // Not an id at all: the page says the link is not valid, and nothing is looked up.
+    if (!REQUEST_ID.test(c.req.param("id"))) return page(c, token);
     if (!kit.csrf.accepts(c, form.csrf)) {
       return page(c, token, {
         status: 403,

@@ -99,6 +99,18 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
   );
 }
 
+/** The innermost unclipped elements whose right edge is beyond the screen, as tag.class#id. */
+const WIDER_THAN_SCREEN = `(() => {
+  const limit = document.documentElement.clientWidth + 1;
+  const clipped = (e) => { for (let p = e.parentElement; p; p = p.parentElement) if (getComputedStyle(p).overflowX !== "visible") return true; return false; };
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > limit && !clipped(e))
+    .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > limit && !clipped(c)))
+    .slice(0, 5)
+    .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : "") + (e.id ? "#" + e.id : ""))
+    .join(", ");
+})()`;
+
 /**
  * The checks every page gets: saved as `<name>.png` (full page) and `<name>-narrow.png` at a
  * phone's width, which must not scroll sideways; no accessibility violation.
@@ -113,6 +125,8 @@ export async function checkPage(page: Page, name: string): Promise<void> {
     "document.documentElement.scrollWidth - document.documentElement.clientWidth",
   )) as number;
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-narrow.png`), fullPage: true });
+  // What sticks out, to name it when the page is too wide.
+  const wider = overflow > 0 ? await page.evaluate(WIDER_THAN_SCREEN) : [];
   if (wide) await page.setViewportSize(wide);
-  assert.ok(overflow <= 0, `${name} scrolls sideways by ${overflow}px on a 375px screen`);
+  assert.ok(overflow <= 0, `${name} scrolls sideways by ${overflow}px on a 375px screen: ${wider}`);
 }
