@@ -740,6 +740,33 @@ describe("submitting without JavaScript", () => {
     assert.equal(await requestsIn(world), 0, "a preview stores nothing");
   });
 
+  test("a preview needs only the CSR: no verdict and no field errors without profile and email", async () => {
+    const world = await setUp();
+    const { browser } = await signedIn(world, "requester");
+    const csrf = await browser.csrf("/");
+    const html = await page(
+      await browser.post("/", {
+        csrf,
+        csr: csrPem("bare.example.internal"),
+        email: "",
+        profile: "",
+        action: "preview",
+      }),
+      200,
+    );
+    has(html, "<dd>CN=bare.example.internal</dd>");
+    hasNot(html, "accepts this CSR");
+    hasNot(html, `aria-invalid="true"`);
+    // Submitting the same form names the missing fields, and stores nothing.
+    const refused = await page(
+      await browser.post("/", { csrf, csr: csrPem("bare.example.internal"), action: "submit" }),
+      400,
+    );
+    has(refused, `id="email-error"`);
+    has(refused, `id="profile-error"`);
+    assert.equal(await requestsIn(world), 0);
+  });
+
   test("a preview names the profile's objection", async () => {
     const world = await setUp();
     const { browser } = await signedIn(world, "requester");
@@ -795,7 +822,7 @@ describe("submitting without JavaScript", () => {
     has(html, `<noscript><meta http-equiv="refresh" content="5"></noscript>`);
   });
 
-  test("invalid fields: 400, inline errors on each, values kept, nothing stored", async () => {
+  test("invalid fields: 400, inline errors on each (a preview minds only the CSR), values kept, nothing stored", async () => {
     const world = await setUp();
     const { browser } = await signedIn(world, "requester");
     const csrf = await browser.csrf("/");
@@ -818,6 +845,13 @@ describe("submitting without JavaScript", () => {
     ];
     for (const [name, fields, field, message] of cases) {
       for (const action of ["submit", "preview"]) {
+        if (action === "preview" && field !== "csr") {
+          // A preview needs only the CSR: the other fields wait for the submission.
+          const shown = await page(await browser.post("/", { ...fields, action }), 200);
+          has(shown, "What the CSR contains");
+          hasNot(shown, `aria-invalid="true"`);
+          continue;
+        }
         const html = await page(await browser.post("/", { ...fields, action }), 400);
         has(html, "The request was not submitted. Fix the fields marked below.");
         const control = new RegExp(`<(?:input|select|textarea)[^>]* id="${field}"[^>]*>`).exec(

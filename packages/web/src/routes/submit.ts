@@ -70,17 +70,22 @@ export function submitRoutes(kit: Kit): Hono {
       );
     }
     const { values, errors } = await readForm(form, kit);
-    if (Object.keys(errors).length > 0) return page(c, { session, values, errors }, 400);
-
     if (form.action === "preview") {
+      // A preview needs only the CSR; the profile and email, when valid, refine the verdict.
+      if (errors.csr) return page(c, { session, values, errors: { csr: errors.csr } }, 400);
       try {
-        const preview = kit.services.previewCsr(values.csr, values.profile, values.email);
+        const preview = kit.services.previewCsr(
+          values.csr,
+          errors.profile ? undefined : values.profile,
+          errors.email ? undefined : values.email,
+        );
         return page(c, { session, values, preview });
       } catch (error) {
         if (!isPkiError(error)) throw error;
         return page(c, { session, values, errors: { csr: error.message } }, 422);
       }
     }
+    if (Object.keys(errors).length > 0) return page(c, { session, values, errors }, 400);
     try {
       const { request, statusToken } = await kit.services.submit(
         {
