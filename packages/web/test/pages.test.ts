@@ -1402,6 +1402,22 @@ describe("approval page", () => {
     assert.deepEqual(world.tasks, []);
   });
 
+  test("a failing store is a 500 page, never a link said to be invalid", async () => {
+    const world = await setUp();
+    const { id, secrets } = await pending(world);
+    world.ra.getApproval = async () => {
+      throw new Error("DynamoDB is unavailable");
+    };
+    const browser = new Browser(world);
+    const html = await page(
+      await browser.get(`/approvals/${id}?token=${secrets["security@example.com"]!}`),
+      500,
+    );
+    hasNot(html, "not valid");
+    has(html, "Something went wrong");
+    assert.equal(world.errors.length, 1);
+  });
+
   test("an expired link: 410, no form, and a POST records nothing", async () => {
     const world = await setUp();
     const { request } = await submitted(world, "late.example.com", { profile: "server" });

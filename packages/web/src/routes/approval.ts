@@ -24,6 +24,16 @@ interface Outcome {
 export function approvalRoutes(kit: Kit): Hono {
   const app = new Hono();
 
+  /** The approval, or undefined when the link is not valid; any other failure is thrown. */
+  const approvalOrInvalid = async (id: string, token: string) => {
+    try {
+      return await kit.services.getApproval(id, token);
+    } catch (error) {
+      if (isPkiError(error, "APPROVAL_TOKEN_INVALID")) return undefined;
+      throw error;
+    }
+  };
+
   const page = async (
     c: Context,
     token: string,
@@ -36,12 +46,8 @@ export function approvalRoutes(kit: Kit): Hono {
   ) => {
     const session = await kit.sessions.current(c);
     const id = c.req.param("id") ?? "";
-    let view: ApprovalView;
-    try {
-      if (!REQUEST_ID.test(id)) throw new Error("not an id");
-      view = await kit.services.getApproval(id, token);
-    } catch (error) {
-      if (isPkiError(error) && error.code !== "APPROVAL_TOKEN_INVALID") throw error;
+    const view = REQUEST_ID.test(id) ? await approvalOrInvalid(id, token) : undefined;
+    if (!view) {
       return kit.render(c, {
         title: "Approval link not valid",
         session,

@@ -3,7 +3,7 @@
  * an email still arrives signed in; every POST also needs the CSRF token). The secret is
  * checked against the store on each request, so signing out or revoking the key ends it.
  */
-import { SESSION_SECONDS } from "@spca/core/ra/sessions";
+import { SESSION_SECONDS, type SignedIn } from "@spca/core/ra/sessions";
 import type { SessionRecord } from "@spca/core/store/request-repository";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -27,8 +27,8 @@ export class Sessions {
     return secret ? this.services.session(secret) : undefined;
   }
 
-  /** Signs in with an API key; false when the key is not valid. */
-  async start(c: Context, rawKey: string): Promise<Session | undefined> {
+  /** Signs in with an API key and sets the cookie; undefined when the key is not valid. */
+  async start(c: Context, rawKey: string): Promise<SignedIn | undefined> {
     const signedIn = await this.services.signIn(rawKey);
     if (!signedIn) return undefined;
     setCookie(c, this.cookieName, signedIn.secret, {
@@ -38,12 +38,7 @@ export class Sessions {
       sameSite: "Lax",
       maxAge: SESSION_SECONDS,
     });
-    return {
-      keyId: signedIn.keyId,
-      role: signedIn.role,
-      createdAt: new Date().toISOString(),
-      expiresAt: signedIn.expiresAt,
-    };
+    return signedIn;
   }
 
   async end(c: Context): Promise<void> {
