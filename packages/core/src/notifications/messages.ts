@@ -116,9 +116,9 @@ export function approvalUrl(publicBaseUrl: string, approvalId: string, token: st
   return `${baseUrl(publicBaseUrl)}/approvals/${encodeURIComponent(approvalId)}?token=${encodeURIComponent(token)}`;
 }
 
-/** The request's status page, for whoever holds its secret: `<publicBaseUrl>/requests/<id>?token=<secret>`. */
-export function requestPageUrl(publicBaseUrl: string, requestId: string, token: string): string {
-  return `${baseUrl(publicBaseUrl)}/requests/${encodeURIComponent(requestId)}?token=${encodeURIComponent(token)}`;
+/** The request's status page, for whoever holds its secret: `/requests/<id>?token=<secret>`. */
+export function requestPagePath(requestId: string, token: string): string {
+  return `/requests/${encodeURIComponent(requestId)}?token=${encodeURIComponent(token)}`;
 }
 
 /** The request's status in the API: `<publicBaseUrl>/v1/requests/<id>`. */

@@ -6,6 +6,7 @@
 import { normaliseSerial } from "@spca/core/certificate/serial";
 import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import { PkiError } from "@spca/core/errors";
+import { requestPagePath } from "@spca/core/notifications/messages";
 import { DEFAULT_API_RATE_LIMIT } from "@spca/core/policy/config";
 import { issueMessages } from "@spca/core/validation";
 import { PAGE_PATHS, type Pages } from "@spca/web/pages";
@@ -241,7 +242,7 @@ export function createApi(options: ApiOptions) {
     // `page`: the browser status page, which opens without an API key (new requests only).
     const links = {
       self: `/v1/requests/${request.id}`,
-      ...(statusToken ? { page: `/requests/${request.id}?token=${statusToken}` } : {}),
+      ...(statusToken ? { page: requestPagePath(request.id, statusToken) } : {}),
     };
     c.header("Location", links.self);
     return c.json({ id: request.id, status: request.status, links }, created ? 202 : 200);

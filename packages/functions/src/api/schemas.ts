@@ -1,19 +1,22 @@
 /** valibot schemas for every API input; the OpenAPI document is generated from them. */
 import { type RevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { API_KEY_ID, API_KEY_LABEL_MAX } from "@spca/core/ra/api-keys";
+import {
+  COMMENT_MAX_LENGTH,
+  DECISION_REASON_MAX_LENGTH,
+  RequesterEmail,
+} from "@spca/core/requests/submission-fields";
 import * as v from "valibot";
 
 /** A PEM CSR of the core's 64 KiB DER limit is about 88 KiB of text. */
 export const MAX_BODY_BYTES = 96 * 1024;
 
-const Email = v.pipe(
-  v.string(),
-  v.trim(),
-  v.email("email must be an email address"),
-  v.maxLength(254),
-);
+const Email = RequesterEmail;
 const ProfileName = v.pipe(v.string(), v.minLength(1), v.maxLength(63));
-const Comment = v.pipe(v.string(), v.maxLength(1000, "comment is limited to 1000 characters"));
+const Comment = v.pipe(
+  v.string(),
+  v.maxLength(COMMENT_MAX_LENGTH, `comment is limited to ${COMMENT_MAX_LENGTH} characters`),
+);
 const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
 
 export const SubmitRequestBody = v.strictObject({
@@ -41,7 +44,7 @@ export const ApprovalToken = v.pipe(
 export const DecisionBody = v.strictObject({
   decision: v.picklist(["approve", "reject"], 'decision must be "approve" or "reject"'),
   token: ApprovalToken,
-  reason: v.optional(v.pipe(v.string(), v.maxLength(1000))),
+  reason: v.optional(v.pipe(v.string(), v.maxLength(DECISION_REASON_MAX_LENGTH))),
 });
 
 export const CreateApiKeyBody = v.strictObject({

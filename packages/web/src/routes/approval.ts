@@ -5,15 +5,14 @@
  */
 import { isPkiError } from "@spca/core/errors";
 import type { ApprovalView } from "@spca/core/ra/views";
+import { isRequestId } from "@spca/core/requests/request";
+import { DECISION_REASON_MAX_LENGTH } from "@spca/core/requests/submission-fields";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { alert, badge, csrFacts, csrfField, statusText, time } from "../html/components.ts";
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
-
-const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const REASON_MAX = 1000;
 
 interface Outcome {
   readonly kind: "error" | "info" | "success";
@@ -46,7 +45,7 @@ export function approvalRoutes(kit: Kit): Hono {
   ) => {
     const session = await kit.sessions.current(c);
     const id = c.req.param("id") ?? "";
-    const view = REQUEST_ID.test(id) ? await approvalOrInvalid(id, token) : undefined;
+    const view = isRequestId(id) ? await approvalOrInvalid(id, token) : undefined;
     if (!view) {
       return kit.render(c, {
         title: "Approval link not valid",
@@ -73,7 +72,7 @@ ${alert("error", "The link does not match any request.", "Check that the whole l
     const token = typeof form.token === "string" ? form.token : "";
     const reason = typeof form.reason === "string" ? form.reason.trim() : "";
     // Not an id at all: the page says the link is not valid, and nothing is looked up.
-    if (!REQUEST_ID.test(c.req.param("id"))) return page(c, token);
+    if (!isRequestId(c.req.param("id"))) return page(c, token);
     if (!kit.csrf.accepts(c, form.csrf)) {
       return page(c, token, {
         status: 403,
@@ -99,11 +98,11 @@ ${alert("error", "The link does not match any request.", "Check that the whole l
         reasonError: "Give a reason for the rejection; the requester sees it.",
       });
     }
-    if (reason.length > REASON_MAX) {
+    if (reason.length > DECISION_REASON_MAX_LENGTH) {
       return page(c, token, {
         status: 400,
         reason,
-        reasonError: `The reason has ${reason.length} characters; the limit is ${REASON_MAX}.`,
+        reasonError: `The reason has ${reason.length} characters; the limit is ${DECISION_REASON_MAX_LENGTH}.`,
       });
     }
     try {
@@ -221,7 +220,7 @@ ${csrfField(kit.csrf.token(c))}
 <input type="hidden" name="token" value="${token}">
 <div class="field">
 <label for="reason">Reason <span class="muted">(required to reject; the requester sees it)</span></label>
-<textarea id="reason" name="reason" rows="3" maxlength="${REASON_MAX}"${options.reasonError ? html` aria-invalid="true" aria-describedby="reason-error"` : ""}>${options.reason ?? ""}</textarea>
+<textarea id="reason" name="reason" rows="3" maxlength="${DECISION_REASON_MAX_LENGTH}"${options.reasonError ? html` aria-invalid="true" aria-describedby="reason-error"` : ""}>${options.reason ?? ""}</textarea>
 ${options.reasonError ? html`<p class="field-error" id="reason-error">${options.reasonError}</p>` : ""}
 </div>
 <div class="actions">

@@ -5,14 +5,13 @@
  */
 
 import type { RequestView } from "@spca/core/ra/views";
+import { isRequestId } from "@spca/core/requests/request";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import { alert, badge, csrFacts, historyTable, time } from "../html/components.ts";
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
 import type { Session } from "../security/session.ts";
-
-const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Statuses the requester waits through; the page follows these and stops at any other. */
 const inProgress: ReadonlySet<string> = new Set(["submitted", "pending_approval", "approved"]);
@@ -23,7 +22,7 @@ export function requestRoutes(kit: Kit): Hono {
   /** The request if the link's token (or the session) opens it. */
   const open = async (c: Context, session: Session | undefined) => {
     const id = c.req.param("id") ?? "";
-    if (!REQUEST_ID.test(id)) return undefined;
+    if (!isRequestId(id)) return undefined;
     const token = c.req.query("token");
     const byLink = token ? await kit.services.getRequestByStatusToken(id, token) : undefined;
     return byLink ?? (session ? kit.services.getRequest(id) : undefined);

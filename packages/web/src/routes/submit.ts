@@ -6,7 +6,9 @@
  */
 import { encodePem } from "@spca/core/encoding/pem";
 import { isPkiError } from "@spca/core/errors";
+import { requestPagePath } from "@spca/core/notifications/messages";
 import type { CsrPreview } from "@spca/core/ra/registration-authority";
+import { COMMENT_MAX_LENGTH, RequesterEmail } from "@spca/core/requests/submission-fields";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import * as v from "valibot";
@@ -14,9 +16,6 @@ import { alert, csrFacts, csrfField } from "../html/components.ts";
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
 import type { Session } from "../security/session.ts";
-
-const COMMENT_MAX = 1000;
-const EmailField = v.pipe(v.string(), v.trim(), v.email(), v.maxLength(254));
 
 interface Values {
   readonly csr: string;
@@ -97,8 +96,13 @@ export function submitRoutes(kit: Kit): Hono {
         { keyId: session?.keyId ?? "anonymous" },
         undefined,
       );
-      const query = statusToken ? `?token=${statusToken}` : "";
-      return c.redirect(`/requests/${encodeURIComponent(request.id)}${query}`, 303);
+      // Without a token (never, short of an idempotent replay) the session opens the page.
+      return c.redirect(
+        statusToken
+          ? requestPagePath(request.id, statusToken)
+          : `/requests/${encodeURIComponent(request.id)}`,
+        303,
+      );
     } catch (error) {
       if (!isPkiError(error)) throw error;
       return page(c, { session, values, errors: { [fieldOf(error.code)]: error.message } }, 422);
@@ -162,15 +166,15 @@ async function readForm(
     csr = asText.includes("-----BEGIN") ? asText.trim() : encodePem("CERTIFICATE REQUEST", bytes);
   }
   if (csr === "") errors.csr = "Paste a CSR or choose a PEM or DER file.";
-  const email = v.safeParse(EmailField, text("email"));
+  const email = v.safeParse(RequesterEmail, text("email"));
   if (!email.success) errors.email = "Enter the requester's email address, like dev@example.com.";
   const profile = text("profile");
   if (!kit.services.profiles().some((p) => p.name === profile)) {
     errors.profile = "Choose one of the profiles.";
   }
   const comment = text("comment").trim();
-  if (comment.length > COMMENT_MAX) {
-    errors.comment = `The comment has ${comment.length} characters; the limit is ${COMMENT_MAX}.`;
+  if (comment.length > COMMENT_MAX_LENGTH) {
+    errors.comment = `The comment has ${comment.length} characters; the limit is ${COMMENT_MAX_LENGTH}.`;
   }
   return {
     values: { csr, email: email.success ? email.output : text("email"), profile, comment },
@@ -227,7 +231,7 @@ ${fieldError("profile")}
 </div>
 <div class="field">
 <label for="comment">Comment for the approvers <span class="muted">(optional)</span></label>
-<textarea id="comment" name="comment" rows="3" maxlength="${COMMENT_MAX}"${describedBy("comment")}${invalid("comment")}>${values.comment}</textarea>
+<textarea id="comment" name="comment" rows="3" maxlength="${COMMENT_MAX_LENGTH}"${describedBy("comment")}${invalid("comment")}>${values.comment}</textarea>
 ${fieldError("comment")}
 </div>
 <div class="actions">

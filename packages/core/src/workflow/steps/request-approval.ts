@@ -5,7 +5,6 @@
  * bus. Run again (a retry), it re-sends only to approvers whose mail did not go out, with a new
  * secret, and refreshes the task token; mails already sent are never sent twice.
  */
-
 import { TransientError } from "../../errors.ts";
 import { hashSecret, newLinkSecret } from "../../links/secrets.ts";
 import { approvalNeededMail } from "../../notifications/messages.ts";
