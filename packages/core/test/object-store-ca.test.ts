@@ -59,10 +59,12 @@ describe("ObjectStoreCa", () => {
 
   test("an object that is not a certificate chain is refused clearly", async () => {
     const { ca, objects } = await setUp();
-    await objects.put(CA_CHAIN_OBJECT_KEY, encodePem("PRIVATE KEY", new Uint8Array([1])), "x");
-    await assert.rejects(
-      ca.issuingAuthority(),
-      (e) => isPkiError(e, "CA_NOT_INITIALISED") && /CERTIFICATE blocks/.test(e.message),
-    );
+    for (const body of [encodePem("PRIVATE KEY", new Uint8Array([1])), "not PEM at all\n"]) {
+      await objects.put(CA_CHAIN_OBJECT_KEY, body, "x");
+      await assert.rejects(
+        ca.issuingAuthority(),
+        (e) => isPkiError(e, "CA_NOT_INITIALISED") && /CERTIFICATE blocks/.test(e.message),
+      );
+    }
   });
 });

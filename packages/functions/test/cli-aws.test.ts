@@ -1,10 +1,13 @@
 /**
- * `pki ca csr|import|show --aws`: the deployed CA behind SST_RESOURCE_Pki. In process, the
- * bucket is s3rver and KMS is aws-sdk-client-mock serving a real key, so the CSR and every
- * signature verify for real (OpenSSL checks the CSR). An offline root made here with core's
- * createRootCertificate signs the CSR's key into an issuing CA certificate. Through the real
- * CLI (a child process): what happens without SST_RESOURCE_Pki, --aws where it does not
- * belong, and `ca show --aws` on s3rver with a data folder held by a live service nearby.
+ * `pki ca csr|import|show --aws`: the deployed CA, reached through its CA bootstrap function,
+ * which SST_RESOURCE_Pki names. The function is the real handler (ca-bootstrap.ts) on s3rver,
+ * with KMS behind aws-sdk-client-mock serving a real key, so the CSR and every signature verify
+ * for real (OpenSSL checks the CSR); the CLI reaches it through the real Lambda SDK, whose
+ * Invoke requests a stand-in answers in process (support/lambda-stand-in.ts). An offline root
+ * made here with core's createRootCertificate signs the CSR's key into an issuing CA
+ * certificate. Through the real CLI (a child process, the stand-in served over HTTP): what
+ * happens without SST_RESOURCE_Pki, --aws where it does not belong, the output and exit status
+ * of each command, and how an error result, a failed function and a denied invocation read.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -18,22 +21,28 @@ import { createIssuingCertificate, createRootCertificate } from "@spca/core/ca/c
 import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
 import { parseCsrStructure } from "@spca/core/csr/parse";
 import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
-import { type ErrorCode, isPkiError } from "@spca/core/errors";
+import type { ErrorCode } from "@spca/core/errors";
 import { loadConfig } from "@spca/core/policy/config";
+import type { SigningAlgorithm } from "@spca/core/signer/algorithms";
 import { generateKey, LocalSigner } from "@spca/core/signer/local-signer";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
-import { type NameEntry, parseNameText } from "@spca/core/x509/name";
+import { parseNameText } from "@spca/core/x509/name";
 import { mockClient } from "aws-sdk-client-mock";
 import { serveKey, TEST_KEY_ARN, testKey } from "../../core/test/support/kms-mock.ts";
 import { type LocalS3, startS3rver } from "../../core/test/support/s3.ts";
 import { shippedConfigPath } from "../../core/test/support/test-ca.ts";
 import {
   type AwsCaCommand,
+  CaFunctionError,
   type Environment,
   PKI_RESOURCE_VARIABLE,
   pkiResourceFromEnvironment,
   runAwsCaCommand,
 } from "../src/cli/aws-target.ts";
+import { AwsServices } from "../src/lambda/aws-services.ts";
+import { caBootstrapLambda } from "../src/lambda/ca-bootstrap.ts";
+import { kmsAdapters } from "../src/lambda/clients/kms.ts";
+import { s3Adapters } from "../src/lambda/clients/s3.ts";
 import {
   assertNoStackTrace,
   assertOk,
@@ -45,26 +54,72 @@ import {
   scratch,
   writeFile,
 } from "./support/cli.ts";
+import { LambdaStandIn, STAND_IN_ACCOUNT, STAND_IN_REGION } from "./support/lambda-stand-in.ts";
+import { capturePowertoolsOutput, type PowertoolsOutput } from "./support/powertools-output.ts";
 
-const CONFIG_SUBJECT = loadConfig(shippedConfigPath).ca.subject;
+const CONFIG = loadConfig(shippedConfigPath);
+const CONFIG_SUBJECT = CONFIG.ca.subject;
 const buckets = Array.from({ length: 10 }, (_, i) => `spca-private-${i}`);
 let nextBucket = 0;
 /** A bucket of its own for each test: nothing one test installs is seen by another. */
 const freshBucket = () => buckets[nextBucket++]!;
+let functionCount = 0;
 
-/** What `sst shell` would put in SST_RESOURCE_Pki for a deployment using `bucket`. */
-function resourceJson(bucket: string, extra: Record<string, unknown> = {}): string {
+const functionArn = (name: string) =>
+  `arn:aws:lambda:${STAND_IN_REGION}:${STAND_IN_ACCOUNT}:function:${name}`;
+
+/** What `sst shell` would put in SST_RESOURCE_Pki for a deployment whose function is `fn`. */
+function resourceJson(fn: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     type: "sst.sst.Linkable",
     table: "spca-prod-Table",
-    bucket,
+    bucket: "spca-prod-private",
     eventBus: "spca-prod-Bus",
     caKeyArn: TEST_KEY_ARN,
+    caFunction: fn,
     publicBaseUrl: "https://pki.example.com",
-    region: "eu-west-1",
+    region: STAND_IN_REGION,
     ...extra,
   });
 }
+
+interface DeployOptions {
+  readonly bucket?: string;
+  readonly kms: KMSClient;
+  readonly signingAlgorithm?: SigningAlgorithm;
+  /** The function's clock, for imports. */
+  readonly now?: () => Date;
+}
+
+/**
+ * A deployment in `s3`: a bucket, and its CA bootstrap function (the real handler, as its entry
+ * point wires it, minus DynamoDB, which the operator's actions never touch) in `lambda`.
+ */
+function deploy(lambda: LambdaStandIn, s3: LocalS3, options: DeployOptions) {
+  const bucket = options.bucket ?? freshBucket();
+  const fn = `spca-prod-CaBootstrap-${++functionCount}`;
+  const services = new AwsServices(
+    {
+      tableName: "unused",
+      bucketName: bucket,
+      eventBusName: "unused",
+      caKeyId: TEST_KEY_ARN,
+      caSigningAlgorithm: options.signingAlgorithm,
+      stateMachineArn: undefined,
+      openSubmission: false,
+      webAssetsDir: undefined,
+      config: CONFIG,
+    },
+    { ...s3Adapters(() => s3.client), ...kmsAdapters(() => options.kms) },
+    "CaBootstrap",
+  );
+  lambda.functions.set(
+    fn,
+    caBootstrapLambda(() => services, options.now ? { now: options.now } : {}),
+  );
+  return { bucket, fn };
+}
+type Deployment = ReturnType<typeof deploy>;
 
 /** The offline root: a local P-384 key with a certificate from createRootCertificate. */
 const ROOT_BASE_URL = "https://root.example.com";
@@ -116,10 +171,15 @@ describe("pki ca csr|import|show --aws, in process", () => {
   let s3: LocalS3;
   const kms = new KMSClient({ region: "eu-west-1" });
   const kmsMock = mockClient(kms);
+  const lambda = new LambdaStandIn();
+  const client = lambda.client();
   let kmsKeySpki: Uint8Array;
   let root: Root;
+  // The function's log lines, kept out of the report.
+  let logs: PowertoolsOutput;
 
   before(async () => {
+    logs = capturePowertoolsOutput();
     s3 = await startS3rver(buckets);
     const key = await testKey("ECC_NIST_P256");
     kmsKeySpki = key.spki;
@@ -127,26 +187,30 @@ describe("pki ca csr|import|show --aws, in process", () => {
     root = await offlineRoot("Offline Test Root");
   });
   after(async () => {
+    logs?.stop();
+    client.destroy();
     await s3?.close();
   });
 
+  const deployment = (options: Partial<DeployOptions> = {}) =>
+    deploy(lambda, s3, { kms, ...options });
   const objects = (bucket: string) => new S3ObjectStore(s3.client, bucket);
   const stored = async (bucket: string) => {
     const object = await objects(bucket).get(CA_CHAIN_OBJECT_KEY);
     return object && Buffer.from(object.body).toString("utf8");
   };
+  const lastEvent = () => lambda.events.at(-1)?.event;
 
   /** Runs a command as main does: SST_RESOURCE_Pki from `env`, output captured. */
   async function run(
-    bucket: string,
+    d: Pick<Deployment, "fn">,
     command: AwsCaCommand,
-    env: Environment = { [PKI_RESOURCE_VARIABLE]: resourceJson(bucket) },
-    client: KMSClient = kms,
+    env: Environment = { [PKI_RESOURCE_VARIABLE]: resourceJson(d.fn) },
   ): Promise<{ stdout: string; stderr: string }> {
     const out = { stdout: "", stderr: "" };
     await runAwsCaCommand(command, {
       resource: pkiResourceFromEnvironment(env, command.sub),
-      clients: { s3: () => s3.client, kms: () => client },
+      lambda: client,
       out: {
         stdout: (text) => {
           out.stdout += text;
@@ -159,16 +223,20 @@ describe("pki ca csr|import|show --aws, in process", () => {
     return out;
   }
 
-  /** The command fails with `code` (and `message`), having printed nothing to stdout. */
-  async function fails(bucket: string, command: AwsCaCommand, code: ErrorCode, message: RegExp) {
+  /** The command fails with `check`'s error, having printed nothing to stdout. */
+  async function failsWith(
+    d: Pick<Deployment, "fn">,
+    command: AwsCaCommand,
+    check: (e: Error) => boolean,
+  ) {
     let printed = "";
     await assert.rejects(
       runAwsCaCommand(command, {
         resource: pkiResourceFromEnvironment(
-          { [PKI_RESOURCE_VARIABLE]: resourceJson(bucket) },
+          { [PKI_RESOURCE_VARIABLE]: resourceJson(d.fn) },
           command.sub,
         ),
-        clients: { s3: () => s3.client, kms: () => kms },
+        lambda: client,
         out: {
           stdout: (text) => {
             printed += text;
@@ -176,31 +244,35 @@ describe("pki ca csr|import|show --aws, in process", () => {
           stderr: () => {},
         },
       }),
-      (e) => {
-        assert.ok(isPkiError(e, code), `expected ${code}, got ${(e as Error).message}`);
-        assert.match(e.message, message);
-        return true;
-      },
+      check,
     );
     assert.equal(printed, "", "a failed command printed to stdout");
   }
 
-  const csr = (subject: readonly NameEntry[] = parseNameText(CONFIG_SUBJECT)): AwsCaCommand => ({
-    sub: "csr",
-    subject,
-  });
+  /** The function answered an error result: `code` and `message`, as main prints them. */
+  const fails = (d: Deployment, command: AwsCaCommand, code: ErrorCode, message: RegExp) =>
+    failsWith(d, command, (e) => {
+      assert.ok(e instanceof CaFunctionError, `expected ${code}, got ${e.name}: ${e.message}`);
+      assert.equal(e.code, code, e.message);
+      assert.match(e.message, message);
+      return true;
+    });
+
+  const csr: AwsCaCommand = { sub: "csr" };
 
   test("csr: a CSR for the KMS key, signed by KMS, that OpenSSL verifies", async () => {
-    const bucket = freshBucket();
+    const d = deployment();
     kmsMock.resetHistory();
-    const { stdout, stderr } = await run(bucket, csr());
+    const { stdout, stderr } = await run(d, csr);
     assert.equal(stderr, "", "no note: the bucket holds no certificate");
     assert.deepEqual(pemBlocks(stdout, "CERTIFICATE REQUEST"), [stdout], "stdout is one CSR");
+    // The CLI asked the function named in SST_RESOURCE_Pki, leaving the subject to it.
+    assert.deepEqual(lambda.events.at(-1), { name: d.fn, event: { action: "csr" } });
 
     const verdict = opensslReqVerify(stdout);
     assert.ok(verdict.ok, verdict.output);
     assert.match(verdict.output, /verify OK/);
-    // The CSR carries the KMS key, and KMS made the signature, for the linked key ARN.
+    // The CSR carries the KMS key, and KMS made the signature, for the function's key ARN.
     assert.equal(opensslReq(["-noout", "-pubkey"], stdout), spkiPem(kmsKeySpki));
     assert.deepEqual(
       kmsMock.commandCalls(GetPublicKeyCommand).map((c) => c.args[0].input.KeyId),
@@ -209,39 +281,44 @@ describe("pki ca csr|import|show --aws, in process", () => {
     const signs = kmsMock.commandCalls(SignCommand);
     assert.equal(signs.length, 1);
     assert.equal(signs[0]!.args[0].input.KeyId, TEST_KEY_ARN);
+    // The deployed configuration's ca.subject.
     const text = opensslReq(["-noout", "-text"], stdout);
     assert.match(text, /Subject: CN = Example Private Issuing CA, O = Example/);
     assert.match(text, /X509v3 Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
     assert.match(text, /ecdsa-with-SHA256/);
     // Nothing was written to the bucket.
-    assert.equal(await stored(bucket), undefined);
+    assert.equal(await stored(d.bucket), undefined);
 
     // --subject (as main passes it).
-    const team = await run(
-      bucket,
-      csr(parseNameText("CN=Team Issuing CA, OU=Platform, O=Example")),
-    );
+    const team = await run(d, {
+      sub: "csr",
+      subject: "CN=Team Issuing CA, OU=Platform, O=Example",
+    });
+    assert.deepEqual(lastEvent(), {
+      action: "csr",
+      subject: "CN=Team Issuing CA, OU=Platform, O=Example",
+    });
     assert.ok(opensslReqVerify(team.stdout).ok);
     assert.match(
       opensslReq(["-noout", "-subject"], team.stdout),
       /CN = Team Issuing CA, OU = Platform, O = Example/,
     );
+    // A subject the function cannot use is an error result, not a failed function.
+    await fails(
+      d,
+      { sub: "csr", subject: "nonsense" },
+      "CSR_SUBJECT_INVALID",
+      /subject: "nonsense" is not TYPE=value/,
+    );
   });
 
-  test("csr: signingAlgorithm from SST_RESOURCE_Pki is the one KMS signs with", async () => {
-    const bucket = freshBucket();
+  test("csr: the function's signing algorithm is the one KMS signs with", async () => {
     const rsaKms = new KMSClient({ region: "eu-west-1" });
     const rsaMock = mockClient(rsaKms);
     const rsa = await testKey("RSA_2048");
     serveKey(rsaMock, rsa);
-    const { stdout } = await run(
-      bucket,
-      csr(),
-      {
-        [PKI_RESOURCE_VARIABLE]: resourceJson(bucket, { signingAlgorithm: "RSASSA_PSS_SHA_256" }),
-      },
-      rsaKms,
-    );
+    const d = deployment({ kms: rsaKms, signingAlgorithm: "RSASSA_PSS_SHA_256" });
+    const { stdout } = await run(d, csr);
     const verdict = opensslReqVerify(stdout);
     assert.ok(verdict.ok, verdict.output);
     assert.match(opensslReq(["-noout", "-text"], stdout), /Signature Algorithm: rsassaPss/);
@@ -253,13 +330,14 @@ describe("pki ca csr|import|show --aws, in process", () => {
   });
 
   test("import: the root-signed certificate + chain is installed as is, and show prints it", async () => {
-    const bucket = freshBucket();
-    const request = (await run(bucket, csr())).stdout;
+    const d = deployment();
+    const request = (await run(d, csr)).stdout;
     const issuing = await signCsr(root, request);
     const bundle = issuing + root.pem;
 
-    const imported = await run(bucket, { sub: "import", pem: bundle });
-    assert.equal(await stored(bucket), bundle, "the bucket holds the certificate, then the root");
+    const imported = await run(d, { sub: "import", pem: bundle });
+    assert.deepEqual(lastEvent(), { action: "import", chain: bundle });
+    assert.equal(await stored(d.bucket), bundle, "the bucket holds the certificate, then the root");
     assert.equal(imported.stdout, bundle, "stdout is the installed chain");
     const certificate = new X509Certificate(issuing);
     const serial = certificate.serialNumber.toLowerCase().replace(/^0+/, "");
@@ -271,10 +349,11 @@ describe("pki ca csr|import|show --aws, in process", () => {
       imported.stderr,
     );
     assert.match(imported.stderr, /1 certificate above it/);
-    const objects_ = await objects(bucket).get(CA_CHAIN_OBJECT_KEY);
-    assert.equal(objects_?.contentType, "application/x-pem-file");
+    const object = await objects(d.bucket).get(CA_CHAIN_OBJECT_KEY);
+    assert.equal(object?.contentType, "application/x-pem-file");
 
-    const shown = await run(bucket, { sub: "show" });
+    const shown = await run(d, { sub: "show" });
+    assert.deepEqual(lastEvent(), { action: "show" });
     assert.equal(shown.stdout, bundle);
     assert.equal(shown.stderr, "");
     // What is installed chains to the root under OpenSSL too.
@@ -282,7 +361,7 @@ describe("pki ca csr|import|show --aws, in process", () => {
     assert.ok(certificate.verify(new X509Certificate(root.pem).publicKey));
 
     // A CSR for a renewal is still given, with a note that a certificate exists.
-    const renewal = await run(bucket, csr());
+    const renewal = await run(d, csr);
     assert.ok(opensslReqVerify(renewal.stdout).ok);
     assert.match(
       renewal.stderr,
@@ -290,12 +369,12 @@ describe("pki ca csr|import|show --aws, in process", () => {
     );
     // And the renewed certificate (same key, new serial) replaces the old one.
     const renewed = (await signCsr(root, renewal.stdout)) + root.pem;
-    await run(bucket, { sub: "import", pem: renewed });
-    assert.equal(await stored(bucket), renewed);
+    await run(d, { sub: "import", pem: renewed });
+    assert.equal(await stored(d.bucket), renewed);
   });
 
   test("import: a certificate for another key is CA_KEY_MISMATCH, and the bucket is unchanged", async () => {
-    const bucket = freshBucket();
+    const d = deployment();
     const otherKey = new LocalSigner(generateKey("ECC_NIST_P256").privateKey, "stranger");
     const stranger = (await signKey(root, await otherKey.publicKey())) + root.pem;
     const mismatch = new RegExp(
@@ -303,79 +382,147 @@ describe("pki ca csr|import|show --aws, in process", () => {
     );
 
     // Nothing installed yet: still nothing.
-    await fails(bucket, { sub: "import", pem: stranger }, "CA_KEY_MISMATCH", mismatch);
-    assert.equal(await stored(bucket), undefined);
+    await fails(d, { sub: "import", pem: stranger }, "CA_KEY_MISMATCH", mismatch);
+    assert.equal(await stored(d.bucket), undefined);
 
     // An installed chain stays as it was.
-    const good = (await signCsr(root, (await run(bucket, csr())).stdout)) + root.pem;
-    await run(bucket, { sub: "import", pem: good });
-    await fails(bucket, { sub: "import", pem: stranger }, "CA_KEY_MISMATCH", mismatch);
-    assert.equal(await stored(bucket), good);
+    const good = (await signCsr(root, (await run(d, csr)).stdout)) + root.pem;
+    await run(d, { sub: "import", pem: good });
+    await fails(d, { sub: "import", pem: stranger }, "CA_KEY_MISMATCH", mismatch);
+    assert.equal(await stored(d.bucket), good);
     // The root alone first, then the certificate: the first is not the KMS key's either.
     await fails(
-      bucket,
+      d,
       { sub: "import", pem: root.pem + good.slice(0, good.indexOf(root.pem)) },
       "CA_KEY_MISMATCH",
       mismatch,
     );
-    assert.equal(await stored(bucket), good);
+    assert.equal(await stored(d.bucket), good);
   });
 
   test("import: bad bundles give the precise validation error and write nothing", async () => {
-    const bucket = freshBucket();
-    const issuing = await signCsr(root, (await run(bucket, csr())).stdout);
+    const d = deployment();
+    const issuing = await signCsr(root, (await run(d, csr)).stdout);
     const otherRoot = await offlineRoot("Some Other Root");
     for (const [pem, message] of [
       ["this is not a certificate\n", /The file holds no certificate\./],
       ["", /The file holds no certificate\./],
       [issuing, /The chain does not end in a self-signed root .*; include the root\./],
       [issuing + otherRoot.pem, /Certificate 1 was not issued by certificate 2\./],
-      [(await run(bucket, csr())).stdout, /Block 1 is a CERTIFICATE REQUEST, not a CERTIFICATE\./],
+      [(await run(d, csr)).stdout, /Block 1 is a CERTIFICATE REQUEST, not a CERTIFICATE\./],
       [
         "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
         /Certificate 1 is malformed/,
       ],
     ] as const) {
-      await fails(bucket, { sub: "import", pem }, "CA_IMPORT_INVALID", message);
+      await fails(d, { sub: "import", pem }, "CA_IMPORT_INVALID", message);
     }
-    assert.equal(await stored(bucket), undefined);
-    // An expired certificate is refused by its dates, not installed.
+    assert.equal(await stored(d.bucket), undefined);
+    // An expired certificate is refused by its dates, not installed: the same bucket, through
+    // a function whose clock is 20 years on.
+    const later = deployment({
+      bucket: d.bucket,
+      now: () => new Date(Date.now() + 20 * 365 * 86_400_000),
+    });
     await fails(
-      bucket,
-      { sub: "import", pem: issuing + root.pem, now: new Date(Date.now() + 20 * 365 * 86_400_000) },
+      later,
+      { sub: "import", pem: issuing + root.pem },
       "CA_IMPORT_INVALID",
       /Certificate 1 expired on /,
     );
-    assert.equal(await stored(bucket), undefined);
+    assert.equal(await stored(d.bucket), undefined);
   });
 
   test("a chain for another key already in the bucket is kept: csr says so, import refuses", async () => {
-    const bucket = freshBucket();
+    const d = deployment();
     const previous = new LocalSigner(generateKey("ECC_NIST_P256").privateKey, "previous CA key");
     const previousChain = (await signKey(root, await previous.publicKey())) + root.pem;
-    await objects(bucket).put(CA_CHAIN_OBJECT_KEY, previousChain, "application/x-pem-file");
+    await objects(d.bucket).put(CA_CHAIN_OBJECT_KEY, previousChain, "application/x-pem-file");
 
-    const request = await run(bucket, csr());
+    const request = await run(d, csr);
     assert.ok(opensslReqVerify(request.stdout).ok);
     assert.match(request.stderr, /^pki: note: .* holds the certificate of another key/);
 
     const bundle = (await signCsr(root, request.stdout)) + root.pem;
     await fails(
-      bucket,
+      d,
       { sub: "import", pem: bundle },
       "CA_KEY_MISMATCH",
       /ca\/issuing-chain\.pem holds the certificate of another key .*it is kept, not replaced/,
     );
-    assert.equal(await stored(bucket), previousChain);
+    assert.equal(await stored(d.bucket), previousChain);
+  });
+
+  test("an object that is not a chain: csr notes that import will replace it, and it does", async () => {
+    const d = deployment();
+    await objects(d.bucket).put(CA_CHAIN_OBJECT_KEY, "not a chain\n", "text/plain");
+    const request = await run(d, csr);
+    assert.ok(opensslReqVerify(request.stdout).ok);
+    assert.match(
+      request.stderr,
+      /^pki: note: s3:\/\/spca-private-\d+\/ca\/issuing-chain\.pem exists but is not a PEM certificate chain; pki ca import --aws will replace it/,
+    );
+    const bundle = (await signCsr(root, request.stdout)) + root.pem;
+    await run(d, { sub: "import", pem: bundle });
+    assert.equal(await stored(d.bucket), bundle);
   });
 
   test("show on a bucket without a chain: CA_NOT_INITIALISED saying what to do", async () => {
     await fails(
-      freshBucket(),
+      deployment(),
       { sub: "show" },
       "CA_NOT_INITIALISED",
       /ca\/issuing-chain\.pem does not exist.*npx sst shell --stage <stage> -- npx pki ca csr --aws.*pki ca import FILE --aws/,
     );
+  });
+
+  test("a failed function, a denied or unknown function: errors naming the function", async () => {
+    // The bucket is gone: the function fails (unhandled), and says why.
+    const broken = deployment({ bucket: "spca-gone" });
+    await failsWith(broken, { sub: "show" }, (e) => {
+      assert.ok(!(e instanceof CaFunctionError));
+      assert.match(
+        e.message,
+        new RegExp(
+          `^The CA function ${broken.fn} failed \\(Unhandled\\): NoSuchBucket: The specified bucket does not exist`,
+        ),
+      );
+      return true;
+    });
+
+    // lambda:InvokeFunction is not granted to the caller.
+    const d = deployment();
+    lambda.deny = "arn:aws:sts::111122223333:assumed-role/Operator/alice";
+    try {
+      await failsWith(d, csr, (e) => {
+        assert.equal(
+          e.message,
+          `Invoking the CA function ${d.fn} failed: AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/Operator/alice is not authorized to perform: lambda:InvokeFunction on resource: ${functionArn(d.fn)} because no identity-based policy allows the lambda:InvokeFunction action. The caller needs lambda:InvokeFunction on the CA function.`,
+        );
+        return true;
+      });
+    } finally {
+      lambda.deny = undefined;
+    }
+
+    // No such function (another account, Region or stage).
+    await failsWith({ fn: "spca-prod-Gone" }, { sub: "show" }, (e) => {
+      assert.match(
+        e.message,
+        /^Invoking the CA function spca-prod-Gone failed: ResourceNotFoundException: Function not found: .*spca-prod-Gone\. Is the stage deployed with the current stacks/,
+      );
+      return true;
+    });
+
+    // A function that answers something else (not the CA bootstrap, or an older one).
+    lambda.functions.set("spca-prod-Other", async () => ({ status: "existing" }));
+    await failsWith({ fn: "spca-prod-Other" }, { sub: "show" }, (e) => {
+      assert.match(
+        e.message,
+        /^The CA function spca-prod-Other answered "show" with something else \(chain: .*\); is the stage deployed with the current stacks\?/,
+      );
+      return true;
+    });
   });
 });
 
@@ -384,47 +531,50 @@ describe("SST_RESOURCE_Pki", () => {
     pkiResourceFromEnvironment({ [PKI_RESOURCE_VARIABLE]: value }, sub);
 
   test("the fields read; SST's type and the other properties are ignored", () => {
-    assert.deepEqual(read(resourceJson("b", { signingAlgorithm: "ECDSA_SHA_256" })), {
-      bucket: "b",
-      caKeyArn: TEST_KEY_ARN,
-      signingAlgorithm: "ECDSA_SHA_256",
+    assert.deepEqual(read(resourceJson("spca-prod-CaBootstrap")), {
+      caFunction: "spca-prod-CaBootstrap",
       region: "eu-west-1",
     });
-    assert.deepEqual(read(JSON.stringify({ bucket: "b", caKeyArn: TEST_KEY_ARN })), {
-      bucket: "b",
-      caKeyArn: TEST_KEY_ARN,
-    });
+    // The function's ARN, or its partial ARN, with a qualifier or not; no Region.
+    for (const caFunction of [
+      functionArn("spca-prod-CaBootstrapFunction-abcd"),
+      `${functionArn("spca-prod-CaBootstrap")}:$LATEST`,
+      "111122223333:function:spca-prod-CaBootstrap",
+    ]) {
+      assert.deepEqual(read(JSON.stringify({ caFunction })), { caFunction });
+    }
   });
 
   for (const [name, value, code, message] of [
     ["unset", undefined, "AWS_TARGET_MISSING", /SST_RESOURCE_Pki is not set/],
     ["empty", "", "AWS_TARGET_MISSING", /SST_RESOURCE_Pki is not set/],
-    ["not JSON", "{bucket:", "AWS_TARGET_INVALID", /SST_RESOURCE_Pki is not JSON/],
+    ["not JSON", "{caFunction:", "AWS_TARGET_INVALID", /SST_RESOURCE_Pki is not JSON/],
     ["a number", "42", "AWS_TARGET_INVALID", /SST_RESOURCE_Pki: Invalid type/],
     [
-      "without the bucket",
-      JSON.stringify({ caKeyArn: TEST_KEY_ARN }),
+      // What stacks from before the function was linked give: the bucket and key alone.
+      "without caFunction",
+      JSON.stringify({ bucket: "b", caKeyArn: TEST_KEY_ARN }),
       "AWS_TARGET_INVALID",
-      /SST_RESOURCE_Pki: bucket: /,
+      /SST_RESOURCE_Pki: caFunction: .*Deploy the current stacks \(they link "Pki"\)/,
     ],
     [
-      "with a key id, not an ARN",
-      JSON.stringify({ bucket: "b", caKeyArn: "1234abcd-12ab-34cd-56ef-1234567890ab" }),
+      "with something that is not a function",
+      JSON.stringify({ caFunction: TEST_KEY_ARN }),
       "AWS_TARGET_INVALID",
-      /caKeyArn: must be a KMS key ARN/,
+      /caFunction: must be the CA bootstrap function's name or ARN/,
     ],
     [
-      "with an unknown signing algorithm",
-      resourceJson("b", { signingAlgorithm: "MD5" }),
+      "with a bad Region",
+      resourceJson("f", { region: "EU West" }),
       "AWS_TARGET_INVALID",
-      /signingAlgorithm: /,
+      /region: must be an AWS Region name/,
     ],
   ] as const) {
     test(`${name}: ${code}, naming how to run the command`, () => {
       assert.throws(
         () => read(value, "import"),
-        (e) =>
-          isPkiError(e, code) &&
+        (e: Error & { code?: string }) =>
+          e.code === code &&
           message.test(e.message) &&
           e.message.includes("npx sst shell --stage <stage> -- npx pki ca import FILE --aws"),
       );
@@ -448,9 +598,18 @@ describe("pki ca … --aws through the CLI", () => {
       assertPkiError(r, "AWS_TARGET_MISSING", /SST_RESOURCE_Pki is not set/);
       assert.ok(r.stderr.includes(`npx sst shell --stage <stage> -- ${how}`), r.stderr);
     }
-    // Malformed: named as such.
+    // Malformed, or from stacks that do not link the function: named as such.
     const bad = pki(["ca", "show", "--aws"], { env: { [PKI_RESOURCE_VARIABLE]: "{" }, cwd: dir });
     assertPkiError(bad, "AWS_TARGET_INVALID", /SST_RESOURCE_Pki is not JSON.*npx sst shell/);
+    const old = pki(["ca", "show", "--aws"], {
+      env: { [PKI_RESOURCE_VARIABLE]: JSON.stringify({ bucket: "b", caKeyArn: TEST_KEY_ARN }) },
+      cwd: dir,
+    });
+    assertPkiError(
+      old,
+      "AWS_TARGET_INVALID",
+      /caFunction: .*Deploy the current stacks .*npx sst shell --stage <stage> -- npx pki ca show --aws/,
+    );
     // No data folder was made in the working directory.
     assert.deepEqual(readdirSync(dir), ["bundle.pem"]);
   });
@@ -468,6 +627,10 @@ describe("pki ca … --aws through the CLI", () => {
         ["ca", "show", "--aws", "--data-dir", "/tmp/x"],
         /does not take --data-dir .*not a data folder/,
       ],
+      [
+        ["ca", "csr", "--aws", "--config", "pki.config.json"],
+        /does not take --config \(the deployed CA uses its deployed configuration\)/,
+      ],
       [["ca", "csr", "--aws", "--kms-key-id", TEST_KEY_ARN], /does not take --kms-key-id/],
       [["ca", "csr", "--aws", "--key-spec", "ECC_NIST_P384"], /does not take --key-spec/],
       [["ca", "show", "--aws", "--subject", "CN=X"], /pki ca show --aws does not take --subject/],
@@ -476,60 +639,137 @@ describe("pki ca … --aws through the CLI", () => {
       [["ca", "csr", "--aws", "--subject", "nonsense"], /--subject: "nonsense" is not TYPE=value/],
     ] as const) {
       // Usage is checked before the environment: a valid resource changes nothing.
-      assertUsageError(pki(args, { env: { [PKI_RESOURCE_VARIABLE]: resourceJson("b") } }), message);
+      assertUsageError(
+        pki(args, { env: { [PKI_RESOURCE_VARIABLE]: resourceJson("spca-prod-CaBootstrap") } }),
+        message,
+      );
     }
   });
 
-  test("ca show --aws reads the bucket, ignoring a data folder held by a running service", async (t) => {
-    const dir = scratch(t, "pki-aws-");
-    const s3 = await startS3rver(["spca-cli"]);
-    t.after(() => s3.close());
-    const endpoint = await s3.client.config.endpoint!();
-    const { pem: chain } = await offlineRoot("CLI Root");
-    await new S3ObjectStore(s3.client, "spca-cli").put(
-      CA_CHAIN_OBJECT_KEY,
-      chain,
-      "application/x-pem-file",
-    );
-    // A data folder whose runtime lock is held by a live process (this test).
-    const data = join(dir, "data");
-    mkdirSync(data);
-    writeFile(data, "runtime.lock", String(process.pid));
-    const env = {
-      [PKI_RESOURCE_VARIABLE]: resourceJson("spca-cli", { region: "us-east-1" }),
-      PKI_DATA_DIR: data,
-      // The SDK's service-specific endpoint variable points S3 at s3rver.
-      AWS_ENDPOINT_URL_S3: `http://${endpoint.hostname}:${endpoint.port}`,
-      AWS_ACCESS_KEY_ID: "S3RVER",
-      AWS_SECRET_ACCESS_KEY: "S3RVER",
+  describe("against the function, over HTTP", () => {
+    let s3: LocalS3;
+    const kms = new KMSClient({ region: "eu-west-1" });
+    const lambda = new LambdaStandIn();
+    let endpoint: Awaited<ReturnType<LambdaStandIn["serve"]>>;
+    let logs: PowertoolsOutput;
+
+    before(async () => {
+      logs = capturePowertoolsOutput();
+      s3 = await startS3rver(["spca-cli", "spca-cli-empty"]);
+      serveKey(mockClient(kms), await testKey("ECC_NIST_P256"));
+      endpoint = await lambda.serve();
+    });
+    after(async () => {
+      logs?.stop();
+      await endpoint?.close();
+      await s3?.close();
+    });
+
+    /**
+     * The CLI's environment: SST_RESOURCE_Pki naming the function by its ARN, without a Region
+     * (the ARN's is used), and Lambda's endpoint variable pointing the SDK at the stand-in.
+     */
+    const cliEnv = (fn: string, more: Environment = {}): Environment => ({
+      [PKI_RESOURCE_VARIABLE]: JSON.stringify({ caFunction: functionArn(fn) }),
+      AWS_ENDPOINT_URL_LAMBDA: endpoint.url,
+      AWS_ENDPOINT_URL: undefined,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
       AWS_SESSION_TOKEN: undefined,
       AWS_PROFILE: undefined,
-    };
-    const r = await pkiAsync(["ca", "show", "--aws"], { env, cwd: dir });
-    assert.equal(assertOk(r), chain);
-    assert.equal(r.stderr, "");
-    // The local commands are refused on that folder; --aws did not look at it.
-    assertPkiError(
-      pki(["ca", "init"], { env: { PKI_DATA_DIR: data }, cwd: dir }),
-      "RUNTIME_RUNNING",
-    );
-    assert.deepEqual(readdirSync(data), ["runtime.lock"]);
-    assert.equal(readFileSync(join(data, "runtime.lock"), "utf8"), String(process.pid));
-    assert.equal(existsSync(join(dir, ".pki-data")), false);
-
-    // An empty bucket: CA_NOT_INITIALISED, through the same path, without a stack trace.
-    const empty = await pkiAsync(["ca", "show", "--aws"], {
-      env: {
-        ...env,
-        [PKI_RESOURCE_VARIABLE]: resourceJson("spca-cli-none", { region: "us-east-1" }),
-      },
-      cwd: dir,
+      AWS_REGION: undefined,
+      AWS_DEFAULT_REGION: undefined,
+      ...more,
     });
-    assert.equal(empty.status, 1);
-    assertNoStackTrace(empty);
-    assert.match(
-      empty.stderr,
-      /^pki: S3: reading s3:\/\/spca-cli-none\/ca\/issuing-chain\.pem failed: NoSuchBucket/,
-    );
+
+    test("ca csr and show --aws print what the function answers, ignoring a data folder held by a running service", async (t) => {
+      const dir = scratch(t, "pki-aws-");
+      const d = deploy(lambda, s3, { bucket: "spca-cli", kms });
+      const { pem: chain } = await offlineRoot("CLI Root");
+      await new S3ObjectStore(s3.client, "spca-cli").put(
+        CA_CHAIN_OBJECT_KEY,
+        chain,
+        "application/x-pem-file",
+      );
+      // A data folder whose runtime lock is held by a live process (this test).
+      const data = join(dir, "data");
+      mkdirSync(data);
+      writeFile(data, "runtime.lock", String(process.pid));
+      const env = cliEnv(d.fn, { PKI_DATA_DIR: data });
+
+      const shown = await pkiAsync(["ca", "show", "--aws"], { env, cwd: dir });
+      assert.equal(assertOk(shown), chain);
+      assert.equal(shown.stderr, "");
+
+      const request = await pkiAsync(["ca", "csr", "--aws", "--subject", "CN=Team CA, O=Example"], {
+        env,
+        cwd: dir,
+      });
+      assert.ok(opensslReqVerify(assertOk(request)).ok);
+      assert.deepEqual(lambda.events.at(-1), {
+        name: d.fn,
+        event: { action: "csr", subject: "CN=Team CA, O=Example" },
+      });
+      // The root there is another key's certificate: the note says so, on stderr.
+      assert.match(
+        request.stderr,
+        /^pki: note: s3:\/\/spca-cli\/ca\/issuing-chain\.pem holds the certificate of another key/,
+      );
+
+      // The local commands are refused on that folder; --aws did not look at it.
+      assertPkiError(
+        pki(["ca", "init"], { env: { PKI_DATA_DIR: data }, cwd: dir }),
+        "RUNTIME_RUNNING",
+      );
+      assert.deepEqual(readdirSync(data), ["runtime.lock"]);
+      assert.equal(readFileSync(join(data, "runtime.lock"), "utf8"), String(process.pid));
+      assert.equal(existsSync(join(dir, ".pki-data")), false);
+    });
+
+    test("an error result is printed as pki: CODE: message, exit 1", async (t) => {
+      const dir = scratch(t, "pki-aws-");
+      const d = deploy(lambda, s3, { bucket: "spca-cli-empty", kms });
+      const empty = await pkiAsync(["ca", "show", "--aws"], { env: cliEnv(d.fn), cwd: dir });
+      assertPkiError(
+        empty,
+        "CA_NOT_INITIALISED",
+        /s3:\/\/spca-cli-empty\/ca\/issuing-chain\.pem does not exist/,
+      );
+
+      const bundle = writeFile(dir, "bundle.pem", "this is not a certificate\n");
+      const bad = await pkiAsync(["ca", "import", bundle, "--aws"], {
+        env: cliEnv(d.fn),
+        cwd: dir,
+      });
+      assertPkiError(bad, "CA_IMPORT_INVALID", /The file holds no certificate\./);
+    });
+
+    test("a failed function, a denied invocation: the function and the error named, exit 1", async (t) => {
+      const dir = scratch(t, "pki-aws-");
+      const broken = deploy(lambda, s3, { bucket: "spca-cli-gone", kms });
+      const failed = await pkiAsync(["ca", "show", "--aws"], { env: cliEnv(broken.fn), cwd: dir });
+      assert.equal(failed.status, 1);
+      assert.equal(failed.stdout, "");
+      assertNoStackTrace(failed);
+      assert.match(
+        failed.stderr,
+        new RegExp(
+          `^pki: The CA function ${functionArn(broken.fn)} failed \\(Unhandled\\): NoSuchBucket: The specified bucket does not exist\\.?\\n$`,
+        ),
+      );
+
+      lambda.deny = "arn:aws:sts::111122223333:assumed-role/Operator/alice";
+      t.after(() => {
+        lambda.deny = undefined;
+      });
+      const denied = await pkiAsync(["ca", "csr", "--aws"], { env: cliEnv(broken.fn), cwd: dir });
+      assert.equal(denied.status, 1);
+      assert.equal(denied.stdout, "");
+      assertNoStackTrace(denied);
+      assert.match(
+        denied.stderr,
+        /^pki: Invoking the CA function arn:aws:lambda:\S+ failed: AccessDeniedException: User: .*Operator\/alice is not authorized to perform: lambda:InvokeFunction .*The caller needs lambda:InvokeFunction on the CA function\.\n$/,
+      );
+    });
   });
 });

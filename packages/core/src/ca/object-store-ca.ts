@@ -4,7 +4,7 @@
  * the chain needs no key; the Signer is only opened to sign, so functions that merely attach
  * the chain to a mail never call KMS.
  */
-import { decodePemBlocks } from "../encoding/pem.ts";
+import { decodePemBlocks, PemError } from "../encoding/pem.ts";
 import { PkiError } from "../errors.ts";
 import type { Signer } from "../signer/signer.ts";
 import type { ObjectStore } from "../store/object-store.ts";
@@ -74,7 +74,13 @@ export class ObjectStoreCa implements IssuingCa {
 export async function readCaChain(objects: ObjectStore): Promise<Uint8Array[] | undefined> {
   const object = await objects.get(CA_CHAIN_OBJECT_KEY);
   if (!object) return undefined;
-  const blocks = decodePemBlocks(Buffer.from(object.body).toString("utf8"));
+  let blocks: ReturnType<typeof decodePemBlocks> = [];
+  try {
+    blocks = decodePemBlocks(Buffer.from(object.body).toString("utf8"));
+  } catch (error) {
+    // Not PEM at all: as unusable as PEM of something else.
+    if (!(error instanceof PemError)) throw error;
+  }
   if (blocks.length === 0 || blocks.some((b) => b.label !== "CERTIFICATE")) {
     throw new PkiError(
       "CA_NOT_INITIALISED",

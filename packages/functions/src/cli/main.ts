@@ -2,7 +2,8 @@
  * `pki`: operate the CA in a data folder. Every command takes --data-dir (default
  * $PKI_DATA_DIR, else ./.pki-data) and --config (default $PKI_CONFIG, else ./pki.config.json,
  * else the project's bundled pki.config.json). Errors go to stderr with a non-zero status.
- * `pki ca csr|import|show --aws` act on the CA deployed to AWS instead (aws-target.ts).
+ * `pki ca csr|import|show --aws` act on the CA deployed to AWS instead, through its CA
+ * bootstrap function (aws-target.ts).
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -23,12 +24,17 @@ import {
   signingAlgorithms,
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
-import { type NameEntry, parseNameText } from "@spca/core/x509/name";
+import { parseNameText } from "@spca/core/x509/name";
 import type { CrlStatusView } from "../api/services.ts";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
 import { hostsLocalService } from "../local/stand-ins.ts";
 import { configPath, dataDirPath } from "../locations.ts";
-import { type AwsCaCommand, pkiResourceFromEnvironment, runAwsCaCommand } from "./aws-target.ts";
+import {
+  type AwsCaCommand,
+  CaFunctionError,
+  pkiResourceFromEnvironment,
+  runAwsCaCommand,
+} from "./aws-target.ts";
 import { openKeyStore } from "./keys.ts";
 import { runningService } from "./service-client.ts";
 
@@ -43,11 +49,12 @@ CA lifecycle
 
 The CA deployed to AWS (an offline root: aws.ca.bootstrap "external"), run through SST:
 npx sst shell --stage STAGE -- npx pki ca csr|import|show --aws ...
-  pki ca csr --aws [--subject DN]                               CSR for the deployed KMS key
+  pki ca csr --aws [--subject DN]                               CSR for the deployed KMS key (default: the deployed ca.subject)
   pki ca import FILE --aws                                      check and install the signed certificate + chain
   pki ca show --aws                                             print the deployed CA chain (PEM)
-  These read SST_RESOURCE_Pki (bucket, caKeyArn, signingAlgorithm, region) and the caller's
-  AWS credentials; no data folder is used.
+  These invoke the deployed CA bootstrap function, which holds the KMS key: SST_RESOURCE_Pki
+  names it (caFunction, region), and the caller's AWS credentials need lambda:InvokeFunction
+  on it, nothing else. No data folder or local configuration is used.
 
 Certificates
   pki issue --csr FILE --profile NAME [--days N]                issue directly, print the PEM
@@ -97,9 +104,12 @@ const options = {
   aws: { type: "boolean" },
 } as const;
 
-/** The options that mean nothing with --aws (it has no data folder and a key already exists). */
+/**
+ * The options that mean nothing with --aws: it has no data folder, the key already exists, and
+ * the deployed configuration applies (its ca.subject is the CSR's default).
+ */
 const notWithAws = Object.keys(options).filter(
-  (name) => !["config", "help", "subject", "aws"].includes(name),
+  (name) => !["help", "subject", "aws"].includes(name),
 );
 
 export async function main(argv: string[]): Promise<number> {
@@ -269,7 +279,7 @@ async function aws(
   if (sub !== "csr" && values.subject !== undefined) misplaced.push("subject");
   if (misplaced.length > 0) {
     throw new UsageError(
-      `pki ca ${sub} --aws does not take ${misplaced.map((n) => `--${n}`).join(", ")}${misplaced.includes("data-dir") ? " (it acts on the deployed CA, not a data folder)" : ""}`,
+      `pki ca ${sub} --aws does not take ${misplaced.map((n) => `--${n}`).join(", ")}${misplaced.includes("data-dir") ? " (it acts on the deployed CA, not a data folder)" : ""}${misplaced.includes("config") ? " (the deployed CA uses its deployed configuration)" : ""}`,
     );
   }
   const [file] = expectArgs(
@@ -281,17 +291,16 @@ async function aws(
         ? "pki ca import FILE --aws"
         : "pki ca show --aws",
   );
-  const subject =
-    sub === "csr"
-      ? subjectOf(values.subject as string | undefined, values.config as string | undefined)
-      : undefined;
+  const subject = values.subject as string | undefined;
+  if (subject !== undefined) checkSubject(subject);
   // Usage first, then where the deployment is, then the input file.
   const resource = pkiResourceFromEnvironment(process.env, sub);
-  const run: AwsCaCommand = subject
-    ? { sub: "csr", subject }
-    : sub === "import"
-      ? { sub, pem: readInput(file!, "utf8") }
-      : { sub: "show" };
+  const run: AwsCaCommand =
+    sub === "csr"
+      ? { sub, ...(subject === undefined ? {} : { subject }) }
+      : sub === "import"
+        ? { sub, pem: readInput(file!, "utf8") }
+        : { sub };
   await runAwsCaCommand(run, {
     resource,
     out: {
@@ -302,11 +311,10 @@ async function aws(
   return 0;
 }
 
-/** --subject, else the configuration's ca.subject (the file is read only when needed). */
-function subjectOf(flag: string | undefined, config: string | undefined): NameEntry[] {
-  if (flag === undefined) return parseNameText(loadConfig(configPath(config)).ca.subject);
+/** --subject is checked here, so a typo is a usage error before anything is invoked. */
+function checkSubject(flag: string): void {
   try {
-    return parseNameText(flag);
+    parseNameText(flag);
   } catch (e) {
     throw new UsageError(`--subject: ${(e as Error).message}`);
   }
@@ -497,7 +505,7 @@ try {
   if (e instanceof UsageError) {
     process.stderr.write(`pki: ${e.message}\nRun "pki --help" for usage.\n`);
     process.exitCode = 2;
-  } else if (isPkiError(e)) {
+  } else if (isPkiError(e) || e instanceof CaFunctionError) {
     process.stderr.write(`pki: ${e.code}: ${e.message}\n`);
     process.exitCode = 1;
   } else {
