@@ -4,7 +4,7 @@
  * invoke those seven functions and deliver its logs. SST's StepFunctions component is not used:
  * it takes its own builder chain (JSONata) and mis-serializes timeouts (../shared notes).
  */
-import { logRetentionDays } from "../packages/core/src/policy/config.ts";
+import { logRetentionDays } from "../packages/core/src/policy/aws-config.ts";
 import {
   renderDefinition,
   type WorkflowFunctionName,

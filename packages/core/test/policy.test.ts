@@ -1018,6 +1018,30 @@ describe("configuration: the shipped file and defaults", () => {
   });
 });
 
+describe("configuration: the aws section", () => {
+  test("mail goes through mail.from's own identity unless a domain that verifies it is named", () => {
+    const mail = (aws: JsonObject) =>
+      parseConfig(configJson({ mail: { from: "pki@ca.example.com" }, aws })).aws.mail;
+    assert.deepEqual(mail({}), { shared: false });
+    for (const identity of ["ca.example.com", "example.com", "PKI@ca.example.com"]) {
+      assert.equal(mail({ mail: { identity } }).identity, identity);
+    }
+    assert.equal(mail({ mail: { shared: true } }).shared, true);
+  });
+
+  test("key administrators are role or user ARNs, in any partition", () => {
+    const admins = [
+      "arn:aws:iam::123456789012:role/pki-admins",
+      "arn:aws-us-gov:iam::123456789012:user/ops/alice",
+      "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123",
+    ];
+    assert.deepEqual(
+      parseConfig(configJson({ aws: { ca: { keyAdmins: admins } } })).aws.ca.keyAdmins,
+      admins,
+    );
+  });
+});
+
 describe("configuration: parseConfig rejects, naming the path and the rule", () => {
   const manual = (approval: JsonObject): JsonObject => ({
     profiles: { test: profileJson({ approval: { mode: "manual", ...approval } }) },
@@ -1323,6 +1347,37 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
       "a fractional grace period",
       { crl: { expiredGraceDays: 1.5 } },
       "crl.expiredGraceDays: crl.expiredGraceDays must be a whole number",
+    ],
+    // aws
+    [
+      "a key administrator that is a role session, not a role",
+      { aws: { ca: { keyAdmins: ["arn:aws:sts::123456789012:assumed-role/admin/me"] } } },
+      "aws.ca.keyAdmins.0: aws.ca.keyAdmins must list IAM role or user ARNs",
+    ],
+    [
+      "no key administrator at all",
+      { aws: { ca: { keyAdmins: [] } } },
+      "aws.ca.keyAdmins: aws.ca.keyAdmins must list at least one administrator",
+    ],
+    [
+      "a mail identity that does not verify mail.from",
+      { mail: { from: "pki@example.com" }, aws: { mail: { identity: "example.org" } } },
+      "aws.mail.identity example.org does not verify mail.from pki@example.com",
+    ],
+    [
+      "a mail identity that is another address",
+      { mail: { from: "pki@example.com" }, aws: { mail: { identity: "ops@example.com" } } },
+      "aws.mail.identity ops@example.com does not verify mail.from pki@example.com",
+    ],
+    [
+      "a shared flag that is not a boolean",
+      { aws: { mail: { shared: "yes" } } },
+      "aws.mail.shared: aws.mail.shared must be true or false",
+    ],
+    [
+      "an unknown key in aws.mail",
+      { aws: { mail: { dkim: true } } },
+      'aws.mail.dkim: Invalid key: Expected never but received "dkim"',
     ],
   ];
 

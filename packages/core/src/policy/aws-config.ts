@@ -1,0 +1,143 @@
+/**
+ * The configuration's `aws` section: what only a deployment to AWS reads (stacks/ at deploy
+ * time, and the Lambdas at run time); local mode ignores it, so one file serves both.
+ */
+import * as v from "valibot";
+import { algorithmsForKeySpec, keySpecs, signingAlgorithms } from "../signer/algorithms.ts";
+import { Domain } from "./fields.ts";
+
+/**
+ * CloudWatch Logs retention periods, as SST's Function `logging.retention` names them, in days
+ * (0: never expire) for the log groups the stacks create themselves.
+ */
+export const logRetentionDays = {
+  "1 day": 1,
+  "3 days": 3,
+  "5 days": 5,
+  "1 week": 7,
+  "2 weeks": 14,
+  "1 month": 30,
+  "2 months": 60,
+  "3 months": 90,
+  "4 months": 120,
+  "5 months": 150,
+  "6 months": 180,
+  "1 year": 365,
+  "13 months": 400,
+  "18 months": 545,
+  "2 years": 731,
+  "3 years": 1096,
+  "5 years": 1827,
+  "6 years": 2192,
+  "7 years": 2557,
+  "8 years": 2922,
+  "9 years": 3288,
+  "10 years": 3653,
+  forever: 0,
+} as const;
+
+export type LogRetention = keyof typeof logRetentionDays;
+export const logRetentions = Object.keys(logRetentionDays) as LogRetention[];
+
+/** An IAM role or user, as a key policy names it (a role session's ARN would match one session). */
+const IamPrincipalArn = v.pipe(
+  v.string(),
+  v.regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:(?:role|user)\/[\w+=,.@/-]{1,512}$/,
+    "aws.ca.keyAdmins must list IAM role or user ARNs (arn:aws:iam::<account>:role/<name>)",
+  ),
+);
+
+export const AwsSchema = v.pipe(
+  v.strictObject({
+    /** The region to deploy to; default: the AWS profile's or AWS_REGION. */
+    region: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "aws.region must be a region name like eu-west-1"),
+      ),
+    ),
+    ca: v.optional(
+      v.strictObject({
+        /** The KMS key spec of the CA key, created on the first deploy. */
+        keySpec: v.optional(
+          v.picklist(keySpecs, `aws.ca.keySpec must be one of ${keySpecs.join(", ")}`),
+          "ECC_NIST_P256",
+        ),
+        /** The KMS signing algorithm; default the key spec's first (PKCS#1 v1.5 for RSA). */
+        signingAlgorithm: v.optional(
+          v.picklist(
+            signingAlgorithms,
+            `aws.ca.signingAlgorithm must be one of ${signingAlgorithms.join(", ")}`,
+          ),
+        ),
+        /**
+         * `self-signed`: the deploy creates a self-signed CA certificate for the key, once.
+         * `external`: the deploy leaves the key without a certificate until an operator
+         * imports one signed by an offline root (`pki ca csr --aws`, `pki ca import --aws`).
+         */
+        bootstrap: v.optional(v.picklist(["self-signed", "external"]), "self-signed"),
+        /**
+         * Who administers the CA key (its key policy, enabling, deletion) without being able to
+         * sign with it: only the CA's own functions may sign. Default: the role that deploys.
+         * The role that deploys must be one of them, or it could not update the key policy.
+         */
+        keyAdmins: v.optional(
+          v.pipe(
+            v.array(IamPrincipalArn),
+            v.minLength(1, "aws.ca.keyAdmins must list at least one administrator"),
+          ),
+        ),
+      }),
+      {},
+    ),
+    /**
+     * A custom domain for the API, the pages and the publication objects (Route 53 hosted
+     * zone in the same account); the public base URL is then https://<name>.
+     */
+    domain: v.optional(
+      v.strictObject({
+        name: Domain,
+        /** The Route 53 hosted zone id, when the zone cannot be found from the name. */
+        hostedZoneId: v.optional(v.pipe(v.string(), v.regex(/^Z[A-Z0-9]{4,31}$/))),
+      }),
+    ),
+    logRetention: v.optional(
+      v.picklist(logRetentions, `aws.logRetention must be one of ${logRetentions.join(", ")}`),
+      "3 months",
+    ),
+    /** Who the CloudWatch alarms mail (an SNS subscription they confirm once). */
+    alarmEmail: v.optional(v.pipe(v.string(), v.email("aws.alarmEmail must be an email address"))),
+    /** The SES identity mails are sent through; see docs/deploy.md. */
+    mail: v.optional(
+      v.strictObject({
+        /**
+         * `mail.from` itself (an address identity, the default), or its domain (a domain
+         * identity: SES signs with DKIM, which DMARC-strict receivers ask for).
+         */
+        identity: v.optional(v.union([Domain, v.pipe(v.string(), v.email())])),
+        /**
+         * True when the identity exists already (made by another stage in this account and
+         * Region, or verified by hand): this stage sends through it and creates none, since
+         * SES refuses a second identity of the same name.
+         */
+        shared: v.optional(v.boolean("aws.mail.shared must be true or false"), false),
+        /**
+         * For a domain identity this stage creates: the Route 53 hosted zone its DKIM records
+         * go into (default: the zone found from the domain's name).
+         */
+        hostedZoneId: v.optional(v.pipe(v.string(), v.regex(/^Z[A-Z0-9]{4,31}$/))),
+      }),
+      { shared: false },
+    ),
+  }),
+  v.check(
+    (aws) =>
+      aws.ca.signingAlgorithm === undefined ||
+      algorithmsForKeySpec(aws.ca.keySpec).includes(aws.ca.signingAlgorithm),
+    (issue) =>
+      `aws.ca.signingAlgorithm ${issue.input.ca.signingAlgorithm} cannot sign with a ${issue.input.ca.keySpec} key`,
+  ),
+);
+
+export type AwsConfig = v.InferOutput<typeof AwsSchema>;

@@ -1,0 +1,35 @@
+/** Field schemas the configuration's sections share (config.ts, aws-config.ts). */
+import * as v from "valibot";
+import { checkDnsName } from "../x509/general-names.ts";
+import { parseNameText } from "../x509/name.ts";
+
+const isDomain = (s: string) => {
+  try {
+    checkDnsName(s);
+    return !s.startsWith("*");
+  } catch {
+    return false;
+  }
+};
+
+export const isSubject = (s: string) => {
+  try {
+    parseNameText(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const Domain = v.pipe(
+  v.string(),
+  v.check(isDomain, (i) => `"${i.input}" is not a domain name`),
+);
+export const Email = v.pipe(v.string(), v.email());
+export const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
+export const Hours = (name: string, min: number, max: number) =>
+  v.pipe(
+    v.number(`${name} must be a number of hours`),
+    v.minValue(min, `${name} must be at least ${min}`),
+    v.maxValue(max, `${name} must be at most ${max}`),
+  );
