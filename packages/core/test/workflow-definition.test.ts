@@ -105,6 +105,39 @@ describe("workflow definition", () => {
     );
   });
 
+  it("invokes Lambda through the service integration of the functions' own partition", () => {
+    const integrations = (definition: Definition) =>
+      new Set(
+        Object.values(definition.States)
+          .filter(isTask)
+          .map((s) => s.Resource),
+      );
+    assert.deepEqual(
+      integrations(rendered),
+      new Set([
+        "arn:aws:states:::lambda:invoke",
+        "arn:aws:states:::lambda:invoke.waitForTaskToken",
+      ]),
+    );
+    const china = Object.fromEntries(
+      Object.entries(awsArns).map(([name, arn]) => [
+        name,
+        arn.replace("arn:aws:", "arn:aws-cn:").replace(":eu-west-1:", ":cn-north-1:"),
+      ]),
+    ) as WorkflowFunctionArns;
+    assert.deepEqual(
+      integrations(JSON.parse(renderDefinition(china)) as Definition),
+      new Set([
+        "arn:aws-cn:states:::lambda:invoke",
+        "arn:aws-cn:states:::lambda:invoke.waitForTaskToken",
+      ]),
+    );
+    assert.throws(
+      () => renderDefinition({ ...awsArns, SignCertificate: china.SignCertificate }),
+      /several partitions: aws, aws-cn/,
+    );
+  });
+
   it("invokes the functions docs/workflow.md assigns to each state", () => {
     const functionOf = Object.fromEntries(
       Object.entries(template.States)
@@ -155,6 +188,7 @@ describe("workflow definition", () => {
       const retry = state.Retry?.[0];
       assert.ok(retry, `${name} retries`);
       assert.deepEqual(retry.ErrorEquals, [
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",

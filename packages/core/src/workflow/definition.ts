@@ -31,7 +31,9 @@ const PLACEHOLDER = /\$\{([A-Za-z0-9]+)FunctionArn\}/g;
 const ANY_PLACEHOLDER = /\$\{[^}]*\}/;
 /** A function ARN, optionally with a version or alias qualifier. */
 const LAMBDA_ARN =
-  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$/;
+  /^arn:(aws[a-z-]*):lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$/;
+/** The Lambda service integrations' ARNs, written in the `aws` partition. */
+const INTEGRATION = /^arn:aws:states:::/;
 
 /** Every placeholder name in `value` (any JSON), in order of first appearance. */
 export function placeholderNames(value: unknown): string[] {
@@ -65,8 +67,15 @@ export function renderDefinition(arns: WorkflowFunctionArns): string {
   const unused = workflowFunctionNames.filter((name) => !referenced.includes(name));
   if (unused.length > 0) throw new Error(`The definition never invokes: ${unused.join(", ")}`);
 
+  // The service integrations live in the functions' partition (aws-cn, aws-us-gov, ...).
+  const partitions = new Set(workflowFunctionNames.map((name) => LAMBDA_ARN.exec(arns[name])![1]));
+  if (partitions.size > 1)
+    throw new Error(`The functions are in several partitions: ${[...partitions].join(", ")}`);
+  const [partition] = partitions;
   const rendered = mapStrings(definitionJson, (text) =>
-    text.replace(PLACEHOLDER, (_, name: string) => arns[name as WorkflowFunctionName]),
+    text
+      .replace(PLACEHOLDER, (_, name: string) => arns[name as WorkflowFunctionName])
+      .replace(INTEGRATION, `arn:${partition}:states:::`),
   );
   forEachString(rendered, (text) => {
     if (ANY_PLACEHOLDER.test(text)) throw new Error(`Placeholder left in the definition: ${text}`);
