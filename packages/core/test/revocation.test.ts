@@ -14,6 +14,7 @@ import { caIdOfChainPem } from "../src/ca/authority.ts";
 import { publicationKeys, TRUSTSTORE_KEY } from "../src/ca/publication-urls.ts";
 import { CoalescingTrigger } from "../src/crl/coalescing-trigger.ts";
 import { parseCrl } from "../src/crl/parse.ts";
+import { CA_OBJECT_CACHE_CONTROL, crlCacheControl } from "../src/crl/publication-cache.ts";
 import { CrlPublisher } from "../src/crl/publisher.ts";
 import { decodePemBlocks, encodePem } from "../src/encoding/pem.ts";
 import { isPkiError } from "../src/errors.ts";
@@ -176,6 +177,13 @@ describe("revoking a certificate", () => {
     assert.equal(Buffer.from(pem!.body).toString(), encodePem("CERTIFICATE", chain[0]!.der));
     const crlPem = await world.deps.objects.get(keys.crlPem);
     assert.match(Buffer.from(crlPem!.body).toString(), /^-----BEGIN X509 CRL-----/);
+    // Caches keep a CRL a minute at most (a revocation must get through), a CA object an hour.
+    for (const key of [keys.crl, keys.crlPem]) {
+      assert.equal((await world.deps.objects.get(key))?.cacheControl, "public, max-age=60", key);
+    }
+    for (const key of [keys.caCertificate, keys.caCertificatePem, TRUSTSTORE_KEY]) {
+      assert.equal((await world.deps.objects.get(key))?.cacheControl, CA_OBJECT_CACHE_CONTROL, key);
+    }
     const bundle = decodePemBlocks(
       Buffer.from((await world.deps.objects.get(TRUSTSTORE_KEY))!.body).toString(),
     );
@@ -195,6 +203,13 @@ describe("revoking a certificate", () => {
     const rootCert = await world.deps.objects.get(publicationKeys(rootId).caCertificate);
     assert.deepEqual(rootCert?.body, chain[1]!.der);
   });
+});
+
+test("a CRL is never cached longer than a minute, nor than the refresh interval", () => {
+  const crl = (refreshHours: number) => ({ validityHours: 1, refreshHours, expiredGraceDays: 7 });
+  assert.equal(crlCacheControl(crl(24)), "public, max-age=60");
+  assert.equal(crlCacheControl(crl(0.005)), "public, max-age=18");
+  assert.equal(crlCacheControl(crl(0.0001)), "public, max-age=1");
 });
 
 describe("publishing under concurrency", () => {

@@ -29,6 +29,17 @@ describe("S3ObjectStore on s3rver", () => {
     assert.deepEqual([...(await store.get("certificates/0a1b.pem"))!.body], [1, 2, 3]);
   });
 
+  test("an object keeps the Cache-Control it was put with", async () => {
+    const store = new S3ObjectStore(client, "certs");
+    await store.put("crl/0123456789abcdef.crl", Uint8Array.of(48, 0), "application/pkix-crl", {
+      cacheControl: "public, max-age=60",
+    });
+    const got = await store.get("crl/0123456789abcdef.crl");
+    assert.equal(got?.cacheControl, "public, max-age=60");
+    await store.put("certificates/0a1c.pem", "x", "application/x-pem-file");
+    assert.equal((await store.get("certificates/0a1c.pem"))?.cacheControl, undefined);
+  });
+
   test("a reader never sees part of an object that is being rewritten (as with S3)", async () => {
     const store = new S3ObjectStore(client, "certs");
     // Versions of different sizes, each byte its version number: a torn read mixes them.

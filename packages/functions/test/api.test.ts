@@ -132,7 +132,7 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished
     publishedObject: async (key) => {
       calls.published.push(key);
       return key === "crl/0123456789abcdef.crl"
-        ? { body: CRL_DER, contentType: "application/pkix-crl" }
+        ? { body: CRL_DER, contentType: "application/pkix-crl", cacheControl: "public, max-age=60" }
         : undefined;
     },
   };
@@ -312,6 +312,19 @@ describe("POST /v1/requests", () => {
       (await app.request("/healthz", { headers: { "x-test-ip": "203.0.113.10" } })).status,
       200,
     );
+  });
+
+  test("relying parties fetching the published objects are never rate limited", async () => {
+    // Many relying parties share one address (a NAT, a proxy): they fetch by the URLs in the
+    // certificates they check, and a 429 would fail their checks.
+    const { app } = fake({ rateLimit: { burst: 1, perSecond: 0.01 } });
+    const statuses = new Set<number>();
+    for (let i = 0; i < 20; i++)
+      statuses.add((await app.request("/crl/0123456789abcdef.crl")).status);
+    assert.deepEqual([...statuses], [200]);
+    // The API itself still is.
+    await app.request("/v1/crl/status");
+    assert.equal((await app.request("/v1/crl/status")).status, 429);
   });
 });
 
@@ -615,6 +628,8 @@ describe("revocation and publication", () => {
     const crl = await app.request("/crl/0123456789abcdef.crl");
     assert.equal(crl.status, 200);
     assert.equal(crl.headers.get("content-type"), "application/pkix-crl");
+    // With the Cache-Control it was published with: caches keep it a minute at most.
+    assert.equal(crl.headers.get("cache-control"), "public, max-age=60");
     await problemOf(await app.request("/crl/0123456789abcdee.crl"), 404, "NOT_FOUND");
     await problemOf(await app.request("/certificates/0a1b.pem"), 404, "NOT_FOUND");
     await problemOf(await app.request("/ca/..%2Fcertificates%2F0a1b.pem"), 404, "NOT_FOUND");

@@ -20,6 +20,7 @@ import type { ObjectStore } from "../store/object-store.ts";
 import type { CrlLease, CrlPublication, RevocationStore } from "../store/revocation-store.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { buildCrl, crlFingerprint, type RevokedEntry } from "./build.ts";
+import { CA_OBJECT_CACHE_CONTROL, crlCacheControl } from "./publication-cache.ts";
 
 export type CrlTrigger = "revocation" | "schedule" | "startup";
 
@@ -158,8 +159,11 @@ export class CrlPublisher {
         throw new TransientError(`CRL ${lease.number}: the publication lease was taken over.`);
       }
       const keys = publicationKeys(authority.id);
-      await objects.put(keys.crl, der, "application/pkix-crl");
-      await objects.put(keys.crlPem, encodePem("X509 CRL", der), "application/x-pem-file");
+      const cacheControl = crlCacheControl(config.crl);
+      await objects.put(keys.crl, der, "application/pkix-crl", { cacheControl });
+      await objects.put(keys.crlPem, encodePem("X509 CRL", der), "application/x-pem-file", {
+        cacheControl,
+      });
       if (first || trigger !== "revocation") await this.publishCaObjects(authority);
       const publication: CrlPublication = {
         number: lease.number.toString(),
@@ -186,13 +190,19 @@ export class CrlPublisher {
     const { objects } = this.deps;
     const chainPem = await this.deps.ca.chainPem();
     const certificatePem = encodePem("CERTIFICATE", authority.certificate.der);
-    await objects.put(keys.caCertificate, authority.certificate.der, "application/pkix-cert");
-    await objects.put(keys.caCertificatePem, certificatePem, "application/x-pem-file");
+    const cached = { cacheControl: CA_OBJECT_CACHE_CONTROL };
+    await objects.put(
+      keys.caCertificate,
+      authority.certificate.der,
+      "application/pkix-cert",
+      cached,
+    );
+    await objects.put(keys.caCertificatePem, certificatePem, "application/x-pem-file", cached);
     // ALB trust stores and API Gateway truststores take the CA certificates as one PEM file.
     const bundle = decodePemBlocks(chainPem)
       .map((block) => encodePem("CERTIFICATE", block.der))
       .join("");
-    await objects.put(TRUSTSTORE_KEY, bundle, "application/x-pem-file");
+    await objects.put(TRUSTSTORE_KEY, bundle, "application/x-pem-file", cached);
   }
 
   private leaseEnd(): Date {

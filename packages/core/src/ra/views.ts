@@ -58,6 +58,8 @@ export type CrlStatusView = CrlStatus;
 export interface PublishedObject {
   readonly body: Uint8Array;
   readonly contentType: string | undefined;
+  /** How long caches may keep it (crl/publication-cache.ts). */
+  readonly cacheControl?: string | undefined;
 }
 
 export interface ApprovalView {

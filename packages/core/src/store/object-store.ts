@@ -5,10 +5,21 @@
 export interface StoredObject {
   readonly body: Uint8Array;
   readonly contentType: string | undefined;
+  /** The Cache-Control it is served with (publication objects: crl/publication-cache.ts). */
+  readonly cacheControl?: string | undefined;
+}
+
+export interface PutOptions {
+  readonly cacheControl?: string;
 }
 
 export interface ObjectStore {
-  put(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+  put(
+    key: string,
+    body: Uint8Array | string,
+    contentType: string,
+    options?: PutOptions,
+  ): Promise<void>;
   /** The object, or undefined when there is none under `key`. */
   get(key: string): Promise<StoredObject | undefined>;
 }

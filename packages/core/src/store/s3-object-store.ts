@@ -5,7 +5,7 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { isRetryableAwsError } from "../aws-errors.ts";
 import { TransientError } from "../errors.ts";
-import type { ObjectStore, StoredObject } from "./object-store.ts";
+import type { ObjectStore, PutOptions, StoredObject } from "./object-store.ts";
 
 const TRANSIENT = new Set([
   "SlowDown",
@@ -24,7 +24,12 @@ export class S3ObjectStore implements ObjectStore {
     this.bucket = bucket;
   }
 
-  async put(key: string, body: Uint8Array | string, contentType: string): Promise<void> {
+  async put(
+    key: string,
+    body: Uint8Array | string,
+    contentType: string,
+    options: PutOptions = {},
+  ): Promise<void> {
     await this.call(() =>
       this.client.send(
         new PutObjectCommand({
@@ -32,6 +37,7 @@ export class S3ObjectStore implements ObjectStore {
           Key: key,
           Body: body,
           ContentType: contentType,
+          ...(options.cacheControl ? { CacheControl: options.cacheControl } : {}),
         }),
       ),
     );
@@ -43,7 +49,11 @@ export class S3ObjectStore implements ObjectStore {
         this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })),
       );
       const body = await result.Body!.transformToByteArray();
-      return { body, contentType: result.ContentType };
+      return {
+        body,
+        contentType: result.ContentType,
+        ...(result.CacheControl ? { cacheControl: result.CacheControl } : {}),
+      };
     } catch (error) {
       if (error instanceof NoSuchKey || (error as Error).name === "NoSuchKey") return undefined;
       throw error;

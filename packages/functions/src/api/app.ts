@@ -197,18 +197,17 @@ export function createApi(options: ApiOptions) {
     if (!object) throw problem(404, "NOT_FOUND", `Nothing is published at /${key}.`);
     return c.body(object.body.slice(), 200, {
       "Content-Type": object.contentType ?? "application/octet-stream",
+      ...(object.cacheControl ? { "Cache-Control": object.cacheControl } : {}),
     });
   };
 
   // The published objects at the paths certificates name (CRL distribution point, AIA), for
-  // when the public base URL is this API (local mode). Only publication keys are served.
-  app.get("/crl/:file", caller("none"), async (c) =>
-    publishedObject(c, `crl/${c.req.param("file")}`),
-  );
-  app.get("/ca/:file", caller("none"), async (c) =>
-    publishedObject(c, `ca/${c.req.param("file")}`),
-  );
-  app.get("/truststore.pem", caller("none"), async (c) => publishedObject(c, "truststore.pem"));
+  // when the public base URL is this API (local mode; on AWS the Router serves them from the
+  // bucket). Only publication keys are served, and with no rate limit: relying parties behind
+  // one address (a NAT, a proxy) fetch them by the URLs in the certificates they check.
+  app.get("/crl/:file", async (c) => publishedObject(c, `crl/${c.req.param("file")}`));
+  app.get("/ca/:file", async (c) => publishedObject(c, `ca/${c.req.param("file")}`));
+  app.get("/truststore.pem", async (c) => publishedObject(c, "truststore.pem"));
 
   app.post("/v1/requests", caller("open-submission"), async (c) => {
     const type = mediaType(c.req.header("content-type"));
