@@ -1,7 +1,8 @@
 /**
  * Lambda entry point for the REST API: the same Hono app as local mode, behind a Function URL or
  * API Gateway (hono/aws-lambda reads v1, v2 and ALB events). The client address for the rate
- * limit is the source IP AWS saw, not a header the client could forge.
+ * limit is the source IP AWS saw, not a header the client could forge; behind the Router, the
+ * address and Authorization the Router's edge function saw (viewer-headers.ts).
  */
 
 import { createPages } from "@spca/web/pages";
@@ -15,6 +16,7 @@ import { s3Adapters } from "./clients/s3.ts";
 import { sfnAdapters } from "./clients/sfn.ts";
 import { containerServices } from "./container.ts";
 import { logger, observed, stringField } from "./observability.ts";
+import { withViewerHeaders } from "./viewer-headers.ts";
 
 export function apiLambda(services: () => AwsServices) {
   // Built on the first invocation, when the environment has been checked.
@@ -44,7 +46,8 @@ export function apiLambda(services: () => AwsServices) {
     "api",
     (event: Parameters<Handler>[0], context?: Parameters<Handler>[1]) => {
       handler ??= build();
-      return handler(event, context);
+      const behindRouter = services().settings.viewerHeaders === "cloudfront";
+      return handler(behindRouter ? withViewerHeaders(event) : event, context);
     },
     // API Gateway's own request id, to find the request in its access logs.
     { keys: (event) => ({ apiRequestId: stringField(event, "requestContext", "requestId") }) },

@@ -9,6 +9,7 @@ import { PkiError } from "@spca/core/errors";
 import { type Config, parseConfig } from "@spca/core/policy/config";
 import { type SigningAlgorithm, signingAlgorithms } from "@spca/core/signer/algorithms";
 import { WEB_ASSETS_FOLDER } from "@spca/web/assets";
+import type { ViewerHeaders } from "./viewer-headers.ts";
 
 export interface LambdaSettings {
   /** The DynamoDB table (PKI_TABLE). */
@@ -23,6 +24,16 @@ export interface LambdaSettings {
   readonly caSigningAlgorithm: SigningAlgorithm | undefined;
   /** The workflow's state machine (PKI_STATE_MACHINE_ARN); only the API starts executions. */
   readonly stateMachineArn: string | undefined;
+  /**
+   * The SES configuration set mails go out through (PKI_MAIL_CONFIGURATION_SET): the stage's
+   * own, whose bounce and complaint events reach the alarm topic.
+   */
+  readonly mailConfigurationSet?: string | undefined;
+  /**
+   * PKI_VIEWER_HEADERS=cloudfront: the API is behind the Router, and the client's Authorization
+   * and address come in its x-pki-* headers (viewer-headers.ts).
+   */
+  readonly viewerHeaders?: ViewerHeaders | undefined;
   /** PKI_OPEN_SUBMISSION=true: submissions without an API key (private networks only). */
   readonly openSubmission: boolean;
   /**
@@ -49,12 +60,20 @@ export function settingsFromEnvironment(env: Environment): LambdaSettings {
     caKeyId: required("PKI_CA_KEY_ID"),
     caSigningAlgorithm: signingAlgorithmFrom(env.PKI_CA_SIGNING_ALGORITHM),
     stateMachineArn: env.PKI_STATE_MACHINE_ARN || undefined,
+    mailConfigurationSet: env.PKI_MAIL_CONFIGURATION_SET || undefined,
+    viewerHeaders: viewerHeadersFrom(env.PKI_VIEWER_HEADERS),
     openSubmission: booleanFrom(env.PKI_OPEN_SUBMISSION, "PKI_OPEN_SUBMISSION"),
     webAssetsDir: env.LAMBDA_TASK_ROOT
       ? resolve(env.LAMBDA_TASK_ROOT, WEB_ASSETS_FOLDER)
       : undefined,
     config: configFromEnvironment(env),
   };
+}
+
+function viewerHeadersFrom(text: string | undefined): ViewerHeaders | undefined {
+  if (!text) return undefined;
+  if (text === "cloudfront") return text;
+  throw new PkiError("CONFIG_INVALID", `PKI_VIEWER_HEADERS must be "cloudfront", not "${text}".`);
 }
 
 function booleanFrom(text: string | undefined, name: string): boolean {
