@@ -4,10 +4,11 @@ import { PkiError } from "@spca/core/errors";
 import { SfnWorkflowEngine } from "@spca/core/workflow/sfn-engine";
 import type { AwsAdapters } from "../aws-services.ts";
 import { tracedClient } from "../observability.ts";
+import { type IamRequestsOf, logCalls } from "../sdk-call-log.ts";
 
 /** `client` defaults to the Lambda environment's, traced (see observability.ts). */
 export function sfnAdapters(
-  client: () => SFNClient = () => tracedClient(new SFNClient({})),
+  client: () => SFNClient = () => logCalls(tracedClient(new SFNClient({})), sfnRequests),
 ): Required<Pick<AwsAdapters, "engine">> {
   return {
     engine: ({ stateMachineArn }) => {
@@ -21,3 +22,12 @@ export function sfnAdapters(
     },
   };
 }
+
+/** StartExecution is authorized on the state machine; the task-token calls have no resource
+ * type (the token is the only handle), so IAM evaluates them on "*". */
+export const sfnRequests: IamRequestsOf = (operation, input) => [
+  {
+    action: `states:${operation}`,
+    resource: operation === "StartExecution" ? String(input.stateMachineArn) : "*",
+  },
+];
