@@ -364,7 +364,10 @@ describe("CA bootstrap on deploy", () => {
     const d = await deployment();
     const { lambda, objects } = bootstrap(d);
     for (const [event, message] of [
-      [{ action: "sign" }, /action: Invalid type: Expected \("csr" \| "import" \| "show"\)/],
+      [
+        { action: "sign" },
+        /action: Invalid type: Expected \("csr" \| "import" \| "show" \| "create-api-key"\)/,
+      ],
       [{ action: "csr", subject: 42 }, /subject: Invalid type: Expected string but received 42/],
       [{ action: "show", bucket: "elsewhere" }, /bucket: Invalid key: Expected never/],
       [{ action: "import" }, /chain: Invalid key: Expected "chain" but received undefined/],

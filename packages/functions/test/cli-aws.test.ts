@@ -5,9 +5,11 @@
  * for real (OpenSSL checks the CSR); the CLI reaches it through the real Lambda SDK, whose
  * Invoke requests a stand-in answers in process (support/lambda-stand-in.ts). An offline root
  * made here with core's createRootCertificate signs the CSR's key into an issuing CA
- * certificate. Through the real CLI (a child process, the stand-in served over HTTP): what
- * happens without SST_RESOURCE_Pki, --aws where it does not belong, the output and exit status
- * of each command, and how an error result, a failed function and a denied invocation read.
+ * certificate. `pki keys create --aws` makes API keys in the function's table (dynalite), which
+ * the deployed API's own authentication then accepts. Through the real CLI (a child process, the
+ * stand-in served over HTTP): what happens without SST_RESOURCE_Pki, --aws where it does not
+ * belong, the output and exit status of each command, and how an error result, a failed function
+ * and a denied invocation read.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -15,7 +17,9 @@ import { createPublicKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { GetPublicKeyCommand, KMSClient, SignCommand } from "@aws-sdk/client-kms";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { openAuthority } from "@spca/core/ca/authority";
 import { createIssuingCertificate, createRootCertificate } from "@spca/core/ca/create";
 import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
@@ -23,11 +27,13 @@ import { parseCsrStructure } from "@spca/core/csr/parse";
 import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import type { ErrorCode } from "@spca/core/errors";
 import { loadConfig } from "@spca/core/policy/config";
+import { API_KEY_LABEL_MAX, hashApiKey } from "@spca/core/ra/api-keys";
 import type { SigningAlgorithm } from "@spca/core/signer/algorithms";
 import { generateKey, LocalSigner } from "@spca/core/signer/local-signer";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { parseNameText } from "@spca/core/x509/name";
 import { mockClient } from "aws-sdk-client-mock";
+import { type LocalDynamo, startDynalite } from "../../core/test/support/dynamo.ts";
 import { serveKey, TEST_KEY_ARN, testKey } from "../../core/test/support/kms-mock.ts";
 import { type LocalS3, startS3rver } from "../../core/test/support/s3.ts";
 import { shippedConfigPath } from "../../core/test/support/test-ca.ts";
@@ -41,8 +47,12 @@ import {
 } from "../src/cli/aws-target.ts";
 import { AwsServices } from "../src/lambda/aws-services.ts";
 import { caBootstrapLambda } from "../src/lambda/ca-bootstrap.ts";
+import { dynamodbAdapters } from "../src/lambda/clients/dynamodb.ts";
+import { eventBridgeAdapters } from "../src/lambda/clients/eventbridge.ts";
 import { kmsAdapters } from "../src/lambda/clients/kms.ts";
 import { s3Adapters } from "../src/lambda/clients/s3.ts";
+import { sfnAdapters } from "../src/lambda/clients/sfn.ts";
+import type { LambdaSettings } from "../src/lambda/settings.ts";
 import {
   assertNoStackTrace,
   assertOk,
@@ -86,40 +96,76 @@ function resourceJson(fn: string, extra: Record<string, unknown> = {}): string {
 interface DeployOptions {
   readonly bucket?: string;
   readonly kms: KMSClient;
+  readonly dynamo: LocalDynamo;
+  /** The function's table in `dynamo` (freshTable); by default one that does not exist. */
+  readonly table?: string;
   readonly signingAlgorithm?: SigningAlgorithm;
   /** The function's clock, for imports. */
   readonly now?: () => Date;
 }
 
+/** A deployed function's settings: the bucket and the table. */
+const settingsFor = (bucket: string, table: string, more: Partial<LambdaSettings> = {}) => ({
+  tableName: table,
+  bucketName: bucket,
+  eventBusName: "spca-prod-Bus",
+  caKeyId: TEST_KEY_ARN,
+  caSigningAlgorithm: undefined,
+  stateMachineArn: undefined,
+  openSubmission: false,
+  webAssetsDir: undefined,
+  config: CONFIG,
+  ...more,
+});
+
 /**
- * A deployment in `s3`: a bucket, and its CA bootstrap function (the real handler, as its entry
- * point wires it, minus DynamoDB, which the operator's actions never touch) in `lambda`.
+ * A deployment in `s3` and `dynamo`: a bucket, a table, and its CA bootstrap function (the real
+ * handler, wired as its entry point wires it) in `lambda`.
  */
 function deploy(lambda: LambdaStandIn, s3: LocalS3, options: DeployOptions) {
   const bucket = options.bucket ?? freshBucket();
+  const table = options.table ?? "spca-prod-Table-absent";
   const fn = `spca-prod-CaBootstrap-${++functionCount}`;
   const services = new AwsServices(
+    settingsFor(bucket, table, { caSigningAlgorithm: options.signingAlgorithm }),
     {
-      tableName: "unused",
-      bucketName: bucket,
-      eventBusName: "unused",
-      caKeyId: TEST_KEY_ARN,
-      caSigningAlgorithm: options.signingAlgorithm,
-      stateMachineArn: undefined,
-      openSubmission: false,
-      webAssetsDir: undefined,
-      config: CONFIG,
+      ...dynamodbAdapters(() => options.dynamo.client),
+      ...s3Adapters(() => s3.client),
+      ...kmsAdapters(() => options.kms),
     },
-    { ...s3Adapters(() => s3.client), ...kmsAdapters(() => options.kms) },
     "CaBootstrap",
   );
   lambda.functions.set(
     fn,
     caBootstrapLambda(() => services, options.now ? { now: options.now } : {}),
   );
-  return { bucket, fn };
+  return { bucket, table, fn };
 }
 type Deployment = ReturnType<typeof deploy>;
+
+/**
+ * The deployed API's view of a deployment's table: its RegistrationAuthority, built as the API
+ * function builds it (lambda/api.ts), whose authenticate() is what checks every bearer key. The
+ * bus and the workflow are wired but never reached.
+ */
+function apiAuthority(s3: LocalS3, dynamo: LocalDynamo, d: Pick<Deployment, "bucket" | "table">) {
+  const region = { region: STAND_IN_REGION };
+  return new AwsServices(
+    settingsFor(d.bucket, d.table, {
+      stateMachineArn: `arn:aws:states:${STAND_IN_REGION}:${STAND_IN_ACCOUNT}:stateMachine:spca-prod`,
+    }),
+    {
+      ...dynamodbAdapters(() => dynamo.client),
+      ...s3Adapters(() => s3.client),
+      ...eventBridgeAdapters(() => new EventBridgeClient(region)),
+      ...sfnAdapters(() => new SFNClient(region)),
+    },
+    "Api",
+  ).registrationAuthority;
+}
+
+/** An API key as the generator makes them: spca_ and 192 bits, base64url. */
+const API_KEY = /^spca_[A-Za-z0-9_-]{32}$/;
 
 /** The offline root: a local P-384 key with a certificate from createRootCertificate. */
 const ROOT_BASE_URL = "https://root.example.com";
@@ -173,6 +219,7 @@ describe("pki ca csr|import|show --aws, in process", () => {
   const kmsMock = mockClient(kms);
   const lambda = new LambdaStandIn();
   const client = lambda.client();
+  let dynamo: LocalDynamo;
   let kmsKeySpki: Uint8Array;
   let root: Root;
   // The function's log lines, kept out of the report.
@@ -181,6 +228,7 @@ describe("pki ca csr|import|show --aws, in process", () => {
   before(async () => {
     logs = capturePowertoolsOutput();
     s3 = await startS3rver(buckets);
+    dynamo = await startDynalite();
     const key = await testKey("ECC_NIST_P256");
     kmsKeySpki = key.spki;
     serveKey(kmsMock, key);
@@ -190,10 +238,13 @@ describe("pki ca csr|import|show --aws, in process", () => {
     logs?.stop();
     client.destroy();
     await s3?.close();
+    await dynamo?.close();
   });
 
   const deployment = (options: Partial<DeployOptions> = {}) =>
-    deploy(lambda, s3, { kms, ...options });
+    deploy(lambda, s3, { kms, dynamo, ...options });
+  /** A deployment with a table of its own, for the API keys. */
+  const keyDeployment = async () => deployment({ table: await dynamo.freshTable() });
   const objects = (bucket: string) => new S3ObjectStore(s3.client, bucket);
   const stored = async (bucket: string) => {
     const object = await objects(bucket).get(CA_CHAIN_OBJECT_KEY);
@@ -476,6 +527,139 @@ describe("pki ca csr|import|show --aws, in process", () => {
     );
   });
 
+  test("keys create --aws: an admin key in the deployment's table, which the API's authentication accepts", async () => {
+    const d = await keyDeployment();
+    logs.clear();
+    const started = new Date().toISOString();
+    const { stdout, stderr } = await run(d, {
+      sub: "create-api-key",
+      role: "admin",
+      label: "first admin",
+    });
+    assert.deepEqual(lambda.events.at(-1), {
+      name: d.fn,
+      event: { action: "create-api-key", role: "admin", label: "first admin" },
+    });
+    // What pki keys create prints: the key alone on stdout, the rest on stderr.
+    assert.match(stdout, /^spca_[A-Za-z0-9_-]{32}\n$/);
+    const key = stdout.trimEnd();
+    const id = hashApiKey(key).slice(0, 16);
+    assert.equal(
+      stderr,
+      `Created admin key ${id} in the deployment's table (through the CA function ${d.fn}). This is the only time the key is shown.\n`,
+    );
+
+    // The deployed API accepts it as an admin key, from the same table.
+    const api = apiAuthority(s3, dynamo, d);
+    assert.deepEqual(await api.authenticate(key), { keyId: id, role: "admin" });
+    const [record, ...others] = await api.listApiKeys();
+    assert.deepEqual(others, []);
+    assert.equal(record?.id, id);
+    assert.equal(record.role, "admin");
+    assert.equal(record.label, "first admin");
+    assert.equal(record.revokedAt, null);
+    assert.ok(record.createdAt >= started, record.createdAt);
+    // A key like any other: revoked through the API, it is refused.
+    await api.revokeApiKey(id);
+    assert.equal(await api.authenticate(key), undefined);
+
+    // The function logged the creation (id, role, label), and no line carries the secret.
+    const done = logs.logs("operator action done: API key created");
+    assert.equal(done.length, 1, JSON.stringify(logs.lines));
+    assert.deepEqual(done[0]!.apiKey, {
+      id,
+      role: "admin",
+      label: "first admin",
+      createdAt: record.createdAt,
+    });
+    for (const line of logs.lines) {
+      assert.ok(!JSON.stringify(line).includes(key), `the secret in a log line: ${line.message}`);
+    }
+  });
+
+  test("keys create --aws: a requester key; the function answers as POST /v1/keys does", async () => {
+    const d = await keyDeployment();
+    const { stdout } = await run(d, { sub: "create-api-key", role: "requester", label: "ci" });
+    const key = stdout.trimEnd();
+    assert.match(key, API_KEY);
+    const api = apiAuthority(s3, dynamo, d);
+    assert.deepEqual(await api.authenticate(key), {
+      keyId: hashApiKey(key).slice(0, 16),
+      role: "requester",
+    });
+
+    // The answer itself: the record's fields, then the secret, as the API's 201 has them. The
+    // label is optional, empty by default (as in POST /v1/keys).
+    const handler = lambda.functions.get(d.fn)!;
+    const answer = (await handler({ action: "create-api-key", role: "requester" } as never)) as {
+      readonly [field: string]: unknown;
+    };
+    assert.deepEqual(Object.keys(answer), ["id", "role", "label", "createdAt", "revokedAt", "key"]);
+    assert.match(String(answer.key), API_KEY);
+    assert.equal(answer.id, hashApiKey(String(answer.key)).slice(0, 16));
+    assert.equal(answer.role, "requester");
+    assert.equal(answer.label, "");
+    assert.equal(answer.revokedAt, null);
+    assert.deepEqual(
+      (await api.listApiKeys()).map((k) => [k.role, k.label]),
+      [
+        ["requester", "ci"],
+        ["requester", ""],
+      ],
+    );
+  });
+
+  test("keys create --aws: a bad role, a label over the limit, a malformed event: an error result, and no key", async () => {
+    const d = await keyDeployment();
+    logs.clear();
+    // The CLI refuses a bad role itself (a usage error); the function does too.
+    await fails(
+      d,
+      { sub: "create-api-key", role: "root" as "admin", label: "x" },
+      "EVENT_INVALID",
+      / role: role must be "requester" or "admin"\. Operator actions are .*\{"action": "create-api-key", "role": "admin" \| "requester", "label"\?: text\}/,
+    );
+    // The same code and message as pki keys create on a data folder.
+    await fails(
+      d,
+      { sub: "create-api-key", role: "admin", label: "x".repeat(API_KEY_LABEL_MAX + 1) },
+      "API_KEY_LABEL_INVALID",
+      /^The API key's label is too long\. A label has at most 200 characters\.$/,
+    );
+    const handler = lambda.functions.get(d.fn)!;
+    for (const [event, message] of [
+      [{ action: "create-api-key" }, / role: Invalid key: Expected "role" but received undefined/],
+      [{ action: "create-api-key", role: "Admin" }, / role: role must be "requester" or "admin"/],
+      [{ action: "create-api-key", role: "admin", label: 42 }, / label: Invalid type/],
+      [{ action: "create-api-key", role: "admin", id: "0123456789abcdef" }, / id: Invalid key/],
+      [
+        { action: "create-api-key", role: "admin", key: "spca_chosen" },
+        / key: Invalid key: Expected never/,
+      ],
+    ] as const) {
+      const answer = (await handler(event as never)) as {
+        error?: { code: string; message: string };
+      };
+      assert.equal(answer.error?.code, "EVENT_INVALID", JSON.stringify(answer));
+      assert.match(answer.error.message, message);
+    }
+    const api = apiAuthority(s3, dynamo, d);
+    assert.deepEqual(await api.listApiKeys(), []);
+    assert.equal(logs.logs(/^operator action refused: /).length, 7);
+
+    // A label at the limit is taken.
+    const label = "x".repeat(API_KEY_LABEL_MAX);
+    const { stdout } = await run(d, { sub: "create-api-key", role: "admin", label });
+    assert.deepEqual(await api.authenticate(stdout.trimEnd()), {
+      keyId: hashApiKey(stdout.trimEnd()).slice(0, 16),
+      role: "admin",
+    });
+    assert.deepEqual(
+      (await api.listApiKeys()).map((k) => k.label),
+      [label],
+    );
+  });
+
   test("a failed function, a denied or unknown function: errors naming the function", async () => {
     // The bucket is gone: the function fails (unhandled), and says why.
     const broken = deployment({ bucket: "spca-gone" });
@@ -593,6 +777,10 @@ describe("pki ca … --aws through the CLI", () => {
       [["ca", "csr", "--aws", "--subject", "CN=Team CA"], "npx pki ca csr --aws"],
       [["ca", "import", bundle, "--aws"], "npx pki ca import FILE --aws"],
       [["ca", "show", "--aws"], "npx pki ca show --aws"],
+      [
+        ["keys", "create", "--aws", "--role", "admin"],
+        "npx pki keys create --role admin|requester --aws",
+      ],
     ] as const) {
       const r = pki(args, { ...noResource, cwd: dir });
       assertPkiError(r, "AWS_TARGET_MISSING", /SST_RESOURCE_Pki is not set/);
@@ -618,11 +806,38 @@ describe("pki ca … --aws through the CLI", () => {
     for (const [args, message] of [
       [
         ["ca", "init", "--aws"],
-        /--aws works only with pki ca csr, pki ca import FILE and pki ca show, not "pki ca init"/,
+        /--aws works only with pki ca csr, pki ca import FILE, pki ca show and pki keys create, not "pki ca init"/,
       ],
       [["issue", "--csr", "x.csr", "--profile", "server", "--aws"], /not "pki issue"/],
       [["crl", "--aws"], /not "pki crl"/],
-      [["keys", "list", "--aws"], /not "pki keys list"/],
+      [["keys", "rotate", "--aws"], /not "pki keys rotate"/],
+      // Listing and revoking deployed keys is the API's, with an admin key.
+      [
+        ["keys", "list", "--aws"],
+        /pki keys list --aws is not available: list the deployment's keys through its API, GET \/v1\/keys, with an admin key \(pki keys create --aws --role admin makes one\)/,
+      ],
+      [
+        ["keys", "revoke", "0123456789abcdef", "--aws"],
+        /pki keys revoke --aws is not available: revoke a deployed key through its API, DELETE \/v1\/keys\/\{id\}, with an admin key/,
+      ],
+      [["keys", "create", "--aws"], /pki keys create needs --role requester or --role admin$/m],
+      [
+        ["keys", "create", "--aws", "--role", "root"],
+        /needs --role requester or --role admin, not "root"/,
+      ],
+      [
+        ["keys", "create", "--aws", "--role", "admin", "--data-dir", "/tmp/x"],
+        /pki keys create --aws does not take --data-dir \(it acts on the deployment, not a data folder\)/,
+      ],
+      [
+        ["keys", "create", "--aws", "--role", "admin", "--subject", "CN=X"],
+        /pki keys create --aws does not take --subject/,
+      ],
+      [
+        ["keys", "create", "extra", "--aws", "--role", "admin"],
+        /usage: pki keys create --aws --role requester\|admin \[--label TEXT\]/,
+      ],
+      [["ca", "show", "--aws", "--label", "x"], /pki ca show --aws does not take --label/],
       [
         ["ca", "show", "--aws", "--data-dir", "/tmp/x"],
         /does not take --data-dir .*not a data folder/,
@@ -648,6 +863,7 @@ describe("pki ca … --aws through the CLI", () => {
 
   describe("against the function, over HTTP", () => {
     let s3: LocalS3;
+    let dynamo: LocalDynamo;
     const kms = new KMSClient({ region: "eu-west-1" });
     const lambda = new LambdaStandIn();
     let endpoint: Awaited<ReturnType<LambdaStandIn["serve"]>>;
@@ -656,6 +872,7 @@ describe("pki ca … --aws through the CLI", () => {
     before(async () => {
       logs = capturePowertoolsOutput();
       s3 = await startS3rver(["spca-cli", "spca-cli-empty"]);
+      dynamo = await startDynalite();
       serveKey(mockClient(kms), await testKey("ECC_NIST_P256"));
       endpoint = await lambda.serve();
     });
@@ -663,6 +880,7 @@ describe("pki ca … --aws through the CLI", () => {
       logs?.stop();
       await endpoint?.close();
       await s3?.close();
+      await dynamo?.close();
     });
 
     /**
@@ -684,7 +902,7 @@ describe("pki ca … --aws through the CLI", () => {
 
     test("ca csr and show --aws print what the function answers, ignoring a data folder held by a running service", async (t) => {
       const dir = scratch(t, "pki-aws-");
-      const d = deploy(lambda, s3, { bucket: "spca-cli", kms });
+      const d = deploy(lambda, s3, { bucket: "spca-cli", kms, dynamo });
       const { pem: chain } = await offlineRoot("CLI Root");
       await new S3ObjectStore(s3.client, "spca-cli").put(
         CA_CHAIN_OBJECT_KEY,
@@ -728,7 +946,7 @@ describe("pki ca … --aws through the CLI", () => {
 
     test("an error result is printed as pki: CODE: message, exit 1", async (t) => {
       const dir = scratch(t, "pki-aws-");
-      const d = deploy(lambda, s3, { bucket: "spca-cli-empty", kms });
+      const d = deploy(lambda, s3, { bucket: "spca-cli-empty", kms, dynamo });
       const empty = await pkiAsync(["ca", "show", "--aws"], { env: cliEnv(d.fn), cwd: dir });
       assertPkiError(
         empty,
@@ -746,7 +964,7 @@ describe("pki ca … --aws through the CLI", () => {
 
     test("a failed function, a denied invocation: the function and the error named, exit 1", async (t) => {
       const dir = scratch(t, "pki-aws-");
-      const broken = deploy(lambda, s3, { bucket: "spca-cli-gone", kms });
+      const broken = deploy(lambda, s3, { bucket: "spca-cli-gone", kms, dynamo });
       const failed = await pkiAsync(["ca", "show", "--aws"], { env: cliEnv(broken.fn), cwd: dir });
       assert.equal(failed.status, 1);
       assert.equal(failed.stdout, "");
@@ -770,6 +988,139 @@ describe("pki ca … --aws through the CLI", () => {
         denied.stderr,
         /^pki: Invoking the CA function arn:aws:lambda:\S+ failed: AccessDeniedException: User: .*Operator\/alice is not authorized to perform: lambda:InvokeFunction .*The caller needs lambda:InvokeFunction on the CA function\.\n$/,
       );
+    });
+
+    test("keys create --aws prints the new key on stdout alone, as pki keys create does; the API accepts it", async (t) => {
+      const dir = scratch(t, "pki-aws-");
+      const d = deploy(lambda, s3, {
+        bucket: "spca-cli",
+        kms,
+        dynamo,
+        table: await dynamo.freshTable(),
+      });
+      const api = apiAuthority(s3, dynamo, d);
+      logs.clear();
+
+      const admin = await pkiAsync(
+        ["keys", "create", "--aws", "--role", "admin", "--label", "first admin"],
+        {
+          env: cliEnv(d.fn),
+          cwd: dir,
+        },
+      );
+      const key = assertOk(admin).trimEnd();
+      assert.equal(admin.stdout, `${key}\n`);
+      assert.match(key, API_KEY);
+      const id = hashApiKey(key).slice(0, 16);
+      assert.equal(
+        admin.stderr,
+        `Created admin key ${id} in the deployment's table (through the CA function ${functionArn(d.fn)}). This is the only time the key is shown.\n`,
+      );
+      assert.deepEqual(lambda.events.at(-1), {
+        name: d.fn,
+        event: { action: "create-api-key", role: "admin", label: "first admin" },
+      });
+      assert.deepEqual(await api.authenticate(key), { keyId: id, role: "admin" });
+
+      // Without --label, the key says how it was made.
+      const requester = await pkiAsync(["keys", "create", "--aws", "--role", "requester"], {
+        env: cliEnv(d.fn),
+        cwd: dir,
+      });
+      const requesterKey = assertOk(requester).trimEnd();
+      assert.deepEqual(await api.authenticate(requesterKey), {
+        keyId: hashApiKey(requesterKey).slice(0, 16),
+        role: "requester",
+      });
+      assert.deepEqual(
+        (await api.listApiKeys()).map((k) => [k.id, k.role, k.label]).sort(),
+        [
+          [id, "admin", "first admin"],
+          [
+            hashApiKey(requesterKey).slice(0, 16),
+            "requester",
+            "created with pki keys create --aws",
+          ],
+        ].sort(),
+      );
+
+      // Neither secret reached the function's log, nor the CLI's stderr; nothing was written here.
+      assert.equal(logs.logs("operator action done: API key created").length, 2);
+      for (const secret of [key, requesterKey]) {
+        for (const line of logs.lines) assert.ok(!JSON.stringify(line).includes(secret));
+      }
+      assert.ok(!requester.stderr.includes(requesterKey));
+      assert.deepEqual(readdirSync(dir), []);
+
+      // The same lines as pki keys create on a data folder, where the key was stored aside.
+      const data = join(dir, "data");
+      const local = pki(["keys", "create", "--role", "admin", "--data-dir", data], { cwd: dir });
+      const localKey = assertOk(local).trimEnd();
+      assert.equal(
+        local.stderr,
+        `Created admin key ${hashApiKey(localKey).slice(0, 16)} in ${data}. This is the only time the key is shown.\n`,
+      );
+    });
+
+    test("keys create --aws: an error result, a failed function, a denied invocation: printed as the other commands print them, exit 1", async (t) => {
+      const dir = scratch(t, "pki-aws-");
+      const d = deploy(lambda, s3, {
+        bucket: "spca-cli",
+        kms,
+        dynamo,
+        table: await dynamo.freshTable(),
+      });
+      const long = await pkiAsync(
+        [
+          "keys",
+          "create",
+          "--aws",
+          "--role",
+          "admin",
+          "--label",
+          "x".repeat(API_KEY_LABEL_MAX + 1),
+        ],
+        { env: cliEnv(d.fn), cwd: dir },
+      );
+      // As on a data folder.
+      assertPkiError(
+        long,
+        "API_KEY_LABEL_INVALID",
+        /^pki: API_KEY_LABEL_INVALID: The API key's label is too long\. A label has at most 200 characters\.\n$/,
+      );
+      assert.deepEqual(await apiAuthority(s3, dynamo, d).listApiKeys(), []);
+
+      // A function whose table is missing fails (unhandled), and says why.
+      const tableless = deploy(lambda, s3, { bucket: "spca-cli", kms, dynamo });
+      const failed = await pkiAsync(["keys", "create", "--aws", "--role", "admin"], {
+        env: cliEnv(tableless.fn),
+        cwd: dir,
+      });
+      assert.equal(failed.status, 1);
+      assert.equal(failed.stdout, "");
+      assertNoStackTrace(failed);
+      assert.match(
+        failed.stderr,
+        new RegExp(
+          `^pki: The CA function ${functionArn(tableless.fn)} failed \\(Unhandled\\): ResourceNotFoundException: .*\\n$`,
+        ),
+      );
+
+      lambda.deny = "arn:aws:sts::111122223333:assumed-role/Operator/alice";
+      t.after(() => {
+        lambda.deny = undefined;
+      });
+      const denied = await pkiAsync(["keys", "create", "--aws", "--role", "admin"], {
+        env: cliEnv(d.fn),
+        cwd: dir,
+      });
+      assert.equal(denied.status, 1);
+      assert.equal(denied.stdout, "");
+      assert.match(
+        denied.stderr,
+        /^pki: Invoking the CA function arn:aws:lambda:\S+ failed: AccessDeniedException: .*The caller needs lambda:InvokeFunction on the CA function\.\n$/,
+      );
+      assert.deepEqual(await apiAuthority(s3, dynamo, d).listApiKeys(), []);
     });
   });
 });

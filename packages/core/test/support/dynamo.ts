@@ -9,6 +9,8 @@ import { createTable } from "../../src/store/table.ts";
 
 export interface LocalDynamo {
   readonly client: DynamoDBClient;
+  /** Its URL, for clients of other processes. */
+  readonly endpoint: string;
   /** Creates an empty table with the application's layout and returns its name. */
   freshTable(): Promise<string>;
   close(): Promise<void>;
@@ -21,8 +23,9 @@ export async function startDynalite(): Promise<LocalDynamo> {
     server.listen(0, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     region: "us-east-1",
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
     maxAttempts: 1,
@@ -30,6 +33,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   let tables = 0;
   return {
     client,
+    endpoint,
     async freshTable() {
       const name = `spca-test-${++tables}`;
       await createTable(client, name);

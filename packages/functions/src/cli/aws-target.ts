@@ -1,14 +1,17 @@
 /**
  * `pki ca csr|import|show --aws`: the CA as deployed to AWS, for an offline root
- * (`aws.ca.bootstrap: "external"`). Only the signing functions may use the CA's KMS key, so
- * these commands invoke the deployed CA bootstrap function, which holds the key and the bucket
- * (lambda/ca-operations.ts): the operator needs lambda:InvokeFunction on that function alone.
+ * (`aws.ca.bootstrap: "external"`), and `pki keys create --aws`: an API key in the deployment's
+ * table (the first admin key: the API makes keys only for an admin key). Only the signing
+ * functions may use the CA's KMS key, so these commands invoke the deployed CA bootstrap
+ * function, which holds the key, the bucket and the table (lambda/ca-operations.ts): the
+ * operator needs lambda:InvokeFunction on that function alone.
  * They run through `npx sst shell`, which puts the app's linked resources in the environment:
  * SST_RESOURCE_Pki (stacks/index.ts) names the function. No local data folder is used.
  */
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from "@aws-sdk/client-lambda";
 import type { AwsLikeError } from "@spca/core/aws-errors";
 import { PkiError } from "@spca/core/errors";
+import type { ApiKeyRole } from "@spca/core/store/request-repository";
 import { issueMessages } from "@spca/core/validation";
 import * as v from "valibot";
 import {
@@ -20,6 +23,7 @@ import {
   type InstalledChain,
   operatorCommand,
 } from "../lambda/ca-operations.ts";
+import { printCreatedKey } from "./keys.ts";
 
 /** The variable `sst shell` sets for the stacks' `sst.Linkable("Pki", …)`. */
 export const PKI_RESOURCE_VARIABLE = "SST_RESOURCE_Pki";
@@ -44,7 +48,10 @@ export type PkiResource = v.InferOutput<typeof PkiResourceSchema>;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** SST_RESOURCE_Pki, checked. `sub` (csr, import, show) goes into the error messages. */
+/**
+ * SST_RESOURCE_Pki, checked. `sub` (csr, import, show, create-api-key) goes into the error
+ * messages.
+ */
 export function pkiResourceFromEnvironment(env: Environment, sub: string): PkiResource {
   const text = env[PKI_RESOURCE_VARIABLE];
   const run = `Run it through SST, which links the deployed CA: ${operatorCommand(sub)}`;
@@ -92,7 +99,8 @@ export interface Output {
 export type AwsCaCommand =
   | { readonly sub: "csr"; readonly subject?: string }
   | { readonly sub: "import"; readonly pem: string }
-  | { readonly sub: "show" };
+  | { readonly sub: "show" }
+  | { readonly sub: "create-api-key"; readonly role: ApiKeyRole; readonly label: string };
 
 export interface AwsCaRun {
   /** From pkiResourceFromEnvironment. */
@@ -102,7 +110,7 @@ export interface AwsCaRun {
   readonly out: Output;
 }
 
-/** Runs one `pki ca … --aws` command against the function SST_RESOURCE_Pki names. */
+/** Runs one `pki … --aws` command against the function SST_RESOURCE_Pki names. */
 export async function runAwsCaCommand(command: AwsCaCommand, run: AwsCaRun): Promise<void> {
   const { caFunction } = run.resource;
   const region = run.resource.region ?? caFunction.match(/^arn:[^:]+:lambda:([^:]+):/)?.[1];
@@ -134,6 +142,19 @@ export async function runAwsCaCommand(command: AwsCaCommand, run: AwsCaRun): Pro
       case "show":
         run.out.stdout((await invoke({ action: "show" })).chain);
         return;
+      case "create-api-key": {
+        const { key, ...record } = await invoke({
+          action: "create-api-key",
+          role: command.role,
+          label: command.label,
+        });
+        printCreatedKey(
+          run.out,
+          { key, record },
+          `the deployment's table (through the CA function ${caFunction})`,
+        );
+        return;
+      }
     }
   } finally {
     if (!run.lambda) client.destroy();

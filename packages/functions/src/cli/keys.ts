@@ -1,5 +1,6 @@
 /**
- * `pki keys create|list|revoke`: API keys live in the local service's table. While the service
+ * `pki keys create|list|revoke`: API keys live in the local service's table (`pki keys create
+ * --aws` makes one in the deployment's table instead: aws-target.ts). While the service
  * runs, its LevelDB has one writer, so the CLI asks the service's admin API (runtime.json gives
  * the URL and admin key); otherwise it opens the table itself, holding the runtime lock so a
  * service cannot start under it.
@@ -57,6 +58,21 @@ async function openDataFolder(dataDir: string): Promise<KeyStore> {
     await close();
     throw error;
   }
+}
+
+/**
+ * What `pki keys create` prints, on a data folder, through the local service or with --aws: the
+ * key alone on stdout (for `> ci.key`), the rest on stderr. `where` names where it was stored.
+ */
+export function printCreatedKey(
+  out: { stdout(text: string): void; stderr(text: string): void },
+  created: { readonly key: string; readonly record: Pick<ApiKeyRecord, "id" | "role"> },
+  where: string,
+): void {
+  out.stderr(
+    `Created ${created.record.role} key ${created.record.id} in ${where}. This is the only time the key is shown.\n`,
+  );
+  out.stdout(`${created.key}\n`);
 }
 
 function serviceKeys(service: ServiceClient): KeyStore {

@@ -2,10 +2,9 @@
  * `pki`: operate the CA in a data folder. Every command takes --data-dir (default
  * $PKI_DATA_DIR, else ./.pki-data) and --config (default $PKI_CONFIG, else ./pki.config.json,
  * else the project's bundled pki.config.json). Errors go to stderr with a non-zero status.
- * `pki ca csr|import|show --aws` act on the CA deployed to AWS instead, through its CA
- * bootstrap function (aws-target.ts).
+ * `pki ca csr|import|show --aws` and `pki keys create --aws` act on the deployment on AWS
+ * instead, through its CA bootstrap function (aws-target.ts).
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   isRevocationReason,
@@ -24,18 +23,14 @@ import {
   signingAlgorithms,
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
-import { parseNameText } from "@spca/core/x509/name";
 import type { CrlStatusView } from "../api/services.ts";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
 import { hostsLocalService } from "../local/stand-ins.ts";
 import { configPath, dataDirPath } from "../locations.ts";
-import {
-  type AwsCaCommand,
-  CaFunctionError,
-  pkiResourceFromEnvironment,
-  runAwsCaCommand,
-} from "./aws-target.ts";
-import { openKeyStore } from "./keys.ts";
+import { apiKeyRole, expectArgs, processOutput, readInput, UsageError } from "./arguments.ts";
+import { aws } from "./aws-commands.ts";
+import { CaFunctionError } from "./aws-target.ts";
+import { openKeyStore, printCreatedKey } from "./keys.ts";
 import { runningService } from "./service-client.ts";
 
 const USAGE = `Usage: pki <command> [options]
@@ -47,14 +42,17 @@ CA lifecycle
   pki ca import FILE                                            install the signed CA certificate + chain
   pki ca show                                                   print the CA chain (PEM)
 
-The CA deployed to AWS (an offline root: aws.ca.bootstrap "external"), run through SST:
-npx sst shell --stage STAGE -- npx pki ca csr|import|show --aws ...
+The deployment on AWS, run through SST: npx sst shell --stage STAGE -- npx pki ... --aws
   pki ca csr --aws [--subject DN]                               CSR for the deployed KMS key (default: the deployed ca.subject)
   pki ca import FILE --aws                                      check and install the signed certificate + chain
   pki ca show --aws                                             print the deployed CA chain (PEM)
-  These invoke the deployed CA bootstrap function, which holds the KMS key: SST_RESOURCE_Pki
-  names it (caFunction, region), and the caller's AWS credentials need lambda:InvokeFunction
-  on it, nothing else. No data folder or local configuration is used.
+  pki keys create --aws --role requester|admin [--label TEXT]  print a new key for the deployed API (shown once)
+  ca csr and ca import serve an offline root (aws.ca.bootstrap "external"); keys create makes
+  the first admin key (list and revoke keys through the API with it: GET /v1/keys,
+  DELETE /v1/keys/{id}). These invoke the deployed CA bootstrap function, which holds the KMS
+  key, the bucket and the table: SST_RESOURCE_Pki names it (caFunction, region), and the
+  caller's AWS credentials need lambda:InvokeFunction on it, nothing else. No data folder or
+  local configuration is used.
 
 Certificates
   pki issue --csr FILE --profile NAME [--days N]                issue directly, print the PEM
@@ -80,8 +78,6 @@ Key specs: ${keySpecs.join(", ")}
 Signing algorithms: ${signingAlgorithms.join(", ")}
 `;
 
-class UsageError extends Error {}
-
 const options = {
   "data-dir": { type: "string" },
   config: { type: "string" },
@@ -104,14 +100,6 @@ const options = {
   aws: { type: "boolean" },
 } as const;
 
-/**
- * The options that mean nothing with --aws: it has no data folder, the key already exists, and
- * the deployed configuration applies (its ca.subject is the CSR's default).
- */
-const notWithAws = Object.keys(options).filter(
-  (name) => !["help", "subject", "aws"].includes(name),
-);
-
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<
     typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>
@@ -127,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (values.aws) return aws(command, sub, rest, values);
+  if (values.aws) return aws(command, sub, rest, values, Object.keys(options));
   const dataDir = dataDirPath(values["data-dir"]);
   const readCa = () => new DataFolderCa(dataDir, loadConfig(configPath(values.config)));
   // Commands that change the data folder wait for the local service to be stopped.
@@ -263,63 +251,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `pki ca csr|import|show --aws`: the deployed CA, never a data folder or the runtime lock. */
-async function aws(
-  command: string,
-  sub: string | undefined,
-  rest: readonly string[],
-  values: { readonly [name: string]: string | boolean | undefined },
-): Promise<number> {
-  if (command !== "ca" || (sub !== "csr" && sub !== "import" && sub !== "show")) {
-    throw new UsageError(
-      `--aws works only with pki ca csr, pki ca import FILE and pki ca show, not "pki ${[command, sub].filter(Boolean).join(" ")}"`,
-    );
-  }
-  const misplaced = notWithAws.filter((name) => values[name] !== undefined);
-  if (sub !== "csr" && values.subject !== undefined) misplaced.push("subject");
-  if (misplaced.length > 0) {
-    throw new UsageError(
-      `pki ca ${sub} --aws does not take ${misplaced.map((n) => `--${n}`).join(", ")}${misplaced.includes("data-dir") ? " (it acts on the deployed CA, not a data folder)" : ""}${misplaced.includes("config") ? " (the deployed CA uses its deployed configuration)" : ""}`,
-    );
-  }
-  const [file] = expectArgs(
-    rest,
-    sub === "import" ? 1 : 0,
-    sub === "csr"
-      ? "pki ca csr --aws [--subject DN]"
-      : sub === "import"
-        ? "pki ca import FILE --aws"
-        : "pki ca show --aws",
-  );
-  const subject = values.subject as string | undefined;
-  if (subject !== undefined) checkSubject(subject);
-  // Usage first, then where the deployment is, then the input file.
-  const resource = pkiResourceFromEnvironment(process.env, sub);
-  const run: AwsCaCommand =
-    sub === "csr"
-      ? { sub, ...(subject === undefined ? {} : { subject }) }
-      : sub === "import"
-        ? { sub, pem: readInput(file!, "utf8") }
-        : { sub };
-  await runAwsCaCommand(run, {
-    resource,
-    out: {
-      stdout: (text) => process.stdout.write(text),
-      stderr: (text) => process.stderr.write(text),
-    },
-  });
-  return 0;
-}
-
-/** --subject is checked here, so a typo is a usage error before anything is invoked. */
-function checkSubject(flag: string): void {
-  try {
-    parseNameText(flag);
-  } catch (e) {
-    throw new UsageError(`--subject: ${(e as Error).message}`);
-  }
-}
-
 /**
  * Revokes through the running service (which republishes the CRL and tells the requester), or
  * in `pki issue`'s file registry for a folder that has no service.
@@ -398,11 +329,7 @@ async function keys(
   switch (sub) {
     case "create":
       expectArgs(rest, 0, "pki keys create --role requester|admin [--label TEXT]");
-      if (role !== "requester" && role !== "admin") {
-        throw new UsageError(
-          `pki keys create needs --role requester or --role admin${role === undefined ? "" : `, not "${role}"`}`,
-        );
-      }
+      apiKeyRole(role);
       break;
     case "list":
       expectArgs(rest, 0, "pki keys list");
@@ -421,14 +348,11 @@ async function keys(
   const store = await openKeyStore(dataDir);
   try {
     if (sub === "create") {
-      const { key, record } = await store.create(
+      const created = await store.create(
         role as "requester" | "admin",
         label ?? "created with pki keys create",
       );
-      process.stderr.write(
-        `Created ${record.role} key ${record.id} in ${store.where}. This is the only time the key is shown.\n`,
-      );
-      process.stdout.write(`${key}\n`);
+      printCreatedKey(processOutput, created, store.where);
     } else if (sub === "list") {
       const rows = (await store.list()).map((k) => [
         k.id,
@@ -461,15 +385,6 @@ function table(rows: readonly (readonly string[])[]): string {
     .join("");
 }
 
-function expectArgs(
-  args: readonly (string | undefined)[],
-  count: number,
-  usage: string,
-): readonly (string | undefined)[] {
-  if (args.length !== count) throw new UsageError(`usage: ${usage}`);
-  return args;
-}
-
 function keySpec(text: string): KeySpec {
   if (!(keySpecs as readonly string[]).includes(text))
     throw new UsageError(`--key-spec must be one of ${keySpecs.join(", ")}, not "${text}"`);
@@ -483,20 +398,6 @@ function signingAlgorithm(text: string): SigningAlgorithm {
     );
   }
   return text as SigningAlgorithm;
-}
-
-function readInput(file: string): Uint8Array;
-function readInput(file: string, encoding: "utf8"): string;
-function readInput(file: string, encoding?: "utf8"): Uint8Array | string {
-  try {
-    const data = file === "-" ? readFileSync(0) : readFileSync(file);
-    return encoding ? data.toString(encoding) : new Uint8Array(data);
-  } catch (e) {
-    throw new PkiError(
-      "INPUT_UNREADABLE",
-      `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`,
-    );
-  }
 }
 
 try {

@@ -6,7 +6,8 @@
  *   CRL, CA certificate and trust store unless they are fresh. Its JSON result shows in the
  *   deploy's outputs; an error fails the deploy. Access denied while the new role and key
  *   policy propagate is waited out (access-propagation.ts).
- * - The operator invokes it with `{"action": "csr" | "import" | "show", …}` (ca-operations.ts).
+ * - The operator invokes it with `{"action": "csr" | "import" | "show" | "create-api-key", …}`
+ *   (ca-operations.ts).
  */
 import { type BootstrapMode, type BootstrapResult, bootstrapCa } from "@spca/core/ca/bootstrap";
 import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
@@ -72,7 +73,7 @@ export function caBootstrapLambda(
     if (!v.is(BootstrapEventSchema, event)) {
       throw new PkiError(
         "EVENT_INVALID",
-        'The CA bootstrap takes {"mode": "self-signed"} or {"mode": "external"} from the deploy, or an operator action {"action": "csr" | "import" | "show"}.',
+        'The CA bootstrap takes {"mode": "self-signed"} or {"mode": "external"} from the deploy, or an operator action {"action": "csr" | "import" | "show" | "create-api-key"}.',
       );
     }
     const s = services();
@@ -104,10 +105,17 @@ export function caBootstrapLambda(
       subject: s.settings.config.ca.subject,
       location: `s3://${s.settings.bucketName}/${CA_CHAIN_OBJECT_KEY}`,
       ...(options.now ? { now: options.now } : {}),
+      apiKeys: () => s.repository,
     });
-    // The operator sees the outcome; the log keeps it for the account's records.
+    // The operator sees the outcome; the log keeps it for the account's records. A new API
+    // key's secret is the operator's alone: only its id, role and label are logged.
     if ("error" in result) logger.warn(`operator action refused: ${result.error.code}`, result);
-    else logger.info("operator action done");
+    else if ("key" in result) {
+      const { id, role, label, createdAt } = result;
+      logger.info("operator action done: API key created", {
+        apiKey: { id, role, label, createdAt },
+      });
+    } else logger.info("operator action done");
     return result;
   }
 

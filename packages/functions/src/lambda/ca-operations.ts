@@ -1,11 +1,14 @@
 /**
- * The operator's actions on the deployed CA (`pki ca csr|import|show --aws`), run by the CA
- * bootstrap function. Only the signing functions' roles may use the CA's KMS key, so the
- * operator invokes this function (lambda:InvokeFunction) instead of calling KMS and S3.
+ * The operator's actions on the deployed CA (`pki ca csr|import|show --aws`, `pki keys create
+ * --aws`), run by the CA bootstrap function. Only the signing functions' roles may use the CA's
+ * KMS key, and the API needs an admin key before it makes keys, so the operator invokes this
+ * function (lambda:InvokeFunction) instead of calling KMS, S3 and DynamoDB.
  *
  * Events: `{"action": "csr", "subject"?: DN}`, `{"action": "import", "chain": PEM}`,
- * `{"action": "show"}`. Expected failures (any PkiError: a bad bundle, another key's
- * certificate, no certificate yet, a bad event) are answered as
+ * `{"action": "show"}`, `{"action": "create-api-key", "role": "admin" | "requester",
+ * "label"?: text}` (the first admin key; the answer is POST /v1/keys's, the secret included, so
+ * the function never logs it). Expected failures (any PkiError: a bad bundle, another key's
+ * certificate, no certificate yet, a label too long, a bad event) are answered as
  * `{"error": {"code", "message"}}`, so the operator sees the code; anything else throws and
  * reaches the caller as a Lambda FunctionError. The schemas below are the contract the CLI
  * checks the answers against.
@@ -15,16 +18,26 @@ import { createCaCsr } from "@spca/core/ca/create";
 import { CA_CHAIN_OBJECT_KEY, readCaChain } from "@spca/core/ca/object-store-ca";
 import { encodePem } from "@spca/core/encoding/pem";
 import { isPkiError, PkiError } from "@spca/core/errors";
+import { createApiKey } from "@spca/core/ra/api-keys";
 import type { Signer } from "@spca/core/signer/signer";
 import type { ObjectStore } from "@spca/core/store/object-store";
+import type { RequestRepository } from "@spca/core/store/request-repository";
 import { issueMessages } from "@spca/core/validation";
 import { type NameEntry, parseNameText } from "@spca/core/x509/name";
 import * as v from "valibot";
+
+const API_KEY_ROLES = ["requester", "admin"] as const;
 
 export const CaOperationSchema = v.variant("action", [
   v.strictObject({ action: v.literal("csr"), subject: v.optional(v.string()) }),
   v.strictObject({ action: v.literal("import"), chain: v.string() }),
   v.strictObject({ action: v.literal("show") }),
+  v.strictObject({
+    action: v.literal("create-api-key"),
+    role: v.picklist(API_KEY_ROLES, 'role must be "requester" or "admin"'),
+    // Its length is createApiKey's to check (API_KEY_LABEL_INVALID, as pki keys create says).
+    label: v.optional(v.string(), ""),
+  }),
 ]);
 
 export type CaOperation = v.InferOutput<typeof CaOperationSchema>;
@@ -54,6 +67,15 @@ export const caResultSchemas = {
   csr: v.object({ csr: v.string(), location: v.string(), installed: InstalledChainSchema }),
   import: v.object({ imported: CaSummarySchema, chain: v.string(), location: v.string() }),
   show: v.object({ chain: v.string() }),
+  /** POST /v1/keys's answer: the key's record and, this once, its secret. */
+  "create-api-key": v.object({
+    key: v.string(),
+    id: v.string(),
+    role: v.picklist(API_KEY_ROLES),
+    label: v.string(),
+    createdAt: v.string(),
+    revokedAt: v.nullable(v.string()),
+  }),
 } as const;
 
 export type CaResults = { [A in CaAction]: v.InferOutput<(typeof caResultSchemas)[A]> };
@@ -65,9 +87,13 @@ export const CaErrorResultSchema = v.object({
 export type CaErrorResult = v.InferOutput<typeof CaErrorResultSchema>;
 export type CaOperationResult = CaResults[CaAction] | CaErrorResult;
 
-/** How to run an --aws command (csr, import, show), for messages to the operator. */
+/** How to run an --aws command (by its action), for messages to the operator. */
 export function operatorCommand(action: string): string {
-  return `npx sst shell --stage <stage> -- npx pki ca ${action === "import" ? "import FILE" : action} --aws`;
+  const command =
+    action === "create-api-key"
+      ? "keys create --role admin|requester"
+      : `ca ${action === "import" ? "import FILE" : action}`;
+  return `npx sst shell --stage <stage> -- npx pki ${command} --aws`;
 }
 
 /** Whether an event asks for an operator action rather than the deploy's bootstrap. */
@@ -84,6 +110,8 @@ export interface CaOperationContext {
   readonly location: string;
   /** The clock for the imported certificates' dates. */
   readonly now?: () => Date;
+  /** The table's API keys, opened only for create-api-key. */
+  readonly apiKeys: () => Pick<RequestRepository, "createApiKey">;
 }
 
 export async function runCaOperation(
@@ -99,6 +127,14 @@ export async function runCaOperation(
         return await importChain(context, operation.chain);
       case "show":
         return { chain: await chainPem(context) };
+      case "create-api-key": {
+        const { key, record } = await createApiKey(
+          context.apiKeys(),
+          operation.role,
+          operation.label,
+        );
+        return { ...record, key };
+      }
     }
   } catch (error) {
     if (isPkiError(error)) return { error: { code: error.code, message: error.message } };
@@ -111,7 +147,7 @@ function parseOperation(event: unknown): CaOperation {
   if (result.success) return result.output;
   throw new PkiError(
     "EVENT_INVALID",
-    `${issueMessages(result.issues).join("; ")}. Operator actions are {"action": "csr", "subject"?: DN}, {"action": "import", "chain": PEM} and {"action": "show"}.`,
+    `${issueMessages(result.issues).join("; ")}. Operator actions are {"action": "csr", "subject"?: DN}, {"action": "import", "chain": PEM}, {"action": "show"} and {"action": "create-api-key", "role": "admin" | "requester", "label"?: text}.`,
   );
 }
 
