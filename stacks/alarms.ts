@@ -1,8 +1,10 @@
 /**
  * CloudWatch alarms, to an SNS topic that `aws.alarmEmail` (when set) is subscribed to:
- * a workflow execution failed (a request ended in the Failed state: see docs/workflow.md),
- * and the CRL is getting close to its nextUpdate (the schedule or KMS is not keeping it fresh;
- * relying parties would soon reject every certificate). No CRL metric at all also alarms.
+ * a workflow execution failed (a request ended in the Failed state: see docs/workflow.md);
+ * the CRL is getting close to its nextUpdate (the schedule or KMS is not keeping it fresh;
+ * relying parties would soon reject every certificate), or there is no CRL metric at all; and
+ * a message waits in a failure queue (an event a subscriber could not handle, a revocation
+ * batch the publisher kept failing), where it would otherwise expire unseen.
  */
 import { METRICS_NAMESPACE, metricNames } from "../packages/functions/src/lambda/metric-names.ts";
 import type { Deployment } from "./settings.ts";
@@ -23,6 +25,7 @@ export function alarms(
   d: Deployment,
   stateMachineArn: $util.Input<string>,
   crlPublisherService: string,
+  failureQueues: Record<string, sst.aws.Queue>,
 ) {
   const topic = new sst.aws.SnsTopic("Alarms");
   if (d.config.aws.alarmEmail) {
@@ -33,17 +36,21 @@ export function alarms(
     });
   }
   const actions = [topic.arn];
+  // One occurrence is one too many; no data is nothing happening.
+  const anyInFiveMinutes = {
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 0,
+    comparisonOperator: "GreaterThanThreshold",
+    treatMissingData: "notBreaching",
+  };
   const failed = new aws.cloudwatch.MetricAlarm("WorkflowFailures", {
     alarmDescription: "A certificate request's workflow execution failed (see its audit trail).",
     namespace: "AWS/States",
     metricName: "ExecutionsFailed",
     dimensions: { StateMachineArn: stateMachineArn },
     statistic: "Sum",
-    period: 300,
-    evaluationPeriods: 1,
-    threshold: 0,
-    comparisonOperator: "GreaterThanThreshold",
-    treatMissingData: "notBreaching",
+    ...anyInFiveMinutes,
     alarmActions: actions,
   });
   const crl = new aws.cloudwatch.MetricAlarm("CrlNearNextUpdate", {
@@ -62,5 +69,18 @@ export function alarms(
     alarmActions: actions,
     okActions: actions,
   });
-  return { topic, failed, crl };
+  const queues = Object.entries(failureQueues).map(
+    ([name, queue]) =>
+      new aws.cloudwatch.MetricAlarm(`${name}Waiting`, {
+        alarmDescription: `A message waits in ${name}: something failed after its retries (see docs/deploy.md, "Alarms").`,
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: queue.nodes.queue.name },
+        statistic: "Maximum",
+        ...anyInFiveMinutes,
+        alarmActions: actions,
+        okActions: actions,
+      }),
+  );
+  return { topic, failed, crl, queues };
 }

@@ -6,13 +6,26 @@ import { WEB_ASSETS_FOLDER } from "../packages/web/src/assets.ts";
 import { type FunctionContext, lambdaHandler, pkiFunction } from "./functions.ts";
 import type { Web } from "./web.ts";
 
+/** How long CloudFront waits for the API: longer than the function may run, so a slow call
+ * ends with the function's own answer, not CloudFront's 504. */
+export const API_TIMEOUT_SECONDS = 25;
+export const ROUTER_READ_TIMEOUT_SECONDS = 30;
+
 export function api(ctx: FunctionContext, site: Web, stateMachineArn: $util.Input<string>) {
   return pkiFunction(ctx, "Api", {
     handler: lambdaHandler("api"),
-    // Below CloudFront's 30 s origin timeout, above a KMS-bound request's worst case.
-    timeout: "25 seconds",
-    environment: { PKI_STATE_MACHINE_ARN: stateMachineArn },
-    url: { router: { instance: site.router } },
+    // Above a KMS-bound request's worst case.
+    timeout: `${API_TIMEOUT_SECONDS} seconds`,
+    environment: {
+      PKI_STATE_MACHINE_ARN: stateMachineArn,
+      // The client's Authorization and address arrive in the Router's x-pki-* headers (web.ts).
+      PKI_VIEWER_HEADERS: "cloudfront",
+    },
+    url: {
+      // No browser calls the function URL from another origin: everything is on the Router's.
+      cors: false,
+      router: { instance: site.router, readTimeout: `${ROUTER_READ_TIMEOUT_SECONDS} seconds` },
+    },
     // The pages' stylesheet and script, read by the API at start (packages/web/src/assets.ts).
     copyFiles: [{ from: "packages/web/assets", to: WEB_ASSETS_FOLDER }],
   });

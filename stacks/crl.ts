@@ -2,11 +2,13 @@
  * CRL publication on AWS. A revocation's `certificate.revoked` event goes from the bus to a
  * queue whose batching window gathers a burst into one publication (docs/revocation.md), and
  * an EventBridge Scheduler schedule republishes before nextUpdate. Messages that fail five
- * times land in a dead-letter queue; the schedule republishes anyway, so no revocation is lost
- * from the CRL (the revocation record, not the message, is the fact).
+ * times land in a dead-letter queue, which alarms (alarms.ts); the schedule republishes anyway,
+ * so no revocation is lost from the CRL (the revocation record, not the message, is the fact).
  */
 import { EVENT_SOURCE } from "../packages/core/src/events/eventbridge-bus.ts";
+import type { AwsContext } from "./aws-context.ts";
 import { type FunctionContext, lambdaHandler, pkiFunction } from "./functions.ts";
+import { fromSource, serviceResourcePolicy, serviceTrust } from "./trust.ts";
 
 /** How often the schedule looks: often enough that a due CRL is republished within a quarter of the refresh interval, at most hourly. */
 export function crlScheduleExpression(refreshHours: number): `rate(${string})` {
@@ -14,34 +16,98 @@ export function crlScheduleExpression(refreshHours: number): `rate(${string})` {
   return minutes === 1 ? "rate(1 minute)" : `rate(${minutes} minutes)`;
 }
 
+export const CRL_PUBLISHER_TIMEOUT_SECONDS = 120;
+export const CRL_BATCH_WINDOW_SECONDS = 5;
+
+/**
+ * Lambda's advice for an SQS source: six times the function's timeout, plus the batching
+ * window, so a batch being retried after throttling is not received twice.
+ */
+export function visibilitySeconds(timeoutSeconds: number, windowSeconds: number): number {
+  return 6 * timeoutSeconds + windowSeconds;
+}
+
+/** SQS's longest: a message that failed is there to be looked at for two weeks. */
+export const QUEUE_RETENTION_SECONDS = 14 * 24 * 3600;
+
 export interface CrlQueues {
   readonly queue: sst.aws.Queue;
   readonly deadLetters: sst.aws.Queue;
 }
 
 export function crlQueues(): CrlQueues {
-  const deadLetters = new sst.aws.Queue("CrlDeadLetters");
+  const retained: sst.aws.QueueArgs = {
+    transform: {
+      queue: (args) => {
+        args.messageRetentionSeconds = QUEUE_RETENTION_SECONDS;
+      },
+    },
+  };
+  const deadLetters = new sst.aws.Queue("CrlDeadLetters", retained);
   const queue = new sst.aws.Queue("CrlQueue", {
-    // Six times the publisher's timeout, as Lambda advises for SQS sources.
-    visibilityTimeout: "12 minutes",
+    visibilityTimeout: `${visibilitySeconds(CRL_PUBLISHER_TIMEOUT_SECONDS, CRL_BATCH_WINDOW_SECONDS)} seconds`,
     dlq: { queue: deadLetters.arn, retry: 5 },
+    ...retained,
   });
   return { queue, deadLetters };
 }
 
-export function crlPublication(ctx: FunctionContext, bus: sst.aws.Bus, queues: CrlQueues) {
+export function crlPublication(
+  ctx: FunctionContext,
+  context: AwsContext,
+  bus: sst.aws.Bus,
+  queues: CrlQueues,
+) {
   const publisher = pkiFunction(ctx, "CrlPublisher", {
     handler: lambdaHandler("crl-publisher"),
-    timeout: "2 minutes",
+    timeout: `${CRL_PUBLISHER_TIMEOUT_SECONDS} seconds`,
   });
-  bus.subscribeQueue("CrlOnRevocation", queues.queue, {
-    pattern: { source: [EVENT_SOURCE], detailType: ["certificate.revoked"] },
+  revocationsToQueue(context, bus, queues.queue);
+  queues.queue.subscribe(publisher.arn, {
+    batch: { size: 100, window: `${CRL_BATCH_WINDOW_SECONDS} seconds` },
   });
-  queues.queue.subscribe(publisher.arn, { batch: { size: 100, window: "5 seconds" } });
+  const scheduleGroup = $interpolate`arn:${context.partition}:scheduler:${context.region}:${context.accountId}:schedule-group/default`;
   const schedule = new sst.aws.CronV2("CrlSchedule", {
     function: publisher.arn,
     schedule: crlScheduleExpression(ctx.d.config.crl.refreshHours),
     event: { source: "schedule" },
+    transform: {
+      role: (args) => {
+        args.assumeRolePolicy = serviceTrust(
+          "scheduler.amazonaws.com",
+          fromSource(context, scheduleGroup),
+        );
+      },
+    },
   });
   return { publisher, schedule };
+}
+
+/**
+ * The rule sending `certificate.revoked` to the queue, and a queue policy letting that rule
+ * alone send. (SST's bus.subscribeQueue lets any SNS topic, bucket or rule send to the queue.)
+ */
+function revocationsToQueue(context: AwsContext, bus: sst.aws.Bus, queue: sst.aws.Queue): void {
+  const rule = new aws.cloudwatch.EventRule("CrlOnRevocationRule", {
+    eventBusName: bus.name,
+    eventPattern: JSON.stringify({
+      source: [EVENT_SOURCE],
+      "detail-type": ["certificate.revoked"],
+    }),
+  });
+  new aws.sqs.QueuePolicy("CrlOnRevocationPolicy", {
+    queueUrl: queue.url,
+    policy: serviceResourcePolicy(
+      "events.amazonaws.com",
+      ["sqs:SendMessage"],
+      queue.arn,
+      context,
+      rule.arn,
+    ),
+  });
+  new aws.cloudwatch.EventTarget("CrlOnRevocationTarget", {
+    rule: rule.name,
+    eventBusName: bus.name,
+    arn: queue.arn,
+  });
 }

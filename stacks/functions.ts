@@ -3,13 +3,14 @@
  * group and ARN are known before it exists), the configuration file bundled and validated
  * again at run time, JSON logs with the configured retention, X-Ray tracing, and a role with
  * exactly the statements grants.ts gives it (SST's default role would add
- * AWSLambdaBasicExecutionRole, which may write to every log group).
+ * AWSLambdaBasicExecutionRole, which may write to every log group), trusted by Lambda alone.
  */
 import { METRICS_NAMESPACE } from "../packages/functions/src/lambda/metric-names.ts";
 import type { FunctionName } from "./grants.ts";
 import { functionGrants } from "./grants.ts";
 import { type GrantTargets, grantStatements } from "./permissions.ts";
 import { type Deployment, functionName } from "./settings.ts";
+import { serviceTrust } from "./trust.ts";
 
 /** Where the bundled configuration lands next to the handler (PKI_CONFIG_FILE). */
 export const BUNDLED_CONFIG = "pki.config.json";
@@ -19,6 +20,8 @@ export interface FunctionContext {
   readonly targets: GrantTargets;
   /** Environment every function gets: resource names and the public base URL. */
   readonly environment: Record<string, $util.Input<string>>;
+  /** What a function that mails gets besides: the configuration set it sends through. */
+  readonly mailEnvironment: Record<string, $util.Input<string>>;
 }
 
 export interface FunctionOptions {
@@ -36,6 +39,7 @@ export function pkiFunction(
   options: FunctionOptions,
 ): sst.aws.Function {
   const physicalName = functionName(ctx.d, name);
+  const grants = functionGrants[name];
   return new sst.aws.Function(name, {
     name: physicalName,
     handler: options.handler,
@@ -44,13 +48,14 @@ export function pkiFunction(
     copyFiles: [{ from: ctx.d.configPath, to: BUNDLED_CONFIG }, ...(options.copyFiles ?? [])],
     environment: {
       ...ctx.environment,
+      ...("sendMail" in grants && grants.sendMail ? ctx.mailEnvironment : {}),
       ...options.environment,
       PKI_CONFIG_FILE: BUNDLED_CONFIG,
       POWERTOOLS_SERVICE_NAME: name,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     },
     logging: { retention: ctx.d.config.aws.logRetention, format: "json" },
-    permissions: grantStatements(physicalName, functionGrants[name], ctx.targets).map((s) => ({
+    permissions: grantStatements(physicalName, grants, ctx.targets).map((s) => ({
       actions: s.actions,
       resources: s.resources,
       ...(s.conditions ? { conditions: s.conditions } : {}),
@@ -63,6 +68,7 @@ export function pkiFunction(
       role: (args) => {
         // Logging is granted on the function's own log group instead (permissions.ts).
         args.managedPolicyArns = [];
+        args.assumeRolePolicy = serviceTrust("lambda.amazonaws.com");
       },
     },
   });

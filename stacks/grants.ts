@@ -57,16 +57,21 @@ export interface FunctionGrants {
 const GET: TableAction = "dynamodb:GetItem";
 const PUT: TableAction = "dynamodb:PutItem";
 const UPDATE: TableAction = "dynamodb:UpdateItem";
-/** Releasing a send-once claim after a failed send deletes it (RequestRepository.releaseMessage). */
+/**
+ * Releasing a send-once claim after a failed send or signing deletes it
+ * (RequestRepository.releaseMessage); so does signing out (deleteSession).
+ */
 const DELETE: TableAction = "dynamodb:DeleteItem";
 
 /** The Lambda functions, by their SST component name. */
 export const functionGrants = {
-  /** The REST API and the approval pages. */
+  /** The REST API and the pages (signing out deletes the browser's session: Delete). */
   Api: {
-    table: [GET, PUT, UPDATE, "dynamodb:Query"],
+    table: [GET, PUT, UPDATE, DELETE],
     tableIndex: true,
-    readObjects: ["certificates/*", "ca/*", "crl/*", "truststore.pem"],
+    // The chain (/v1/ca) and the CRL (/v1/crl); the Router serves the published objects
+    // (/crl/…, /ca/…, /truststore.pem) from the bucket itself.
+    readObjects: ["certificates/*", "ca/*", "crl/*"],
     putEvents: true,
     startExecution: true,
     answerTasks: true,
@@ -75,9 +80,10 @@ export const functionGrants = {
   ValidateRequest: { table: [GET] },
   StoreRequest: { table: [GET, UPDATE], putEvents: true },
   /** Opens the approval and mails the approvers once (send-once claims). */
-  RequestApproval: { table: [GET, PUT, UPDATE, DELETE], sendMail: true },
+  RequestApproval: { table: [GET, UPDATE, DELETE], sendMail: true },
+  /** Signs once per request (a claim: Update; a failed signing releases it: Delete). */
   SignCertificate: {
-    table: [GET, PUT, UPDATE, DELETE],
+    table: [GET, UPDATE, DELETE],
     readObjects: ["ca/issuing-chain.pem", "pending/*"],
     writeObjects: ["pending/*"],
     caKey: ["kms:Sign", "kms:GetPublicKey"],
@@ -92,7 +98,7 @@ export const functionGrants = {
   NotifyRequester: { table: [GET], putEvents: true },
   /** Bus subscriber: tells the requester, attaching the certificate and chain. */
   RequesterMail: {
-    table: [GET, PUT, UPDATE, DELETE],
+    table: [GET, UPDATE, DELETE],
     readObjects: ["certificates/*", "ca/issuing-chain.pem"],
     sendMail: true,
     sendToFailureQueue: true,
@@ -100,14 +106,19 @@ export const functionGrants = {
   /** Bus subscriber: appends every event to its request's audit trail. */
   AuditTrail: { table: [GET, UPDATE], sendToFailureQueue: true },
   CrlPublisher: {
-    table: [GET, PUT, UPDATE, "dynamodb:Query"],
+    table: [GET, UPDATE, "dynamodb:Query"],
     readObjects: ["ca/issuing-chain.pem"],
     writeObjects: ["crl/*", ...CA_PUBLICATION_PATTERNS, "truststore.pem"],
     caKey: ["kms:Sign", "kms:GetPublicKey"],
     consumeCrlQueue: true,
   },
-  /** Runs on every deploy: creates the CA certificate once, then publishes the first CRL. */
+  /**
+   * The CA function. Runs on every deploy: creates the CA certificate once, then publishes the
+   * first CRL. The operator's `--aws` commands invoke it too: the CA's CSR, import and chain,
+   * and API keys.
+   */
   CaBootstrap: {
+    // Put: the operator's first API keys (pki keys create --aws).
     table: [GET, PUT, UPDATE, "dynamodb:Query"],
     readObjects: ["ca/issuing-chain.pem"],
     writeObjects: ["ca/issuing-chain.pem", "crl/*", ...CA_PUBLICATION_PATTERNS, "truststore.pem"],
@@ -118,3 +129,30 @@ export const functionGrants = {
 export type FunctionName = keyof typeof functionGrants;
 
 export const functionNames = Object.keys(functionGrants) as FunctionName[];
+
+/**
+ * What key administrators may do: everything that keeps the key managed (and what the deploy
+ * reads back), but not Sign or GetPublicKey, and not CreateGrant, with which an administrator
+ * could hand themselves the right to sign. PutKeyPolicy could too: that is why it is the
+ * administrators' alone, and shows in CloudTrail.
+ */
+export const KEY_ADMIN_ACTIONS = [
+  "kms:DescribeKey",
+  "kms:GetKeyPolicy",
+  "kms:PutKeyPolicy",
+  "kms:ListKeyPolicies",
+  "kms:GetKeyRotationStatus",
+  "kms:ListResourceTags",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "kms:UpdateKeyDescription",
+  "kms:EnableKey",
+  "kms:DisableKey",
+  "kms:ScheduleKeyDeletion",
+  "kms:CancelKeyDeletion",
+  "kms:CreateAlias",
+  "kms:UpdateAlias",
+  "kms:DeleteAlias",
+  "kms:ListGrants",
+  "kms:RevokeGrant",
+] as const;

@@ -55,3 +55,25 @@ export const ALLOWED_WILDCARD_RESOURCES: readonly AllowedWildcardResource[] = [
     why: "the published CA certificates ca/<16 hex>.cer|.pem, which cannot match ca/issuing-chain.pem",
   },
 ];
+
+/**
+ * Granted actions no code of ours calls, because AWS itself calls them with the role: the IAM
+ * conformance test (test/iam-conformance.test.ts) accepts these as used.
+ */
+export const GRANTS_USED_BY_AWS: Readonly<Record<string, string>> = {
+  "logs:CreateLogStream": "Lambda writes the function's logs with its role",
+  "logs:PutLogEvents": "Lambda writes the function's logs with its role",
+  "xray:PutTraceSegments": "Lambda sends the function's active-tracing segments with its role",
+  "xray:PutTelemetryRecords": "Lambda sends the function's active-tracing segments with its role",
+  "xray:GetSamplingRules": "Step Functions samples the workflow's traces with its role",
+  "xray:GetSamplingTargets": "Step Functions samples the workflow's traces with its role",
+  "logs:CreateLogDelivery": "Step Functions sets up the workflow's log delivery with its role",
+  "logs:GetLogDelivery": "Step Functions sets up the workflow's log delivery with its role",
+  "logs:UpdateLogDelivery": "Step Functions sets up the workflow's log delivery with its role",
+  "logs:DeleteLogDelivery": "Step Functions sets up the workflow's log delivery with its role",
+  "logs:ListLogDeliveries": "Step Functions sets up the workflow's log delivery with its role",
+  "logs:PutResourcePolicy": "Step Functions sets up the workflow's log delivery with its role",
+  "logs:DescribeResourcePolicies":
+    "Step Functions sets up the workflow's log delivery with its role",
+  "logs:DescribeLogGroups": "Step Functions sets up the workflow's log delivery with its role",
+};

@@ -5,25 +5,26 @@
 import { alarms } from "./alarms.ts";
 import { api } from "./api.ts";
 import { awsContext } from "./aws-context.ts";
-import { caBootstrap } from "./ca-bootstrap.ts";
+import { bootstrapOnDeploy, caBootstrapFunction } from "./ca-bootstrap.ts";
 import { crlPublication, crlQueues } from "./crl.ts";
-import { emailIdentity } from "./email.ts";
+import { mailSending } from "./email.ts";
 import { eventBus } from "./events.ts";
 import type { FunctionContext } from "./functions.ts";
+import { type FunctionName, functionGrants } from "./grants.ts";
 import { type Deployment, deployment } from "./settings.ts";
-import { signingKey } from "./signing-key.ts";
+import { signingKey, signingKeyPolicy } from "./signing-key.ts";
 import { storage } from "./storage.ts";
 import { subscriberFailures, subscribers } from "./subscribers.ts";
-import { web } from "./web.ts";
+import { publishFromBucket, web } from "./web.ts";
 import { workflow } from "./workflow.ts";
 
 export function deployPki(d: Deployment = deployment($app)) {
   const context = awsContext();
-  const { table, bucket } = storage(d);
+  const site = web(d);
+  const { table, bucket } = storage(d, site.distributionArn);
   const { key, alias } = signingKey(d);
   const bus = eventBus();
-  const email = emailIdentity(d);
-  const site = web(d);
+  const mail = mailSending(d, context);
   const queues = crlQueues();
   const failures = subscriberFailures();
 
@@ -39,13 +40,14 @@ export function deployPki(d: Deployment = deployment($app)) {
         ? { PKI_CA_SIGNING_ALGORITHM: d.config.aws.ca.signingAlgorithm }
         : {}),
     },
+    mailEnvironment: { PKI_MAIL_CONFIGURATION_SET: mail.configurationSetName },
   };
   const targets = {
     table,
     bucket,
     bus,
-    key,
-    email,
+    mailIdentityArn: mail.identityArn,
+    mailConfigurationSetArn: mail.configurationSetArn,
     sender: d.config.mail.from,
     crlQueueArn: queues.queue.arn,
     failureQueueArn: failures.arn,
@@ -59,37 +61,60 @@ export function deployPki(d: Deployment = deployment($app)) {
     site,
     flow.stateMachine.arn,
   );
-  const crl = crlPublication(ctx, bus, queues);
-  subscribers(ctx, bus, failures);
-  const bootstrap = caBootstrap(ctx, key);
-  const alarm = alarms(d, flow.stateMachine.arn, "CrlPublisher");
+  const crl = crlPublication(ctx, context, bus, queues);
+  const subscribed = subscribers(ctx, bus, failures);
+  const bootstrap = caBootstrapFunction(ctx);
+  publishFromBucket(site, bucket);
 
-  // What `npx sst shell -- pki ca csr|import|show --aws` reads (SST_RESOURCE_Pki): the
-  // operator's own credentials do the work, so it grants nothing.
+  const functions: Record<FunctionName, sst.aws.Function> = {
+    ...flow.steps,
+    Api: apiFunction,
+    CrlPublisher: crl.publisher,
+    RequesterMail: subscribed.requesterMail,
+    AuditTrail: subscribed.auditTrail,
+    CaBootstrap: bootstrap,
+  };
+  const holding = (action: "kms:Sign" | "kms:GetPublicKey") =>
+    (Object.keys(functions) as FunctionName[])
+      .filter((name) =>
+        ((functionGrants[name] as { caKey?: readonly string[] }).caKey ?? []).includes(action),
+      )
+      .map((name) => functions[name].nodes.role.arn);
+  const keyPolicy = signingKeyPolicy(d, key, context, {
+    signers: holding("kms:Sign"),
+    publicKeyReaders: holding("kms:GetPublicKey"),
+  });
+  const bootstrapRun = bootstrapOnDeploy(ctx, bootstrap, key, keyPolicy);
+  const alarm = alarms(d, flow.stateMachine.arn, "CrlPublisher", {
+    CrlDeadLetters: queues.deadLetters,
+    SubscriberFailures: failures,
+  });
+
+  // What `npx sst shell -- pki ca csr|import|show --aws` reads (SST_RESOURCE_Pki): the CA
+  // function the operator invokes, the only way in to the CA key. It grants nothing: the
+  // operator's own credentials need lambda:InvokeFunction on it.
   new sst.Linkable("Pki", {
     properties: {
+      caFunction: bootstrap.arn,
+      region: context.region,
       table: table.name,
       bucket: bucket.name,
       eventBus: bus.name,
-      caKeyArn: key.arn,
       publicBaseUrl: site.publicBaseUrl,
-      region: context.region,
-      ...(d.config.aws.ca.signingAlgorithm
-        ? { signingAlgorithm: d.config.aws.ca.signingAlgorithm }
-        : {}),
     },
   });
 
   return {
     url: site.publicBaseUrl,
-    api: apiFunction.url,
     bucket: bucket.name,
     table: table.name,
     caKey: alias.name,
+    caFunction: bootstrap.name,
     stateMachine: flow.stateMachine.arn,
     crlSchedule: crl.schedule.nodes.schedule.scheduleExpression,
-    caBootstrap: bootstrap.run.result,
+    caBootstrap: bootstrapRun.result,
     alarms: alarm.topic.arn,
+    mailFeedback: mail.feedback.arn,
     truststore: $interpolate`s3://${bucket.name}/truststore.pem`,
   };
 }

@@ -16,8 +16,9 @@ export interface GrantTargets {
   readonly table: sst.aws.Dynamo;
   readonly bucket: sst.aws.Bucket;
   readonly bus: sst.aws.Bus;
-  readonly key: aws.kms.Key;
-  readonly email: sst.aws.Email;
+  /** The SES identity and this stage's configuration set (email.ts). */
+  readonly mailIdentityArn: $util.Input<string>;
+  readonly mailConfigurationSetArn: $util.Input<string>;
   /** The sender address: sends are limited to it (ses:FromAddress). */
   readonly sender: string;
   readonly stateMachineArn?: $util.Input<string>;
@@ -56,6 +57,12 @@ export function grantStatements(
     patterns.map((pattern) => $interpolate`${t.bucket.arn}/${pattern}`);
   if (grants.readObjects?.length) {
     statements.push({ actions: ["s3:GetObject"], resources: objects(grants.readObjects) });
+    // S3ObjectStore.get takes a missing key as "not there yet", and S3 only answers 404
+    // NoSuchKey to a caller who may list the bucket: to anyone else a missing key is 403
+    // AccessDenied (the first deploy's bootstrap read of ca/issuing-chain.pem, for one).
+    // Unconditional: how S3 fills s3:prefix for this implicit check is not documented. Listing
+    // shows key names only (serials, request ids), none of them secret.
+    statements.push({ actions: ["s3:ListBucket"], resources: [t.bucket.arn] });
   }
   if (grants.writeObjects?.length) {
     statements.push({ actions: ["s3:PutObject"], resources: objects(grants.writeObjects) });
@@ -64,8 +71,8 @@ export function grantStatements(
     statements.push({
       actions: ["ses:SendEmail"],
       resources: [
-        t.email.nodes.identity.arn,
-        t.email.nodes.configurationSet.arn,
+        t.mailIdentityArn,
+        t.mailConfigurationSetArn,
         // Sandbox: recipients are identities too. Only as our sender (condition below).
         $interpolate`arn:${t.partition}:ses:${t.region}:${t.accountId}:identity/*`,
       ],
@@ -75,9 +82,8 @@ export function grantStatements(
   if (grants.putEvents) {
     statements.push({ actions: ["events:PutEvents"], resources: [t.bus.arn] });
   }
-  if (grants.caKey?.length) {
-    statements.push({ actions: [...grants.caKey], resources: [t.key.arn] });
-  }
+  // The CA key (grants.caKey) is granted by its key policy alone (signing-key.ts), which names
+  // these roles: an IAM statement would do nothing there, as the key policy does not defer to IAM.
   if (grants.startExecution) {
     if (!t.stateMachineArn) throw new Error(`${functionName}: no state machine to start`);
     statements.push({ actions: ["states:StartExecution"], resources: [t.stateMachineArn] });

@@ -4,6 +4,7 @@
  * and the published CRL, CA certificates and trust-store bundle).
  */
 import { table as tableShape } from "../packages/core/src/store/table.ts";
+import { CA_PUBLICATION_PATTERNS } from "./grants.ts";
 import type { Deployment } from "./settings.ts";
 
 export interface Storage {
@@ -11,7 +12,18 @@ export interface Storage {
   readonly bucket: sst.aws.Bucket;
 }
 
-export function storage(d: Deployment): Storage {
+/** The bucket keys the Router serves (web.ts PUBLICATION_ROUTES). */
+export const PUBLICATION_OBJECT_PATTERNS = [
+  "crl/*",
+  ...CA_PUBLICATION_PATTERNS,
+  "truststore.pem",
+] as const;
+
+/**
+ * @param distributionArn the Router's distribution: the only reader from outside, of the
+ *   publication keys only.
+ */
+export function storage(d: Deployment, distributionArn: $util.Input<string>): Storage {
   const table = new sst.aws.Dynamo("Table", {
     fields: tableShape.fields,
     primaryIndex: tableShape.primaryIndex,
@@ -34,11 +46,24 @@ export function storage(d: Deployment): Storage {
     },
   });
 
-  // Private: nothing here is public on S3. The public objects (CRL, CA certificates, trust
-  // store) are served by the API through the Router, which only answers for those keys.
+  // Private: nothing here is public on S3. The Router reads the publication objects through
+  // origin access control, and nothing else; a missing one is a 404 (s3:ListBucket), not a 403.
+  const fromRouter = [
+    { test: "StringEquals", variable: "AWS:SourceArn", values: [distributionArn] },
+  ];
+  const cloudFront = [{ type: "service" as const, identifiers: ["cloudfront.amazonaws.com"] }];
   const bucket = new sst.aws.Bucket("Bucket", {
     versioning: true,
     cors: false,
+    policy: [
+      {
+        actions: ["s3:GetObject"],
+        principals: cloudFront,
+        paths: [...PUBLICATION_OBJECT_PATTERNS],
+        conditions: fromRouter,
+      },
+      { actions: ["s3:ListBucket"], principals: cloudFront, paths: [""], conditions: fromRouter },
+    ],
     transform: {
       bucket: (_args, opts) => {
         if (d.production) opts.retainOnDelete = true;

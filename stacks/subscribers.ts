@@ -6,10 +6,18 @@
 import { eventTypes } from "../packages/core/src/events/catalogue.ts";
 import { EVENT_SOURCE } from "../packages/core/src/events/eventbridge-bus.ts";
 import { requesterMailEventTypes } from "../packages/core/src/subscribers/requester-mail.ts";
+import { QUEUE_RETENTION_SECONDS } from "./crl.ts";
 import { type FunctionContext, lambdaHandler, pkiFunction } from "./functions.ts";
 
+/** Where an event a subscriber still failed after Lambda's retries is kept (and alarms). */
 export function subscriberFailures(): sst.aws.Queue {
-  return new sst.aws.Queue("SubscriberFailures");
+  return new sst.aws.Queue("SubscriberFailures", {
+    transform: {
+      queue: (args) => {
+        args.messageRetentionSeconds = QUEUE_RETENTION_SECONDS;
+      },
+    },
+  });
 }
 
 export function subscribers(ctx: FunctionContext, bus: sst.aws.Bus, failures: sst.aws.Queue) {

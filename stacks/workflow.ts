@@ -13,6 +13,7 @@ import {
 import type { AwsContext } from "./aws-context.ts";
 import { type FunctionContext, lambdaHandler, pkiFunction } from "./functions.ts";
 import { type Deployment, functionName } from "./settings.ts";
+import { fromSource, serviceTrust } from "./trust.ts";
 
 /** The entry file of each step, under packages/functions/src/lambda/steps/. */
 const stepFiles: Record<WorkflowFunctionName, string> = {
@@ -40,24 +41,21 @@ export function workflow(ctx: FunctionContext, context: AwsContext): Workflow {
     ]),
   ) as Record<WorkflowFunctionName, sst.aws.Function>;
 
+  const machineName = functionName(d, "Workflow");
   const logGroup = new aws.cloudwatch.LogGroup("WorkflowLogs", {
-    name: `/aws/vendedlogs/states/${functionName(d, "Workflow")}`,
+    name: `/aws/vendedlogs/states/${machineName}`,
     retentionInDays: logRetentionDays[d.config.aws.logRetention],
   });
 
   const role = new aws.iam.Role("WorkflowRole", {
-    assumeRolePolicy: aws.iam.getPolicyDocumentOutput({
-      statements: [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["states.amazonaws.com"] }],
-          // Only this account's state machines may use the role (confused deputy).
-          conditions: [
-            { test: "StringEquals", variable: "aws:SourceAccount", values: [context.accountId] },
-          ],
-        },
-      ],
-    }).json,
+    // Only this state machine, in this account, may use the role (confused deputy).
+    assumeRolePolicy: serviceTrust(
+      "states.amazonaws.com",
+      fromSource(
+        context,
+        $interpolate`arn:${context.partition}:states:${context.region}:${context.accountId}:stateMachine:${machineName}`,
+      ),
+    ),
     inlinePolicies: [
       {
         name: "workflow",
@@ -100,7 +98,7 @@ export function workflow(ctx: FunctionContext, context: AwsContext): Workflow {
     Object.fromEntries(workflowFunctionNames.map((name) => [name, steps[name].arn])),
   );
   const stateMachine = new aws.sfn.StateMachine("Workflow", {
-    name: functionName(d, "Workflow"),
+    name: machineName,
     type: "STANDARD",
     roleArn: role.arn,
     // renderDefinition refuses a missing, unknown or malformed ARN: no placeholder ships.

@@ -11,14 +11,17 @@ import { join } from "node:path";
 import { runtime } from "@pulumi/pulumi";
 import { bundleLambda } from "../../bench/lambda-bundle.ts";
 
-export const ACCOUNT = "123456789012";
-export const REGION = "eu-west-1";
+import { ACCOUNT, DEPLOYER_SESSION_ARN, REGION } from "./mock-account.ts";
 
 interface Recorded {
   type: string;
   name: string;
   id: string;
   inputs: Record<string, unknown>;
+  /** What the mock answered beyond the inputs (ARNs, names): what AWS would add. */
+  outputs: Record<string, unknown>;
+  /** An existing resource the program reads (Resource.get), which the deploy does not create. */
+  read?: boolean;
   options: { protect?: boolean; retainOnDelete?: boolean };
 }
 
@@ -104,7 +107,8 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>) {
         invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn("lambda", `function:${physical}`)}/invocations`,
         qualifiedArn: `${arn("lambda", `function:${physical}`)}:$LATEST`,
         version: "$LATEST",
-        sourceCodeHash: "c2hhMjU2",
+        // No sourceCodeHash: SST deploys the code from S3 (s3Key), and the provider only
+        // echoes a configured hash, so a deployed function has none unless set.
       };
     case "aws:lambda/functionUrl:FunctionUrl":
       return {
@@ -146,8 +150,14 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>) {
       return { arn: arn("events", `rule/${physical}`), name: physical };
     case "aws:cloudwatch/logGroup:LogGroup":
       return { arn: arn("logs", `log-group:${physical}`), name: physical };
-    case "aws:sesv2/emailIdentity:EmailIdentity":
-      return { arn: arn("ses", `identity/${inputs.emailIdentity}`) };
+    case "aws:sesv2/emailIdentity:EmailIdentity": {
+      const domain = !String(inputs.emailIdentity).includes("@");
+      return {
+        arn: arn("ses", `identity/${inputs.emailIdentity}`),
+        // Easy DKIM: a domain identity's three tokens.
+        ...(domain ? { dkimSigningAttributes: { tokens: ["dkim1", "dkim2", "dkim3"] } } : {}),
+      };
+    }
     case "aws:sesv2/configurationSet:ConfigurationSet":
       return {
         arn: arn("ses", `configuration-set/${inputs.configurationSetName || physical}`),
@@ -193,6 +203,11 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>) {
       return { arn: arn(service, physical), name: physical };
     }
   }
+}
+
+/** The inputs a read resource's id stands for. */
+function idInputs(type: string, id: string): Record<string, unknown> {
+  return type === "aws:sesv2/emailIdentity:EmailIdentity" ? { emailIdentity: id } : { name: id };
 }
 
 type Statement = Record<string, unknown>;
@@ -242,9 +257,26 @@ export function mocks() {
   const result: runtime.Mocks = {
     newResource(args) {
       lastActivity = Date.now();
-      const state = { ...args.inputs, ...stateOf(args.type, args.name, args.inputs) };
-      const id = String((state as { name?: unknown }).name ?? `${args.name}-id`);
-      resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, options: {} });
+      // A read (Resource.get) names an existing resource by its id and creates nothing.
+      const read = args.id !== undefined && args.id !== "";
+      const outputs = stateOf(
+        args.type,
+        args.name,
+        read ? { ...idInputs(args.type, String(args.id)), ...args.inputs } : args.inputs,
+      );
+      const state = { ...args.inputs, ...outputs };
+      const id = read
+        ? String(args.id)
+        : String((state as { name?: unknown }).name ?? `${args.name}-id`);
+      resources.push({
+        type: args.type,
+        name: args.name,
+        id,
+        inputs: args.inputs,
+        outputs,
+        options: {},
+        ...(read ? { read: true } : {}),
+      });
       return { id, state };
     },
     call(args) {
@@ -262,10 +294,23 @@ export function mocks() {
         case "aws:index/getCallerIdentity:getCallerIdentity":
           return {
             accountId: ACCOUNT,
-            arn: `arn:aws:iam::${ACCOUNT}:user/deployer`,
+            arn: DEPLOYER_SESSION_ARN,
             userId: "AIDA",
             id: ACCOUNT,
           };
+        case "aws:iam/getSessionContext:getSessionContext": {
+          // As the provider documents it: an assumed role's session has the role as its
+          // issuer; any other ARN is its own issuer.
+          const caller = String(args.inputs.arn);
+          const session = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(caller);
+          return {
+            arn: caller,
+            issuerArn: session ? `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` : caller,
+            issuerName: session?.[3] ?? "",
+            sessionName: session?.[4] ?? "",
+            id: caller,
+          };
+        }
         case "aws:iam/getPolicyDocument:getPolicyDocument":
           // Data sources echo their arguments among their results, as the provider's do.
           return {

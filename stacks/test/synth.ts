@@ -25,6 +25,10 @@ export interface SynthResource {
   readonly name: string;
   readonly id: string;
   readonly inputs: Record<string, unknown>;
+  /** What AWS would add (ARNs, generated names), as the mocks answer it. */
+  readonly outputs: Record<string, unknown>;
+  /** An existing resource the program reads (Resource.get): the deploy creates nothing. */
+  readonly read?: boolean;
   /** Resource options that matter to safety (protect, retainOnDelete). */
   readonly options: { protect?: boolean; retainOnDelete?: boolean };
 }

@@ -9,6 +9,8 @@ import { makeS3rverWritesAtomic } from "../../../functions/src/local/s3rver-atom
 
 export interface LocalS3 {
   readonly client: S3Client;
+  /** Its URL, for clients of other processes (credentials: S3RVER_CREDENTIALS). */
+  readonly endpoint: string;
   close(): Promise<void>;
 }
 
@@ -25,14 +27,16 @@ export async function startS3rver(buckets: readonly string[]): Promise<LocalS3> 
   makeS3rverWritesAtomic(server);
   const { port } = (await server.run()) as AddressInfo;
   // s3rver checks signatures against its fixed pair of credentials.
+  const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     region: "us-east-1",
     forcePathStyle: true,
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
   });
   return {
     client,
+    endpoint,
     async close() {
       client.destroy();
       await server.close();

@@ -1,0 +1,291 @@
+/**
+ * A certificate's whole life on the offline deployment, through every entry point the way
+ * clients and AWS reach them: the deploy's CA bootstrap (before it, the public paths); API keys;
+ * an automatic and an approved request, a rejected one, one KMS fails to sign; mails SES fails
+ * to send at first; a signing step Step Functions runs twice; a browser signing in and out;
+ * downloads; a revocation reaching the CRL through the bus and the queue; the schedule; the
+ * operator renewing the CA certificate through the CA function; an event a subscriber refuses,
+ * which ends in its failure queue. What it saw is returned for the test to check; the SDK call
+ * logs hold what each function asked of AWS meanwhile.
+ */
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { openAuthority } from "../../../packages/core/src/ca/authority.ts";
+import {
+  createIssuingCertificate,
+  createRootCertificate,
+} from "../../../packages/core/src/ca/create.ts";
+import { parseCsrStructure } from "../../../packages/core/src/csr/parse.ts";
+import { decodePemBlocks, encodePem } from "../../../packages/core/src/encoding/pem.ts";
+import { generateKey, LocalSigner } from "../../../packages/core/src/signer/local-signer.ts";
+import { parseNameText } from "../../../packages/core/src/x509/name.ts";
+import { ecCsrFor } from "../../../packages/core/test/support/openssl.ts";
+import type {
+  HttpRequest,
+  HttpResponse,
+  OfflineDeployment,
+  StoredMail,
+} from "./offline-deployment.ts";
+
+/** How a client reaches the API: through the Router, or straight to the function URL. */
+export type Http = (path: string, request?: HttpRequest) => Promise<HttpResponse>;
+
+export interface LifecycleFacts {
+  /** The public paths before the bootstrap ran. */
+  readonly beforeBootstrap: Record<string, HttpResponse>;
+  readonly bootstrap: { first: { status: string }; second: { status: string } };
+  readonly issued: { automatic: string; approved: string };
+  readonly rejected: { id: string; status: string };
+  /** The request KMS refused to sign for. */
+  readonly failed: { id: string; status: string };
+  /** What the CA function answered the operator. */
+  readonly operator: Record<"csr" | "import" | "show", Record<string, unknown>>;
+  readonly certificatePem: string;
+  readonly caPem: string;
+  readonly crlPem: string;
+  readonly revokedSerial: string;
+  readonly published: Record<
+    "crl" | "crlStatus" | "crlObject" | "caObject" | "truststore",
+    HttpResponse
+  >;
+  readonly pages: Awaited<ReturnType<typeof browse>>;
+  readonly mails: StoredMail[];
+  readonly keys: Record<"created" | "listed" | "revoked", HttpResponse>;
+}
+
+const json = (r: HttpResponse) => JSON.parse(r.body) as Record<string, unknown>;
+
+export async function runLifecycle(
+  d: OfflineDeployment,
+  http: Http,
+  work: string,
+): Promise<LifecycleFacts> {
+  const beforeBootstrap = {
+    ca: await http("/v1/ca"),
+    crl: await http("/v1/crl"),
+    crlStatus: await http("/v1/crl/status"),
+    truststore: await http("/truststore.pem"),
+  };
+  const first = await d.invoke<{ status: string }>("CaBootstrap", { mode: "self-signed" });
+  const second = await d.invoke<{ status: string }>("CaBootstrap", { mode: "self-signed" });
+
+  // The operator's first admin key, through the CA function (pki keys create --aws).
+  const created = await d.invoke<{ key?: string; error?: unknown }>("CaBootstrap", {
+    action: "create-api-key",
+    role: "admin",
+    label: "conformance admin",
+  });
+  if (!created.key) throw new Error(`no admin key: ${JSON.stringify(created.error)}`);
+  const adminKey = created.key;
+  const admin = { authorization: `Bearer ${adminKey}` };
+  const keys = {
+    created: await http("/v1/keys", {
+      method: "POST",
+      headers: { ...admin, "content-type": "application/json" },
+      body: JSON.stringify({ role: "requester", label: "ci" }),
+    }),
+    listed: await http("/v1/keys", { headers: admin }),
+  };
+  const requesterKey = String(json(keys.created).key);
+  const spare = json(
+    await http("/v1/keys", {
+      method: "POST",
+      headers: { ...admin, "content-type": "application/json" },
+      body: JSON.stringify({ role: "requester", label: "spare" }),
+    }),
+  );
+  const revokedKey = await http(`/v1/keys/${String(spare.id)}`, {
+    method: "DELETE",
+    headers: admin,
+  });
+
+  const submit = async (profile: string, name: string) => {
+    const res = await http("/v1/requests", {
+      method: "POST",
+      query: `email=dev%40example.com&profile=${profile}`,
+      headers: {
+        authorization: `Bearer ${requesterKey}`,
+        "content-type": "application/pkcs10",
+      },
+      body: new Uint8Array(ecCsrFor(work, name, "DER")),
+    });
+    if (res.status !== 202) throw new Error(`submit ${profile}: ${res.status} ${res.body}`);
+    return String(json(res).id);
+  };
+  const finished = async (id: string) => {
+    const outcome = await d.workflow.engine.waitForExecution(id);
+    await d.settled();
+    return outcome;
+  };
+  const approvalToken = async (id: string) => {
+    for (let i = 0; i < 200; i++) {
+      const mail = (await d.mails()).find((m) => m.body.text.includes(`/approvals/${id}?token=`));
+      if (mail) return /\?token=([A-Za-z0-9_-]{43})/.exec(mail.body.text)![1]!;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no approval mail for ${id}`);
+  };
+
+  const automatic = await submit("client", "auto.example.internal");
+  await finished(automatic);
+  // A disabled key: the request fails, its signing claim is released, the failure recorded.
+  d.kms.failNextSign("KMSInvalidStateException");
+  const doomed = await submit("client", "doomed.example.internal");
+  await finished(doomed);
+  // SES down for the approver's and the requester's first mails: both are sent once it is back.
+  d.ses.failNextSendTo("security@example.com");
+  d.ses.failNextSendTo("dev@example.com");
+  // Step Functions retries SignCertificate after losing its response: signed once all the same.
+  d.workflow.invokedTwice.add("SignCertificate");
+  const approved = await submit("server", "approved.example.internal");
+  const decided = await http(`/v1/approvals/${approved}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ decision: "approve", token: await approvalToken(approved) }),
+  });
+  if (decided.status !== 200) throw new Error(`approve: ${decided.status} ${decided.body}`);
+  await finished(approved);
+  d.workflow.invokedTwice.clear();
+  const rejectedId = await submit("server", "rejected.example.internal");
+  await http(`/v1/approvals/${rejectedId}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      decision: "reject",
+      token: await approvalToken(rejectedId),
+      reason: "not ours",
+    }),
+  });
+  await finished(rejectedId);
+  const view = (id: string) => http(`/v1/requests/${id}`, { headers: admin }).then(json);
+  const approvedView = await view(approved);
+  const serial = String(approvedView.serial);
+
+  const certificatePem = (await http(`/v1/certificates/${serial}`, { headers: admin })).body;
+  await http(`/v1/certificates/${serial}`, {
+    headers: { ...admin, accept: "application/pkix-cert" },
+  });
+  await http(`/v1/certificates/${serial}`, {
+    headers: { ...admin, accept: "application/pem-certificate-chain" },
+  });
+  const caPem = (await http("/v1/ca")).body;
+
+  const pages = await browse(http, adminKey, approved);
+
+  const revoked = await http(`/v1/certificates/${serial}/revoke`, {
+    method: "POST",
+    headers: { ...admin, "content-type": "application/json" },
+    body: JSON.stringify({ reason: "keyCompromise" }),
+  });
+  if (revoked.status !== 200) throw new Error(`revoke: ${revoked.status} ${revoked.body}`);
+  await d.settled();
+  await d.runSchedules();
+  const operator = await renewCa(d);
+  // Once the CRL is due (crl.refreshHours in the conformance configuration), the schedule
+  // republishes it with the renewed CA certificate and trust store.
+  await new Promise((r) => setTimeout(r, 2_500));
+  await d.runSchedules();
+  const status = json(await http("/v1/crl/status"));
+  const caId = String(status.caId ?? "");
+  const published = {
+    crl: await http("/v1/crl", { headers: { accept: "application/x-pem-file" } }),
+    crlStatus: await http("/v1/crl/status"),
+    crlObject: await http(`/crl/${caId}.crl`),
+    caObject: await http(`/ca/${caId}.cer`),
+    truststore: await http("/truststore.pem"),
+  };
+
+  // An event of ours that the subscribers refuse: retried, then kept in their failure queue.
+  d.events.publishForTest({
+    Source: "serverless-private-ca",
+    DetailType: "certificate.issued",
+    Detail: JSON.stringify({ id: "broken", data: { requestId: 5 } }),
+  });
+  await d.settled();
+
+  return {
+    beforeBootstrap,
+    bootstrap: { first, second },
+    issued: { automatic, approved },
+    rejected: { id: rejectedId, status: String((await view(rejectedId)).status) },
+    failed: { id: doomed, status: String((await view(doomed)).status) },
+    operator,
+    certificatePem,
+    caPem,
+    crlPem: published.crl.body,
+    revokedSerial: serial,
+    published,
+    pages,
+    mails: await d.mails(),
+    keys: { ...keys, revoked: revokedKey },
+  };
+}
+
+/**
+ * The operator renews the CA certificate with an offline root, through the CA function only
+ * (`pki ca csr|import|show --aws`): a CSR for the KMS key, signed by the root, imported.
+ */
+async function renewCa(d: OfflineDeployment) {
+  const csr = await d.invoke<Record<string, unknown>>("CaBootstrap", { action: "csr" });
+  const rootSigner = new LocalSigner(generateKey("ECC_NIST_P384").privateKey, "offline root");
+  const rootDer = await createRootCertificate(rootSigner, {
+    subject: parseNameText("CN=Offline Root, O=Example"),
+    validityDays: 3650,
+  });
+  const root = await openAuthority(rootDer, [], rootSigner, "https://root.example.com");
+  const spki = parseCsrStructure(decodePemBlocks(String(csr.csr))[0]!.der).spki;
+  const issuing = await createIssuingCertificate(root, spki, {
+    subject: parseNameText(deployedConfig(d).ca.subject),
+    validityDays: 1825,
+  });
+  const chain = encodePem("CERTIFICATE", issuing) + encodePem("CERTIFICATE", rootDer);
+  const imported = await d.invoke<Record<string, unknown>>("CaBootstrap", {
+    action: "import",
+    chain,
+  });
+  const show = await d.invoke<Record<string, unknown>>("CaBootstrap", { action: "show" });
+  return { csr, import: imported, show };
+}
+
+/** The configuration the stack bundled with the functions. */
+function deployedConfig(d: OfflineDeployment): { ca: { subject: string } } {
+  const dir = d.deployment.fn("CaBootstrap").bundleDir;
+  return JSON.parse(readFileSync(join(dir, "pki.config.json"), "utf8"));
+}
+
+/** A browser: sign in with the admin key, look around, sign out. Cookies kept by name. */
+async function browse(http: Http, adminKey: string, requestId: string) {
+  const jar = new Map<string, string>();
+  const go = async (path: string, request: HttpRequest = {}) => {
+    const res = await http(path, {
+      ...request,
+      headers: {
+        accept: "text/html",
+        "sec-fetch-site": "same-origin",
+        ...request.headers,
+        ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") } : {}),
+      },
+    });
+    for (const cookie of res.cookies) {
+      const [pair] = cookie.split(";");
+      const eq = pair!.indexOf("=");
+      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return res;
+  };
+  const form = (fields: Record<string, string>): HttpRequest => ({
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const signInPage = await go("/sign-in");
+  const csrf = /name="csrf" value="([^"]+)"/.exec(signInPage.body)?.[1] ?? "";
+  const signIn = await go("/sign-in", form({ csrf, key: adminKey }));
+  const operators = await go("/operators");
+  const certificates = await go("/operators/certificates");
+  const request = await go(`/requests/${requestId}`);
+  const signOut = await go("/sign-out", form({ csrf }));
+  const afterSignOut = await go("/operators");
+  return { signInPage, signIn, operators, certificates, request, signOut, afterSignOut };
+}

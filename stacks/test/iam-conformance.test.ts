@@ -1,0 +1,206 @@
+/**
+ * IAM conformance: the stand-ins ignore IAM, so a green local run says nothing about AWS. Here
+ * the synthesized deployment runs offline (deployment/offline-deployment.ts: every Lambda bundle
+ * in its own process with its synthesized environment), a certificate's whole life goes through
+ * it (deployment/lifecycle.ts), and every AWS call made on the way is held against the
+ * synthesized policies with @cloud-copilot/iam-simulate:
+ * - each call a function's code made (its SDK call log) against its role and the resource's
+ *   policy (key policy, bucket policy, ...);
+ * - each call AWS services made for the deployment (the state machine, EventBridge, the queue's
+ *   event source mapping, the schedule) against their roles or the resource policies;
+ * - every action a role grants must be used by one of those calls, or be in the allow-list of
+ *   grants AWS itself uses (iam-allow-list.ts), with its reason.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { opensslVerifyPem } from "../../packages/core/test/support/openssl.ts";
+import type { IamRequest } from "../../packages/functions/src/lambda/sdk-call-log.ts";
+import { GRANTS_USED_BY_AWS } from "../iam-allow-list.ts";
+import { Authorizer } from "./deployment/authorization.ts";
+import { type LifecycleFacts, runLifecycle } from "./deployment/lifecycle.ts";
+import { OfflineDeployment } from "./deployment/offline-deployment.ts";
+import { OfflineRouter } from "./deployment/offline-router.ts";
+import { list, type SynthesizedRole } from "./deployment/synthesized.ts";
+import { synthesize } from "./synth.ts";
+
+interface Attempt extends IamRequest {
+  readonly principal: string;
+  /** Who asked: a function's name, or the AWS service acting for the deployment. */
+  readonly by: string;
+}
+
+/** IAM's wildcard match of a policy's resource (or action) against a request's. */
+function wildcard(pattern: string, value: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${regex}$`, "i").test(value);
+}
+
+const root = join(import.meta.dirname, "..", "..");
+
+describe("IAM conformance of the synthesized deployment", () => {
+  const work = mkdtempSync(join(tmpdir(), "spca-conformance-"));
+  let offline: OfflineDeployment;
+  let facts: LifecycleFacts;
+  let authorizer: Authorizer;
+  let router: OfflineRouter;
+  /** What the functions' code asked of AWS, and what AWS services did for the deployment. */
+  let codeAttempts: Attempt[];
+  let attempts: Attempt[];
+
+  before(async () => {
+    // The shipped configuration, with a CRL the schedule finds due within seconds.
+    const config = join(work, "conformance.config.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        ...JSON.parse(readFileSync(join(root, "pki.config.json"), "utf8")),
+        crl: { validityHours: 1, refreshHours: 0.0005 },
+      }),
+    );
+    offline = await OfflineDeployment.start(
+      await synthesize({ stage: "dev", configPath: config }),
+      work,
+    );
+    authorizer = new Authorizer(offline.deployment);
+    router = new OfflineRouter(offline, authorizer, offline.s3.client);
+    await router.start(join(root, ".sst", "platform"));
+    facts = await runLifecycle(offline, (path, request) => router.fetch(path, request), work);
+    codeAttempts = offline.deployment.functions().flatMap((fn) =>
+      offline.callLog(fn.name).flatMap((call) =>
+        call.requests.map((r) => ({
+          ...r,
+          principal: fn.role.arn,
+          by: `${fn.name} ${call.operation}`,
+        })),
+      ),
+    );
+    attempts = [...codeAttempts, ...offline.serviceCalls.calls];
+  });
+  after(async () => {
+    await offline?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** The attempts IAM would refuse, one line each (identical requests judged once). */
+  async function refused(
+    only: readonly Attempt[],
+    roles?: (role: SynthesizedRole) => SynthesizedRole,
+  ) {
+    const judge = roles ? authorizer.withRoles(roles) : authorizer;
+    const seen = new Map<string, string | undefined>();
+    for (const a of only) {
+      const key = JSON.stringify([a.principal, a.action, a.resource, a.context ?? {}]);
+      if (seen.has(key)) continue;
+      const verdict = await judge.authorize(a.principal, a);
+      seen.set(
+        key,
+        verdict.decision === "Allowed"
+          ? undefined
+          : `${a.by}: ${a.action} on ${a.resource}${a.why ? ` (${a.why})` : ""}: ${verdict.decision}${verdict.errors ? ` ${verdict.errors}` : ""}`,
+      );
+    }
+    return [...seen.values()].filter((line): line is string => line !== undefined).sort();
+  }
+
+  test("the lifecycle ran as on AWS: issued, rejected, revoked, published", () => {
+    assert.equal(facts.bootstrap.first.status, "created");
+    assert.equal(facts.bootstrap.second.status, "existing");
+    assert.equal(facts.rejected.status, "rejected");
+    assert.equal(facts.failed.status, "failed");
+    // Signed once, though Step Functions ran the step twice.
+    const [signing] = offline.workflow.duplicated;
+    assert.equal(signing?.name, "SignCertificate");
+    assert.deepEqual(signing.second, signing.first);
+    assert.equal(String(facts.operator.import.error ?? ""), "", JSON.stringify(facts.operator));
+    assert.match(String(facts.operator.show.chain), /BEGIN CERTIFICATE[\s\S]*BEGIN CERTIFICATE/);
+    const verdict = opensslVerifyPem(work, facts.caPem, facts.certificatePem, "sslserver");
+    assert.ok(verdict.ok, verdict.output);
+    const crlFile = join(work, "crl.pem");
+    writeFileSync(crlFile, facts.crlPem);
+    const crl = execFileSync("openssl", ["crl", "-in", crlFile, "-noout", "-text"]).toString();
+    assert.match(crl, new RegExp(`Serial Number: ${facts.revokedSerial.toUpperCase()}`));
+    for (const [name, res] of Object.entries(facts.published)) {
+      assert.equal(res.status, 200, `${name}: ${res.body}`);
+    }
+    assert.equal(facts.pages.operators.status, 200, facts.pages.operators.body);
+    assert.equal(facts.keys.revoked.status, 200, facts.keys.revoked.body);
+    // The event the subscribers refused ended in their failure queue, not nowhere.
+    const failures = offline.deployment.queueArn("SubscriberFailures");
+    assert.ok((offline.events.queues.get(failures) ?? []).length >= 1);
+  });
+
+  test("every function ran, and its SDK call log recorded what it asked of AWS", () => {
+    for (const fn of offline.deployment.functions()) {
+      assert.ok(offline.callLog(fn.name).length > 0, `${fn.name} made no AWS call`);
+    }
+  });
+
+  test("every call a function's code made is allowed by its role and the resource's policy", async () => {
+    assert.deepEqual(await refused(codeAttempts), []);
+  });
+
+  test("every call AWS services made for the deployment is allowed", async () => {
+    assert.deepEqual(await refused(offline.serviceCalls.calls), []);
+  });
+
+  test("every action a role grants is used by some call, or allow-listed with a reason", () => {
+    const unused: string[] = [];
+    for (const role of offline.deployment.roles()) {
+      const asked = attempts.filter((a) => a.principal === role.arn);
+      for (const { policy } of role.policies) {
+        for (const statement of policy.Statement) {
+          if (statement.Effect !== "Allow") continue;
+          for (const action of list(statement.Action)) {
+            if (action in GRANTS_USED_BY_AWS) continue;
+            for (const resource of list(statement.Resource)) {
+              const used = asked.some(
+                (a) => wildcard(action, a.action) && wildcard(resource, a.resource),
+              );
+              if (!used) unused.push(`${role.name}: ${action} on ${resource}`);
+            }
+          }
+        }
+      }
+    }
+    assert.deepEqual(unused, []);
+  });
+
+  test("the check fails when a grant is removed: without s3:ListBucket, every read that may miss", async (t) => {
+    const withoutListBucket = (role: SynthesizedRole): SynthesizedRole => ({
+      ...role,
+      policies: role.policies.map(({ name, policy }) => ({
+        name,
+        policy: {
+          ...policy,
+          Statement: policy.Statement.flatMap((st) => {
+            const actions = list(st.Action).filter((a) => a !== "s3:ListBucket");
+            return actions.length ? [{ ...st, Action: actions }] : [];
+          }),
+        },
+      })),
+    });
+    const failing = await refused(codeAttempts, withoutListBucket);
+    t.diagnostic(failing.join("\n"));
+    const readers = offline.deployment
+      .functions()
+      .filter((fn) => offline.callLog(fn.name).some((c) => c.operation === "GetObject"))
+      .map((fn) => fn.name);
+    assert.ok(readers.length >= 6, readers.join(", "));
+    assert.deepEqual(
+      [...new Set(failing.map((line) => line.split(" ")[0]))].sort(),
+      readers.sort(),
+      "each function that reads the bucket is refused s3:ListBucket, and nothing else fails",
+    );
+    assert.ok(
+      failing.every((line) => line.includes("s3:ListBucket")),
+      failing.join("\n"),
+    );
+  });
+});
