@@ -55,13 +55,15 @@ describe("IAM conformance of the synthesized deployment", () => {
   let attempts: Attempt[];
 
   before(async () => {
-    // The shipped configuration, with a CRL the schedule finds due within seconds.
+    // The shipped configuration, with a CRL the schedule finds due within seconds, and a rate
+    // limit that refills slowly enough to be reached however slow the machine.
     const config = join(work, "conformance.config.json");
     writeFileSync(
       config,
       JSON.stringify({
         ...JSON.parse(readFileSync(join(root, "pki.config.json"), "utf8")),
         crl: { validityHours: 1, refreshHours: 0.0005 },
+        api: { rateLimit: { burst: 60, perSecond: 1 } },
       }),
     );
     offline = await OfflineDeployment.start(
@@ -108,6 +110,39 @@ describe("IAM conformance of the synthesized deployment", () => {
     }
     return [...seen.values()].filter((line): line is string => line !== undefined).sort();
   }
+
+  test("before the CA exists, every read says so plainly: no 403, no 500", () => {
+    const code = (r: { body: string }) => (JSON.parse(r.body) as { code?: string }).code;
+    assert.equal(facts.beforeBootstrap.ca.status, 503);
+    assert.equal(code(facts.beforeBootstrap.ca), "CA_NOT_INITIALISED");
+    for (const name of ["crl", "crlStatus"] as const) {
+      assert.equal(facts.beforeBootstrap[name].status, 503, facts.beforeBootstrap[name].body);
+    }
+    // Straight from the bucket, which lets the Router list it: a missing object is a 404.
+    assert.equal(facts.beforeBootstrap.truststore.status, 404);
+    assert.match(facts.scheduleBeforeBootstrap, /^PkiError: .*ca\/issuing-chain\.pem/);
+  });
+
+  test("the rate limit counts each client behind the Router on its own", async () => {
+    const statuses = async (viewerIp: string, n: number) => {
+      const seen: number[] = [];
+      for (let i = 0; i < n; i++)
+        seen.push((await router.fetch("/v1/crl/status", { viewerIp })).status);
+      return seen;
+    };
+    // A burst of 60, refilled at 1 per second (the conformance configuration).
+    assert.ok((await statuses("198.51.100.1", 100)).includes(429));
+    assert.deepEqual(new Set(await statuses("198.51.100.2", 5)), new Set([200]));
+    // The published objects come from the bucket and are never limited.
+    const crl = await router.fetch(
+      new URL(String(JSON.parse(facts.published.crlStatus.body).url)).pathname,
+      {
+        viewerIp: "198.51.100.1",
+      },
+    );
+    assert.equal(crl.status, 200);
+    assert.equal(crl.headers["cache-control"], "public, max-age=1");
+  });
 
   test("the lifecycle ran as on AWS: issued, rejected, revoked, published", () => {
     assert.equal(facts.bootstrap.first.status, "created");

@@ -33,7 +33,9 @@ export type Http = (path: string, request?: HttpRequest) => Promise<HttpResponse
 
 export interface LifecycleFacts {
   /** The public paths before the bootstrap ran. */
-  readonly beforeBootstrap: Record<string, HttpResponse>;
+  readonly beforeBootstrap: Record<"ca" | "crl" | "crlStatus" | "truststore", HttpResponse>;
+  /** How the CRL schedule's run ended before the bootstrap. */
+  readonly scheduleBeforeBootstrap: string;
   readonly bootstrap: { first: { status: string }; second: { status: string } };
   readonly issued: { automatic: string; approved: string };
   readonly rejected: { id: string; status: string };
@@ -67,6 +69,11 @@ export async function runLifecycle(
     crlStatus: await http("/v1/crl/status"),
     truststore: await http("/truststore.pem"),
   };
+  // The schedule before there is a CA (aws.ca.bootstrap "external", before the import).
+  const scheduleBeforeBootstrap = await d.runSchedules().then(
+    () => "ran",
+    (error: Error) => `${error.name}: ${error.message}`,
+  );
   const first = await d.invoke<{ status: string }>("CaBootstrap", { mode: "self-signed" });
   const second = await d.invoke<{ status: string }>("CaBootstrap", { mode: "self-signed" });
 
@@ -206,6 +213,7 @@ export async function runLifecycle(
 
   return {
     beforeBootstrap,
+    scheduleBeforeBootstrap,
     bootstrap: { first, second },
     issued: { automatic, approved },
     rejected: { id: rejectedId, status: String((await view(rejectedId)).status) },
