@@ -454,4 +454,20 @@ describe("the stacks, synthesized offline", () => {
       /aws\.ca\.keySpec must be one of/,
     );
   });
+
+  test("key administrators that leave out the deploying role fail the deploy, saying so", async () => {
+    // KMS would refuse the policy (it would lock its author out of the next deploy's update).
+    const locked = join(work, "locked.config.json");
+    writeFileSync(
+      locked,
+      JSON.stringify({
+        ...shippedConfig,
+        aws: { ca: { keyAdmins: ["arn:aws:iam::123456789012:role/someone-else"] } },
+      }),
+    );
+    await assert.rejects(
+      synthesize({ stage: "dev", configPath: locked }),
+      /aws\.ca\.keyAdmins must include the role you deploy with \(arn:aws:iam::123456789012:role\/deployer\)/,
+    );
+  });
 });

@@ -51,6 +51,8 @@ export interface SynthOptions {
 const run = promisify(execFile);
 const projectRequire = createRequire(join(root, "package.json"));
 
+let appEvaluations: Promise<unknown> = Promise.resolve();
+
 /**
  * What sst.config.ts's app() returns for the stage: SST evaluates it first and defines $app
  * from it when it builds the program (the components read $app as they load).
@@ -181,7 +183,11 @@ export async function synthesize(options: SynthOptions): Promise<Synthesis> {
   mkdirSync(join(workDir, "home"), { recursive: true });
   mkdirSync(join(platform, ".synth"), { recursive: true });
   const configPath = options.configPath ?? join(root, "pki.config.json");
-  const app = await evaluateApp(workDir, options.stage, configPath);
+  // app() reads PKI_CONFIG from this process's environment: one evaluation at a time, or
+  // syntheses started together would read each other's configuration.
+  const evaluation = appEvaluations.then(() => evaluateApp(workDir, options.stage, configPath));
+  appEvaluations = evaluation.catch(() => undefined);
+  const app = await evaluation;
   const program = await buildProgram(workDir, app);
   const result = join(workDir, "synthesis.json");
   try {
