@@ -54,34 +54,40 @@ export function signingKeyPolicy(
   users: KeyUsers,
 ): aws.kms.KeyPolicy {
   const admins = keyAdmins(d, context);
-  return new aws.kms.KeyPolicy("CaKeyPolicy", {
-    keyId: key.keyId,
-    bypassPolicyLockoutSafetyCheck: false,
-    policy: aws.iam.getPolicyDocumentOutput({
-      statements: [
-        {
-          sid: "KeyAdministration",
-          actions: [...KEY_ADMIN_ACTIONS],
-          principals: [{ type: "AWS", identifiers: admins }],
-          resources: ["*"],
-        },
-        {
-          sid: "SignDigests",
-          actions: ["kms:Sign"],
-          principals: [{ type: "AWS", identifiers: users.signers }],
-          resources: ["*"],
-          conditions: [{ test: "StringEquals", variable: "kms:MessageType", values: ["DIGEST"] }],
-        },
-        {
-          // No MessageType here: GetPublicKey carries none, so the condition would deny it.
-          sid: "ReadPublicKey",
-          actions: ["kms:GetPublicKey"],
-          principals: [{ type: "AWS", identifiers: users.publicKeyReaders }],
-          resources: ["*"],
-        },
-      ],
-    }).json,
-  });
+  return new aws.kms.KeyPolicy(
+    "CaKeyPolicy",
+    {
+      keyId: key.keyId,
+      bypassPolicyLockoutSafetyCheck: false,
+      policy: aws.iam.getPolicyDocumentOutput({
+        statements: [
+          {
+            sid: "KeyAdministration",
+            actions: [...KEY_ADMIN_ACTIONS],
+            principals: [{ type: "AWS", identifiers: admins }],
+            resources: ["*"],
+          },
+          {
+            sid: "SignDigests",
+            actions: ["kms:Sign"],
+            principals: [{ type: "AWS", identifiers: users.signers }],
+            resources: ["*"],
+            conditions: [{ test: "StringEquals", variable: "kms:MessageType", values: ["DIGEST"] }],
+          },
+          {
+            // No MessageType here: GetPublicKey carries none, so the condition would deny it.
+            sid: "ReadPublicKey",
+            actions: ["kms:GetPublicKey"],
+            principals: [{ type: "AWS", identifiers: users.publicKeyReaders }],
+            resources: ["*"],
+          },
+        ],
+      }).json,
+    },
+    // A kept key keeps its policy: deleting this resource would put KMS's default back, which
+    // lets the whole account sign through IAM.
+    { retainOnDelete: d.production },
+  );
 }
 
 /**

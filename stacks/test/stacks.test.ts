@@ -324,7 +324,12 @@ describe("the stacks, synthesized offline", () => {
   test("a name given outright names its stage; what a removal keeps has a generated name or none", () => {
     // So removing a stage and deploying it again cannot collide with what the removal kept.
     const retained = production.resources.filter((r) => r.options.retainOnDelete);
-    assert.deepEqual(retained.map((r) => r.name).sort(), ["BucketBucket", "CaKey", "TableTable"]);
+    assert.deepEqual(retained.map((r) => r.name).sort(), [
+      "BucketBucket",
+      "CaKey",
+      "CaKeyPolicy",
+      "TableTable",
+    ]);
     for (const r of retained) {
       const name = r.inputs.name ?? r.inputs.bucket;
       if (name === undefined) continue;
