@@ -43,6 +43,8 @@ export class OfflineRouter {
   private readonly authorizer: Authorizer;
   private readonly s3: S3Client;
   private readonly kv = new Map<string, string>();
+  /** Which origin answered the last request: the API's function URL or the bucket. */
+  lastOrigin: "function" | "bucket" | undefined;
   private handler: ((event: unknown) => Promise<unknown>) | undefined;
   private edgeSigner: ((event: unknown) => Promise<unknown>) | undefined;
   /** The function URL's host, SST's route metadata names it. */
@@ -123,6 +125,7 @@ export class OfflineRouter {
       cookies,
     };
     this.origin = undefined;
+    this.lastOrigin = undefined;
     const out = (await this.handler!({
       version: "1.0",
       context: {
@@ -143,8 +146,14 @@ export class OfflineRouter {
     }
     const origin = this.origin as Origin | undefined;
     if (!origin) return problem(502, "no origin chosen");
-    if (origin.domainName.includes(".lambda-url.")) return this.toFunctionUrl(out, origin, request);
-    if (origin.domainName.includes(".s3.")) return this.toBucket(out, origin);
+    if (origin.domainName.includes(".lambda-url.")) {
+      this.lastOrigin = "function";
+      return this.toFunctionUrl(out, origin, request);
+    }
+    if (origin.domainName.includes(".s3.")) {
+      this.lastOrigin = "bucket";
+      return this.toBucket(out, origin);
+    }
     return problem(502, `unexpected origin ${origin.domainName}`);
   }
 
