@@ -99,6 +99,12 @@ function keyAdmins(d: Deployment, context: AwsContext): $util.Output<string[]> {
   const deployer = aws.iam.getSessionContextOutput({ arn: context.callerArn }).issuerArn;
   return deployer.apply((role) => {
     const configured = d.config.aws.ca.keyAdmins;
+    if (/^arn:[^:]+:iam::\d{12}:root$/.test(role)) {
+      // In a key policy the account's root is the whole account: IAM would decide again.
+      throw new Error(
+        "Deploy with an IAM role, not the account's root user: the deploying principal administers the CA key, and the account root in its key policy would hand the key back to every IAM policy of the account.",
+      );
+    }
     if (configured && !configured.includes(role)) {
       throw new Error(
         `aws.ca.keyAdmins must include the role you deploy with (${role}): only key administrators may update the CA key's policy, which every deploy does.`,

@@ -460,6 +460,13 @@ describe("the stacks, synthesized offline", () => {
     );
   });
 
+  test("deploying as the account's root user fails: the root would administer the key as the whole account", async () => {
+    await assert.rejects(
+      synthesize({ stage: "dev", callerArn: "arn:aws:iam::123456789012:root" }),
+      /Deploy with an IAM role, not the account's root user/,
+    );
+  });
+
   test("key administrators that leave out the deploying role fail the deploy, saying so", async () => {
     // KMS would refuse the policy (it would lock its author out of the next deploy's update).
     const locked = join(work, "locked.config.json");

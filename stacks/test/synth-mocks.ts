@@ -294,7 +294,7 @@ export function mocks() {
         case "aws:index/getCallerIdentity:getCallerIdentity":
           return {
             accountId: ACCOUNT,
-            arn: DEPLOYER_SESSION_ARN,
+            arn: process.env.SYNTH_CALLER_ARN ?? DEPLOYER_SESSION_ARN,
             userId: "AIDA",
             id: ACCOUNT,
           };

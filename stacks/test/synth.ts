@@ -46,6 +46,8 @@ export interface SynthOptions {
   readonly configPath?: string;
   /** Where bundles and the synthesis program go; default a folder under .sst/synth. */
   readonly workDir?: string;
+  /** Who deploys (aws.getCallerIdentity's ARN); default a session of the role "deployer". */
+  readonly callerArn?: string;
 }
 
 const run = promisify(execFile);
@@ -199,6 +201,7 @@ export async function synthesize(options: SynthOptions): Promise<Synthesis> {
         SYNTH_WORK: workDir,
         SYNTH_RESULT: result,
         PKI_CONFIG: configPath,
+        ...(options.callerArn ? { SYNTH_CALLER_ARN: options.callerArn } : {}),
         SST_TELEMETRY_DISABLED: "1",
       },
       maxBuffer: 64 * 1024 * 1024,
