@@ -24,6 +24,10 @@ import {
   type WorkflowFunctionName,
   workflowFunctionNames,
 } from "../../packages/core/src/workflow/definition.ts";
+import {
+  PKI_RESOURCE_VARIABLE,
+  pkiResourceFromEnvironment,
+} from "../../packages/functions/src/cli/aws-target.ts";
 import { functionGrants, functionNames } from "../grants.ts";
 import { list, type PolicyStatement } from "./deployment/synthesized.ts";
 import { type Synthesis, type SynthResource, synthesize } from "./synth.ts";
@@ -296,6 +300,19 @@ describe("the stacks, synthesized offline", () => {
     assert.equal(triggers.code, fn.inputs.s3Key);
     assert.match(String(triggers.code), /^assets\/CaBootstrap-code-[0-9a-f]{64}\.zip$/);
     assert.deepEqual(Object.keys(triggers).sort(), ["code", "key", "mode", "subject"]);
+  });
+
+  test("sst shell hands the operator's pki --aws commands the CA function, as the CLI reads it", () => {
+    const link = one(dev, "sst:sst:LinkRef", "PkiLinkRef").inputs.properties as Record<
+      string,
+      string
+    >;
+    const resource = pkiResourceFromEnvironment(
+      { [PKI_RESOURCE_VARIABLE]: JSON.stringify({ type: "sst.sst.Linkable", ...link }) },
+      "show",
+    );
+    assert.equal(resource.caFunction, functionOf(dev, "CaBootstrap").outputs.arn);
+    assert.equal(resource.region, "eu-west-1");
   });
 
   test("the API answers before CloudFront gives up on it; queues keep failed messages two weeks", () => {
