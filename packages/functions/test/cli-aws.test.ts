@@ -876,6 +876,9 @@ describe("pki ca … --aws through the CLI", () => {
       serveKey(mockClient(kms), await testKey("ECC_NIST_P256"));
       endpoint = await lambda.serve();
     });
+    /** The spca-cli deployment, with a table of its own for the API keys. */
+    const keyDeployment = async () =>
+      deploy(lambda, s3, { bucket: "spca-cli", kms, dynamo, table: await dynamo.freshTable() });
     after(async () => {
       logs?.stop();
       await endpoint?.close();
@@ -992,12 +995,7 @@ describe("pki ca … --aws through the CLI", () => {
 
     test("keys create --aws prints the new key on stdout alone, as pki keys create does; the API accepts it", async (t) => {
       const dir = scratch(t, "pki-aws-");
-      const d = deploy(lambda, s3, {
-        bucket: "spca-cli",
-        kms,
-        dynamo,
-        table: await dynamo.freshTable(),
-      });
+      const d = await keyDeployment();
       const api = apiAuthority(s3, dynamo, d);
       logs.clear();
 
@@ -1064,12 +1062,7 @@ describe("pki ca … --aws through the CLI", () => {
 
     test("keys create --aws: an error result, a failed function, a denied invocation: printed as the other commands print them, exit 1", async (t) => {
       const dir = scratch(t, "pki-aws-");
-      const d = deploy(lambda, s3, {
-        bucket: "spca-cli",
-        kms,
-        dynamo,
-        table: await dynamo.freshTable(),
-      });
+      const d = await keyDeployment();
       const long = await pkiAsync(
         [
           "keys",
