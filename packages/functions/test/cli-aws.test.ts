@@ -54,7 +54,7 @@ import { s3Adapters } from "../src/lambda/clients/s3.ts";
 import { sfnAdapters } from "../src/lambda/clients/sfn.ts";
 import type { LambdaSettings } from "../src/lambda/settings.ts";
 import {
-  assertNoStackTrace,
+  assertCliFailure,
   assertOk,
   assertPkiError,
   assertUsageError,
@@ -969,11 +969,8 @@ describe("pki ca … --aws through the CLI", () => {
       const dir = scratch(t, "pki-aws-");
       const broken = deploy(lambda, s3, { bucket: "spca-cli-gone", kms, dynamo });
       const failed = await pkiAsync(["ca", "show", "--aws"], { env: cliEnv(broken.fn), cwd: dir });
-      assert.equal(failed.status, 1);
-      assert.equal(failed.stdout, "");
-      assertNoStackTrace(failed);
-      assert.match(
-        failed.stderr,
+      assertCliFailure(
+        failed,
         new RegExp(
           `^pki: The CA function ${functionArn(broken.fn)} failed \\(Unhandled\\): NoSuchBucket: The specified bucket does not exist\\.?\\n$`,
         ),
@@ -984,11 +981,8 @@ describe("pki ca … --aws through the CLI", () => {
         lambda.deny = undefined;
       });
       const denied = await pkiAsync(["ca", "csr", "--aws"], { env: cliEnv(broken.fn), cwd: dir });
-      assert.equal(denied.status, 1);
-      assert.equal(denied.stdout, "");
-      assertNoStackTrace(denied);
-      assert.match(
-        denied.stderr,
+      assertCliFailure(
+        denied,
         /^pki: Invoking the CA function arn:aws:lambda:\S+ failed: AccessDeniedException: User: .*Operator\/alice is not authorized to perform: lambda:InvokeFunction .*The caller needs lambda:InvokeFunction on the CA function\.\n$/,
       );
     });
@@ -1089,11 +1083,8 @@ describe("pki ca … --aws through the CLI", () => {
         env: cliEnv(tableless.fn),
         cwd: dir,
       });
-      assert.equal(failed.status, 1);
-      assert.equal(failed.stdout, "");
-      assertNoStackTrace(failed);
-      assert.match(
-        failed.stderr,
+      assertCliFailure(
+        failed,
         new RegExp(
           `^pki: The CA function ${functionArn(tableless.fn)} failed \\(Unhandled\\): ResourceNotFoundException: .*\\n$`,
         ),
@@ -1107,10 +1098,8 @@ describe("pki ca … --aws through the CLI", () => {
         env: cliEnv(d.fn),
         cwd: dir,
       });
-      assert.equal(denied.status, 1);
-      assert.equal(denied.stdout, "");
-      assert.match(
-        denied.stderr,
+      assertCliFailure(
+        denied,
         /^pki: Invoking the CA function arn:aws:lambda:\S+ failed: AccessDeniedException: .*The caller needs lambda:InvokeFunction on the CA function\.\n$/,
       );
       assert.deepEqual(await apiAuthority(s3, dynamo, d).listApiKeys(), []);

@@ -144,6 +144,14 @@ export function assertPkiError(r: CliResult, code: string, message?: RegExp): vo
   assertNoStackTrace(r);
 }
 
+/** Exit 1 with `message` on stderr (whole), nothing on stdout, no stack trace. */
+export function assertCliFailure(r: CliResult, message: RegExp): void {
+  assert.equal(r.status, 1, `expected exit 1, got ${describeRun(r)}`);
+  assert.equal(r.stdout, "", `a failed command printed to stdout:\n${r.stdout}`);
+  assert.match(r.stderr, message);
+  assertNoStackTrace(r);
+}
+
 /** A scratch folder removed when the test ends. */
 export function scratch(t: TestContext, prefix = "pki-cli-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
