@@ -4,7 +4,7 @@
  */
 import * as v from "valibot";
 import { algorithmsForKeySpec, keySpecs, signingAlgorithms } from "../signer/algorithms.ts";
-import { Domain } from "./fields.ts";
+import { Domain, Email } from "./fields.ts";
 
 /**
  * CloudWatch Logs retention periods, as SST's Function `logging.retention` names them, in days
@@ -47,6 +47,9 @@ const IamPrincipalArn = v.pipe(
     "aws.ca.keyAdmins must list IAM role or user ARNs (arn:aws:iam::<account>:role/<name>)",
   ),
 );
+
+/** A Route 53 hosted zone id. */
+const HostedZoneId = v.pipe(v.string(), v.regex(/^Z[A-Z0-9]{4,31}$/));
 
 export const AwsSchema = v.pipe(
   v.strictObject({
@@ -99,7 +102,7 @@ export const AwsSchema = v.pipe(
       v.strictObject({
         name: Domain,
         /** The Route 53 hosted zone id, when the zone cannot be found from the name. */
-        hostedZoneId: v.optional(v.pipe(v.string(), v.regex(/^Z[A-Z0-9]{4,31}$/))),
+        hostedZoneId: v.optional(HostedZoneId),
       }),
     ),
     logRetention: v.optional(
@@ -115,7 +118,7 @@ export const AwsSchema = v.pipe(
          * `mail.from` itself (an address identity, the default), or its domain (a domain
          * identity: SES signs with DKIM, which DMARC-strict receivers ask for).
          */
-        identity: v.optional(v.union([Domain, v.pipe(v.string(), v.email())])),
+        identity: v.optional(v.union([Domain, Email])),
         /**
          * True when the identity exists already (made by another stage in this account and
          * Region, or verified by hand): this stage sends through it and creates none, since
@@ -126,7 +129,7 @@ export const AwsSchema = v.pipe(
          * For a domain identity this stage creates: the Route 53 hosted zone its DKIM records
          * go into (default: the zone found from the domain's name).
          */
-        hostedZoneId: v.optional(v.pipe(v.string(), v.regex(/^Z[A-Z0-9]{4,31}$/))),
+        hostedZoneId: v.optional(HostedZoneId),
       }),
       { shared: false },
     ),

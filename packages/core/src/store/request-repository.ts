@@ -305,7 +305,9 @@ export interface PutCertificateResult {
   readonly created: boolean;
 }
 
-export type ApiKeyRole = "requester" | "admin";
+/** What an API key may do: submit and read, or also administer. */
+export const apiKeyRoles = ["requester", "admin"] as const;
+export type ApiKeyRole = (typeof apiKeyRoles)[number];
 
 export interface NewApiKey {
   /** SHA-256 of the key, lowercase hex. */

@@ -6,6 +6,7 @@ import {
   DECISION_REASON_MAX_LENGTH,
   RequesterEmail,
 } from "@spca/core/requests/submission-fields";
+import { apiKeyRoles } from "@spca/core/store/request-repository";
 import * as v from "valibot";
 
 /** A PEM CSR of the core's 64 KiB DER limit is about 88 KiB of text. */
@@ -48,7 +49,7 @@ export const DecisionBody = v.strictObject({
 });
 
 export const CreateApiKeyBody = v.strictObject({
-  role: v.picklist(["requester", "admin"], 'role must be "requester" or "admin"'),
+  role: v.picklist(apiKeyRoles, 'role must be "requester" or "admin"'),
   label: v.optional(
     v.pipe(
       v.string(),

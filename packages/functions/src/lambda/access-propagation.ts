@@ -6,6 +6,8 @@
  * 3 minutes); a denial that outlasts that is real, and the deploy fails saying so.
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
+
 /** How AWS names a denied call: S3 says AccessDenied; KMS and DynamoDB AccessDeniedException. */
 const deniedNames: ReadonlySet<string> = new Set(["AccessDenied", "AccessDeniedException"]);
 
@@ -28,10 +30,7 @@ export interface DeniedRetry {
 
 export const defaultPropagationPolicy: PropagationPolicy = {
   budgetMs: 90_000,
-  sleep: (ms) =>
-    new Promise<void>((resolve) => {
-      setTimeout(resolve, ms);
-    }),
+  sleep: (ms) => sleep(ms),
   now: () => Date.now(),
   onRetry: () => {},
 };

@@ -21,12 +21,10 @@ import { isPkiError, PkiError } from "@spca/core/errors";
 import { createApiKey } from "@spca/core/ra/api-keys";
 import type { Signer } from "@spca/core/signer/signer";
 import type { ObjectStore } from "@spca/core/store/object-store";
-import type { RequestRepository } from "@spca/core/store/request-repository";
+import { apiKeyRoles, type RequestRepository } from "@spca/core/store/request-repository";
 import { issueMessages } from "@spca/core/validation";
 import { type NameEntry, parseNameText } from "@spca/core/x509/name";
 import * as v from "valibot";
-
-const API_KEY_ROLES = ["requester", "admin"] as const;
 
 export const CaOperationSchema = v.variant("action", [
   v.strictObject({ action: v.literal("csr"), subject: v.optional(v.string()) }),
@@ -34,7 +32,7 @@ export const CaOperationSchema = v.variant("action", [
   v.strictObject({ action: v.literal("show") }),
   v.strictObject({
     action: v.literal("create-api-key"),
-    role: v.picklist(API_KEY_ROLES, 'role must be "requester" or "admin"'),
+    role: v.picklist(apiKeyRoles, 'role must be "requester" or "admin"'),
     // Its length is createApiKey's to check (API_KEY_LABEL_INVALID, as pki keys create says).
     label: v.optional(v.string(), ""),
   }),
@@ -71,7 +69,7 @@ export const caResultSchemas = {
   "create-api-key": v.object({
     key: v.string(),
     id: v.string(),
-    role: v.picklist(API_KEY_ROLES),
+    role: v.picklist(apiKeyRoles),
     label: v.string(),
     createdAt: v.string(),
     revokedAt: v.nullable(v.string()),
