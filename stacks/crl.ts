@@ -1,20 +1,22 @@
 /**
  * CRL publication on AWS. A revocation's `certificate.revoked` event goes from the bus to a
- * queue whose batching window gathers a burst into one publication (docs/revocation.md), and
- * an EventBridge Scheduler schedule republishes before nextUpdate. Messages that fail five
- * times land in a dead-letter queue, which alarms (alarms.ts); the schedule republishes anyway,
- * so no revocation is lost from the CRL (the revocation record, not the message, is the fact).
+ * queue whose batching window gathers a burst into one publication (docs/revocation.md). An
+ * EventBridge Scheduler schedule looks every minute: it publishes when a revocation is still
+ * marked unpublished (its event was lost, or a function died between the record and the
+ * event: the record is the outbox) and before nextUpdate. Messages that fail five times land
+ * in a dead-letter queue, which alarms (alarms.ts); the schedule publishes anyway.
  */
 import { EVENT_SOURCE } from "../packages/core/src/events/eventbridge-bus.ts";
 import type { AwsContext } from "./aws-context.ts";
 import { type FunctionContext, lambdaHandler, pkiFunction } from "./functions.ts";
-import { fromSource, serviceResourcePolicy, serviceTrust } from "./trust.ts";
+import { functionSchedule, serviceResourcePolicy } from "./trust.ts";
 
-/** How often the schedule looks: often enough that a due CRL is republished within a quarter of the refresh interval, at most hourly. */
-export function crlScheduleExpression(refreshHours: number): `rate(${string})` {
-  const minutes = Math.max(1, Math.min(60, Math.floor((refreshHours * 60) / 4)));
-  return minutes === 1 ? "rate(1 minute)" : `rate(${minutes} minutes)`;
-}
+/**
+ * How often the schedule looks: every minute, so a revocation whose event never arrived is on
+ * a CRL about a minute later. A look that finds nothing owed or due is one GetItem and one
+ * index Query: about 43,000 a month, cents (docs/cost.md).
+ */
+export const CRL_SCHEDULE_EXPRESSION = "rate(1 minute)";
 
 export const CRL_PUBLISHER_TIMEOUT_SECONDS = 120;
 export const CRL_BATCH_WINDOW_SECONDS = 5;
@@ -66,20 +68,7 @@ export function crlPublication(
   queues.queue.subscribe(publisher.arn, {
     batch: { size: 100, window: `${CRL_BATCH_WINDOW_SECONDS} seconds` },
   });
-  const scheduleGroup = $interpolate`arn:${context.partition}:scheduler:${context.region}:${context.accountId}:schedule-group/default`;
-  const schedule = new sst.aws.CronV2("CrlSchedule", {
-    function: publisher.arn,
-    schedule: crlScheduleExpression(ctx.d.config.crl.refreshHours),
-    event: { source: "schedule" },
-    transform: {
-      role: (args) => {
-        args.assumeRolePolicy = serviceTrust(
-          "scheduler.amazonaws.com",
-          fromSource(context, scheduleGroup),
-        );
-      },
-    },
-  });
+  const schedule = functionSchedule(context, "CrlSchedule", publisher.arn, CRL_SCHEDULE_EXPRESSION);
   return { publisher, schedule };
 }
 

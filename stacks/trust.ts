@@ -58,3 +58,30 @@ export function serviceResourcePolicy(
     ],
   }).json;
 }
+
+/**
+ * An EventBridge Scheduler schedule invoking `functionArn` with `{"source":"schedule"}`. Its
+ * role trusts the scheduler of this account's `default` schedule group only (SST's own role
+ * trusts the service from anywhere).
+ */
+export function functionSchedule(
+  context: AwsContext,
+  name: string,
+  functionArn: $util.Input<string>,
+  expression: `rate(${string})`,
+): sst.aws.CronV2 {
+  const scheduleGroup = $interpolate`arn:${context.partition}:scheduler:${context.region}:${context.accountId}:schedule-group/default`;
+  return new sst.aws.CronV2(name, {
+    function: functionArn,
+    schedule: expression,
+    event: { source: "schedule" },
+    transform: {
+      role: (args) => {
+        args.assumeRolePolicy = serviceTrust(
+          "scheduler.amazonaws.com",
+          fromSource(context, scheduleGroup),
+        );
+      },
+    },
+  });
+}

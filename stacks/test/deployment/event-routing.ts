@@ -32,6 +32,11 @@ const MAX_RECEIVES = 5;
 
 export class EventRouting {
   readonly published: Envelope[] = [];
+  /**
+   * Detail types whose events PutEvents accepts and no rule ever delivers: an event lost
+   * between the bus and its target (a rule briefly disabled, a delivery given up on).
+   */
+  readonly lost = new Set<string>();
   /** Messages each queue holds (the failure and dead-letter queues keep theirs). */
   readonly queues = new Map<string, string[]>();
   private readonly deployment: SynthesizedDeployment;
@@ -97,6 +102,7 @@ export class EventRouting {
       detail: JSON.parse(entry.Detail ?? "{}"),
     };
     this.published.push(envelope);
+    if (this.lost.has(envelope["detail-type"])) return;
     for (const rule of this.deployment.rules()) {
       if (rule.eventBusName !== bus || !matches(rule.pattern, envelope)) continue;
       for (const target of rule.targets)

@@ -17,12 +17,23 @@ import { decodePemBlocks, encodePem } from "../encoding/pem.ts";
 import { isPkiError, TransientError } from "../errors.ts";
 import type { Config } from "../policy/config.ts";
 import type { ObjectStore } from "../store/object-store.ts";
-import type { CrlLease, CrlPublication, RevocationStore } from "../store/revocation-store.ts";
+import type {
+  CrlLease,
+  CrlPublication,
+  RevocationStore,
+  UnpublishedRevocation,
+} from "../store/revocation-store.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { buildCrl, crlFingerprint, type RevokedEntry } from "./build.ts";
 import { CA_OBJECT_CACHE_CONTROL, crlCacheControl } from "./publication-cache.ts";
 
 export type CrlTrigger = "revocation" | "schedule" | "startup";
+
+/**
+ * Unpublished revocations cleared per publication. More (a burst) keep the CRL owed, so the
+ * next check publishes again and clears the next page.
+ */
+const UNPUBLISHED_PAGE = 1000;
 
 export interface CrlPublisherDependencies {
   readonly revocations: RevocationStore;
@@ -116,18 +127,33 @@ export class CrlPublisher {
     }
   }
 
-  /** Publishes when there is no CRL yet or the last one is older than crl.refreshHours. */
+  /**
+   * Publishes when there is no CRL yet, a recorded revocation is on no published CRL (its
+   * event was lost, or the process died before publishing: then as a "revocation"
+   * publication), or the last CRL is older than crl.refreshHours.
+   */
   async publishIfDue(trigger: CrlTrigger = "schedule"): Promise<CrlPublication | undefined> {
-    const due = await this.nextDue();
-    return due === undefined || due <= this.now().getTime() ? this.publish(trigger) : undefined;
+    const { at, unpublished } = await this.due();
+    if (unpublished) return this.publish("revocation");
+    return at === undefined || at <= this.now().getTime() ? this.publish(trigger) : undefined;
   }
 
-  /** When the schedule should next publish (epoch ms); undefined when nothing is published. */
+  /**
+   * When the schedule should next publish (epoch ms): now while a revocation is unpublished;
+   * undefined when nothing is published.
+   */
   async nextDue(): Promise<number | undefined> {
+    return (await this.due()).at;
+  }
+
+  private async due(): Promise<{ at: number | undefined; unpublished: boolean }> {
     const caId = caIdOfChainPem(await this.deps.ca.chainPem());
     const { published } = await this.deps.revocations.crlState(caId);
-    if (!published) return undefined;
-    return Date.parse(published.thisUpdate) + this.deps.config.crl.refreshHours * 3_600_000;
+    if (!published) return { at: undefined, unpublished: false };
+    const owed = await this.deps.revocations.unpublishedRevocations(caId, 1);
+    if (owed.length > 0) return { at: this.now().getTime(), unpublished: true };
+    const at = Date.parse(published.thisUpdate) + this.deps.config.crl.refreshHours * 3_600_000;
+    return { at, unpublished: false };
   }
 
   private async publishUnder(
@@ -138,7 +164,10 @@ export class CrlPublisher {
     first: boolean,
   ): Promise<void> {
     const { revocations, objects, config } = this.deps;
+    let listed: readonly UnpublishedRevocation[];
     try {
+      // Read before the revocations, so each one listed here is in the CRL built below.
+      listed = await revocations.unpublishedRevocations(authority.id, UNPUBLISHED_PAGE);
       const now = this.now();
       const cutOff = new Date(now.getTime() - config.crl.expiredGraceDays * 86_400_000);
       const pages: (readonly RevokedEntry[])[] = [];
@@ -182,6 +211,8 @@ export class CrlPublisher {
       await revocations.releaseCrlLease(authority.id, holder).catch(() => undefined);
       throw error;
     }
+    // The CRL is out. A mark left by a failure here, or a crash, costs one more CRL later.
+    await revocations.markPublished(authority.id, listed).catch(() => undefined);
   }
 
   /** The CA certificate (DER and PEM) and the trust-store bundle of the whole chain. */

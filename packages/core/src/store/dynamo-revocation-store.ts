@@ -16,6 +16,7 @@ import type {
   RecordRevocationResult,
   RevocationRecord,
   RevocationStore,
+  UnpublishedRevocation,
 } from "./revocation-store.ts";
 
 const key = {
@@ -25,6 +26,21 @@ const key = {
   }),
   crlState: (caId: string) => ({ pk: `CRL#${caId}`, sk: "STATE" }),
 };
+
+/**
+ * The unpublished mark: gsi1 keys on the revocation item, so the CA's revocations that no CRL
+ * lists yet are one index Query away, and clearing the mark takes them out of the index.
+ */
+function unpublishedMark(record: Pick<RevocationRecord, "caId" | "revokedAt" | "serial">) {
+  return {
+    gsi1pk: unpublishedPartition(record.caId),
+    gsi1sk: `${record.revokedAt}#${record.serial}`,
+  };
+}
+
+function unpublishedPartition(caId: string): string {
+  return `UNPUBLISHED#${caId}`;
+}
 
 function revokedPartition(caId: string): string {
   return `REVOKED#${caId}`;
@@ -54,6 +70,7 @@ export class DynamoRevocationStore implements RevocationStore {
           ...key.revocation(record.caId, record.notAfter, record.serial),
           type: "revocation",
           ...record,
+          ...unpublishedMark(record),
         },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
@@ -99,6 +116,39 @@ export class DynamoRevocationStore implements RevocationStore {
       }));
       start = page.LastEvaluatedKey;
     } while (start);
+  }
+
+  async unpublishedRevocations(
+    caId: string,
+    limit: number,
+  ): Promise<readonly UnpublishedRevocation[]> {
+    const page = await this.db.send(() =>
+      this.db.doc.send(
+        new QueryCommand({
+          TableName: this.db.tableName,
+          IndexName: "gsi1",
+          KeyConditionExpression: "gsi1pk = :pk",
+          ExpressionAttributeValues: { ":pk": unpublishedPartition(caId) },
+          ProjectionExpression: "serial, notAfter",
+          Limit: limit,
+        }),
+      ),
+    );
+    return (page.Items ?? []).map((item) => ({ serial: item.serial, notAfter: item.notAfter }));
+  }
+
+  async markPublished(caId: string, revocations: readonly UnpublishedRevocation[]): Promise<void> {
+    for (const { serial, notAfter } of revocations) {
+      // Conditional, so clearing never creates an item where there is none.
+      await this.db.update(
+        new UpdateCommand({
+          TableName: this.db.tableName,
+          Key: key.revocation(caId, notAfter, serial),
+          UpdateExpression: "REMOVE gsi1pk, gsi1sk",
+          ConditionExpression: "attribute_exists(pk)",
+        }),
+      );
+    }
   }
 
   async requestCrl(caId: string): Promise<number> {
@@ -178,6 +228,17 @@ export class DynamoRevocationStore implements RevocationStore {
         UpdateExpression: "REMOVE leaseHolder, leaseUntil",
         ConditionExpression: "leaseHolder = :holder",
         ExpressionAttributeValues: { ":holder": holder },
+      }),
+    );
+  }
+
+  async breakCrlLease(caId: string): Promise<void> {
+    await this.db.update(
+      new UpdateCommand({
+        TableName: this.db.tableName,
+        Key: key.crlState(caId),
+        UpdateExpression: "REMOVE leaseHolder, leaseUntil",
+        ConditionExpression: "attribute_exists(pk)",
       }),
     );
   }

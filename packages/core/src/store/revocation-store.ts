@@ -58,9 +58,29 @@ export interface CrlState {
   readonly lastTicket: number;
 }
 
+/** A revocation no published CRL is known to list yet (its key in the CA's partition). */
+export interface UnpublishedRevocation {
+  readonly serial: string;
+  readonly notAfter: string;
+}
+
 export interface RevocationStore {
-  /** Records a revocation once. A second call (any reason) returns the first, `created: false`. */
+  /**
+   * Records a revocation once. A second call (any reason) returns the first, `created: false`.
+   * The record is written marked unpublished, in the same write: the durable fact that a CRL
+   * is owed, whatever happens to the event that announces it.
+   */
   recordRevocation(record: RevocationRecord): Promise<RecordRevocationResult>;
+
+  /**
+   * Revocations still marked unpublished, oldest first, at most `limit`. Read from an index, so
+   * a revocation recorded a moment ago may be missing; one seen here is in any strongly
+   * consistent `revokedEntries` read that starts afterwards.
+   */
+  unpublishedRevocations(caId: string, limit: number): Promise<readonly UnpublishedRevocation[]>;
+
+  /** Clears the unpublished mark of revocations a completed CRL lists. */
+  markPublished(caId: string, revocations: readonly UnpublishedRevocation[]): Promise<void>;
 
   /** The revocation of a certificate (found by its serial and notAfter), strongly consistent. */
   getRevocation(
@@ -97,6 +117,12 @@ export interface RevocationStore {
 
   /** Gives the lease back after a failed publication (nothing if it was lost). */
   releaseCrlLease(caId: string, holder: string): Promise<void>;
+
+  /**
+   * Ends whatever lease is held, whoever holds it. Only for a caller that knows no other
+   * publisher is alive: the local service at start-up, under its data-folder lock.
+   */
+  breakCrlLease(caId: string): Promise<void>;
 
   crlState(caId: string): Promise<CrlState>;
 }

@@ -4,8 +4,10 @@
  *   whose batching window gathers a burst of revocations): one publication per batch, which
  *   covers every revocation recorded before it. A failure throws, so SQS delivers the batch
  *   again.
- * - The EventBridge Scheduler schedule, whose input is `{"source":"schedule"}`: republish when
- *   the last CRL is older than crl.refreshHours (or there is none), well before nextUpdate.
+ * - The EventBridge Scheduler schedule, every minute, whose input is `{"source":"schedule"}`:
+ *   publish when a revocation is still marked unpublished (its event was lost, or the API died
+ *   between recording it and announcing it), or when the last CRL is older than
+ *   crl.refreshHours (or there is none), well before nextUpdate.
  * After every run, failed ones included, it publishes the current CRL's age and the time left to
  * its nextUpdate as metrics (CrlAgeSeconds, CrlSecondsToNextUpdate), which an alarm watches.
  */
@@ -60,7 +62,7 @@ async function run(services: AwsServices, event: SqsBatch | ScheduledInvocation)
     return;
   }
   const published = await publisher.publishIfDue("schedule");
-  logger.info(published ? `CRL ${published.number} republished` : "CRL not due", {
+  logger.info(published ? `CRL ${published.number} published` : "CRL not due", {
     number: published?.number ?? null,
   });
 }
