@@ -48,7 +48,7 @@ export const ALLOWED_WILDCARD_RESOURCES: readonly AllowedWildcardResource[] = [
   },
   {
     pattern: new RegExp(String.raw`^${ARN}:s3:::[^/*?]+/[a-z]+/\*$`),
-    why: "the objects under one key prefix (certificates/, pending/, crl/, ca/) of the private bucket",
+    why: "the objects under one key prefix (certificates/, crl/, ca/) of the private bucket",
   },
   {
     pattern: new RegExp(String.raw`^${ARN}:s3:::[^/*?]+/ca/\?{16}\.(?:cer|pem)$`),

@@ -9,7 +9,13 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { normaliseSerial } from "../certificate/serial.ts";
 import { PkiError, TransientError } from "../errors.ts";
 import {
@@ -776,6 +782,7 @@ export class DynamoRequestRepository implements RequestRepository {
       const x = new Expression();
       const state = x.name("state");
       const lease = x.name("leaseUntil");
+      const owner = x.name("owner");
       const claimed = await this.db.update(
         new UpdateCommand({
           TableName: this.tableName,
@@ -786,15 +793,17 @@ export class DynamoRequestRepository implements RequestRepository {
             `${lease} = ${x.value(leaseUntil)}`,
             `${x.name("type")} = ${x.value("message")}`,
             `${x.name("attempts")} = if_not_exists(${x.name("attempts")}, ${x.value(0)}) + ${x.value(1)}`,
+            `${owner} = ${x.value(options.owner ?? null)}`,
           ].join(", "),
-          ConditionExpression: `attribute_not_exists(pk) OR (${state} = ${x.value("sending")} AND ${lease} < ${x.value(now.toISOString())})`,
+          ConditionExpression: `attribute_not_exists(pk) OR (${state} = ${x.value("sending")} AND (${lease} < ${x.value(now.toISOString())}${options.owner === undefined ? "" : ` OR ${owner} = ${x.value(options.owner)}`}))`,
           ...x.attributes(),
           ReturnValues: "ALL_NEW",
         }),
       );
       if (claimed) return { state: "claimed", claimId };
       const current = await this.db.getItem(key.message(requestId, kind));
-      if (current?.state === "sent") return { state: "sent", sentAt: current.sentAt };
+      if (current?.state === "sent")
+        return { state: "sent", sentAt: current.sentAt, result: current.result ?? null };
       if (current?.state === "sending" && current.leaseUntil >= now.toISOString())
         return { state: "in-progress", leaseUntil: current.leaseUntil };
       // Released or expired in between: try again.
@@ -806,7 +815,7 @@ export class DynamoRequestRepository implements RequestRepository {
     requestId: string,
     kind: string,
     claimId: string,
-    details: { readonly messageId?: string | null } = {},
+    details: { readonly messageId?: string | null; readonly result?: unknown } = {},
   ): Promise<void> {
     requireKind(kind);
     const x = new Expression();
@@ -815,7 +824,7 @@ export class DynamoRequestRepository implements RequestRepository {
       new UpdateCommand({
         TableName: this.tableName,
         Key: key.message(requestId, kind),
-        UpdateExpression: `SET ${state} = ${x.value("sent")}, ${x.name("sentAt")} = ${x.value(this.clock().toISOString())}, ${x.name("messageId")} = ${x.value(details.messageId ?? null)} REMOVE ${x.name("leaseUntil")}`,
+        UpdateExpression: `SET ${state} = ${x.value("sent")}, ${x.name("sentAt")} = ${x.value(this.clock().toISOString())}, ${x.name("messageId")} = ${x.value(details.messageId ?? null)}, ${x.name("result")} = ${x.value(details.result ?? null)} REMOVE ${x.name("leaseUntil")}`,
         ConditionExpression: `${x.name("claimId")} = ${x.value(claimId)} AND ${state} = ${x.value("sending")}`,
         ...x.attributes(),
       }),
@@ -837,6 +846,49 @@ export class DynamoRequestRepository implements RequestRepository {
         ExpressionAttributeValues: { ":c": claimId, ":sending": "sending" },
       }),
     );
+  }
+
+  /**
+   * Gives back every message claim still held, whoever holds it. Not part of the port: only
+   * for a caller that knows no holder is alive (the local service starting after a crash,
+   * under its data-folder lock). Scans the table. Returns how many it released.
+   */
+  async releaseAbandonedClaims(): Promise<number> {
+    let released = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(() =>
+        this.db.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: "#type = :message AND #state = :sending",
+            ExpressionAttributeNames: { "#type": "type", "#state": "state" },
+            ExpressionAttributeValues: { ":message": "message", ":sending": "sending" },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const kind = String(item.sk).slice("MSG#".length);
+        const requestId = String(item.pk).slice("REQ#".length);
+        await this.releaseMessage(requestId, kind, item.claimId);
+        released++;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return released;
+  }
+
+  async sentMessage(
+    requestId: string,
+    kind: string,
+  ): Promise<{ readonly sentAt: string; readonly result: unknown } | undefined> {
+    requireKind(kind);
+    const item = await this.db.getItem(key.message(requestId, kind));
+    return item?.state === "sent"
+      ? { sentAt: item.sentAt, result: item.result ?? null }
+      : undefined;
   }
 
   // ---- Plumbing -------------------------------------------------------------------------

@@ -148,16 +148,26 @@ export interface RequestRepository {
    */
   claimMessage(requestId: string, kind: string, options?: ClaimOptions): Promise<MessageClaim>;
 
-  /** Marks a claimed message sent. MESSAGE_CLAIM_LOST if the claim was taken over. */
+  /**
+   * Marks a claimed message sent, with what sending it produced (`result`: JSON, returned to
+   * every later claim). MESSAGE_CLAIM_LOST if the claim was taken over: then this holder's
+   * result is not recorded, so exactly one holder's result ever is.
+   */
   markMessageSent(
     requestId: string,
     kind: string,
     claimId: string,
-    details?: { readonly messageId?: string | null },
+    details?: { readonly messageId?: string | null; readonly result?: unknown },
   ): Promise<void>;
 
   /** Gives a claim back after a failed send, so a retry can send at once. */
   releaseMessage(requestId: string, kind: string, claimId: string): Promise<void>;
+
+  /** A message marked sent, with its result; undefined while unsent. Strongly consistent. */
+  sentMessage(
+    requestId: string,
+    kind: string,
+  ): Promise<{ readonly sentAt: string; readonly result: unknown } | undefined>;
 }
 
 export interface CreateRequestOptions {
@@ -344,9 +354,16 @@ export interface SessionRecord {
 export interface ClaimOptions {
   /** How long the claim holds before another sender may take it over. Default 300. */
   readonly leaseSeconds?: number;
+  /**
+   * Who claims: a workflow execution. A claim held by the same owner is taken over at once,
+   * since the owner runs one attempt at a time: its earlier attempt died or timed out (a
+   * crash and resume, a retry after a Lambda timeout), and waiting out its lease would only
+   * run the step's retries out.
+   */
+  readonly owner?: string;
 }
 
 export type MessageClaim =
   | { readonly state: "claimed"; readonly claimId: string }
-  | { readonly state: "sent"; readonly sentAt: string }
+  | { readonly state: "sent"; readonly sentAt: string; readonly result: unknown }
   | { readonly state: "in-progress"; readonly leaseUntil: string };

@@ -32,8 +32,7 @@ export interface StepDependencies {
   readonly now?: () => Date;
 }
 
-/** Bucket keys. A signed certificate waits under pending/ until StoreCertificate files it. */
+/** Bucket keys. */
 export const objectKeys = {
-  pending: (requestId: string) => `pending/${requestId}.json`,
   certificate: (serial: string) => `certificates/${serial}.pem`,
 };

@@ -14,7 +14,7 @@ import type { StepPayloads } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
 
 export async function requestApproval(
-  { requestId, taskToken }: StepPayloads["RequestApproval"],
+  { requestId, taskToken, executionId }: StepPayloads["RequestApproval"],
   deps: StepDependencies,
 ): Promise<null> {
   const now = deps.now?.() ?? new Date();
@@ -34,7 +34,12 @@ export async function requestApproval(
   try {
     for (const approver of pending) {
       const kind = `approval-needed:${approver.toLowerCase()}`;
-      const claim = await deps.repository.claimMessage(requestId, kind);
+      // The execution's own earlier attempt (crashed or timed out) never blocks it.
+      const claim = await deps.repository.claimMessage(
+        requestId,
+        kind,
+        executionId === undefined ? {} : { owner: executionId },
+      );
       if (claim.state === "in-progress") {
         throw new TransientError(`Another run is mailing ${approver} about ${requestId}.`);
       }

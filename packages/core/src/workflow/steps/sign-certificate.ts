@@ -1,9 +1,13 @@
 /**
  * SignCertificate: the CA signs the approved request (checking the CSR and policy once more,
- * as a CA must not trust what it is handed). The result waits in the bucket under
- * pending/<request>.json until StoreCertificate files it. A once-claim keyed by the request
- * guards the signing, so a retried or duplicated run returns the certificate already signed
- * rather than issuing a second one.
+ * as a CA must not trust what it is handed). A once-claim keyed by the request guards the
+ * signing, and the signed certificate is recorded in that claim as it is marked done: only the
+ * claim's current holder can record, so exactly one certificate is ever recorded for a
+ * request, and a re-run returns it. StoreCertificate files it from there.
+ *
+ * The claim's owner is the execution. A resumed or retried run of the same execution takes
+ * its own claim over at once: the attempt before it died or timed out, and waiting for its
+ * lease would only run the retries out and fail an approved request.
  */
 import { issueCertificate } from "../../certificate/issue.ts";
 import { checkCsr } from "../../csr/intake.ts";
@@ -11,7 +15,7 @@ import { PkiError, TransientError } from "../../errors.ts";
 import { evaluatePolicy, findProfile } from "../../policy/evaluate.ts";
 import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
-import { objectKeys, type StepDependencies } from "./dependencies.ts";
+import type { StepDependencies } from "./dependencies.ts";
 
 export interface PendingCertificate {
   readonly serial: string;
@@ -26,9 +30,11 @@ export interface PendingCertificate {
 }
 
 const SIGNING = "step:sign";
+/** Above the signing function's timeout, so a lease outlives only a holder that is gone. */
+const SIGNING_LEASE_SECONDS = 60;
 
 export async function signCertificate(
-  { requestId }: StepPayloads["SignCertificate"],
+  { requestId, executionId }: StepPayloads["SignCertificate"],
   deps: StepDependencies,
 ): Promise<StepResults["SignCertificate"]> {
   const request = await requireRequest(deps.repository, requestId);
@@ -41,8 +47,11 @@ export async function signCertificate(
       `Request ${requestId} is ${request.status}, not approved.`,
     );
   }
-  const claim = await deps.repository.claimMessage(requestId, SIGNING, { leaseSeconds: 120 });
-  if (claim.state === "sent") return { serial: (await readPending(deps, requestId)).serial };
+  const claim = await deps.repository.claimMessage(requestId, SIGNING, {
+    leaseSeconds: SIGNING_LEASE_SECONDS,
+    ...(executionId === undefined ? {} : { owner: executionId }),
+  });
+  if (claim.state === "sent") return { serial: signedResult(requestId, claim.result).serial };
   if (claim.state === "in-progress") {
     throw new TransientError(`Request ${requestId} is being signed by another run.`);
   }
@@ -68,12 +77,7 @@ export async function signCertificate(
       notBefore: issued.notBefore.toISOString(),
       notAfter: issued.notAfter.toISOString(),
     };
-    await deps.objects.put(
-      objectKeys.pending(requestId),
-      JSON.stringify(pending),
-      "application/json",
-    );
-    await deps.repository.markMessageSent(requestId, SIGNING, claim.claimId);
+    await deps.repository.markMessageSent(requestId, SIGNING, claim.claimId, { result: pending });
     return { serial: pending.serial };
   } catch (error) {
     await deps.repository.releaseMessage(requestId, SIGNING, claim.claimId).catch(() => undefined);
@@ -81,15 +85,26 @@ export async function signCertificate(
   }
 }
 
+/** The certificate SignCertificate recorded for the request. */
 export async function readPending(
   deps: StepDependencies,
   requestId: string,
 ): Promise<PendingCertificate> {
-  const object = await deps.objects.get(objectKeys.pending(requestId));
-  if (!object)
+  const signed = await deps.repository.sentMessage(requestId, SIGNING);
+  if (!signed)
     throw new PkiError(
       "REQUEST_STATE_CONFLICT",
       `Request ${requestId} has no signed certificate waiting.`,
     );
-  return JSON.parse(Buffer.from(object.body).toString("utf8")) as PendingCertificate;
+  return signedResult(requestId, signed.result);
+}
+
+function signedResult(requestId: string, result: unknown): PendingCertificate {
+  const pending = result as Partial<PendingCertificate> | null;
+  if (typeof pending?.serial !== "string" || typeof pending.pem !== "string")
+    throw new PkiError(
+      "REQUEST_STATE_CONFLICT",
+      `Request ${requestId} was signed, but the signed certificate was not recorded with it.`,
+    );
+  return pending as PendingCertificate;
 }

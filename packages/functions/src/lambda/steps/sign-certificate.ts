@@ -6,7 +6,7 @@ import { containerServices } from "../container.ts";
 import { stepLambda } from "../step-handler.ts";
 
 // The services this step uses, and no other (its bundle holds only their clients):
-// DynamoDB, S3 (the chain, pending/), KMS (the CA key).
+// DynamoDB, S3 (the chain), KMS (the CA key).
 export const handler = stepLambda(
   "SignCertificate",
   containerServices("SignCertificate", {

@@ -5,7 +5,7 @@ import { containerServices } from "../container.ts";
 import { stepLambda } from "../step-handler.ts";
 
 // The services this step uses, and no other (its bundle holds only their clients):
-// DynamoDB, S3 (pending/ to certificates/).
+// DynamoDB (the signed certificate), S3 (certificates/).
 export const handler = stepLambda(
   "StoreCertificate",
   containerServices("StoreCertificate", { ...dynamodbAdapters(), ...s3Adapters() }),
