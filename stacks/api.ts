@@ -1,6 +1,7 @@
 /**
- * The REST API (Hono) and the pages, on the Router's origin. Only this function starts
- * workflow executions and answers the approval wait (SendTaskSuccess/Failure).
+ * The REST API (Hono) and the pages, on the Router's origin. It starts workflow executions
+ * (as does only the request sweeper, for requests whose start was lost: sweeper.ts) and alone
+ * answers the approval wait (SendTaskSuccess/Failure).
  */
 import { WEB_ASSETS_FOLDER } from "../packages/web/src/assets.ts";
 import { type FunctionContext, lambdaHandler, pkiFunction } from "./functions.ts";

@@ -18,7 +18,6 @@ export type TableAction =
 /** Key patterns in the private bucket (IAM resource suffixes after `<bucket arn>/`). */
 export type ObjectPattern =
   | "ca/issuing-chain.pem"
-  | "pending/*"
   | "certificates/*"
   | "crl/*"
   | "ca/*"
@@ -81,16 +80,17 @@ export const functionGrants = {
   StoreRequest: { table: [GET, UPDATE], putEvents: true },
   /** Opens the approval and mails the approvers once (send-once claims). */
   RequestApproval: { table: [GET, UPDATE, DELETE], sendMail: true },
-  /** Signs once per request (a claim: Update; a failed signing releases it: Delete). */
+  /**
+   * Signs once per request (a claim: Update, which also records the signed certificate; a
+   * failed signing releases it: Delete).
+   */
   SignCertificate: {
     table: [GET, UPDATE, DELETE],
-    readObjects: ["ca/issuing-chain.pem", "pending/*"],
-    writeObjects: ["pending/*"],
+    readObjects: ["ca/issuing-chain.pem"],
     caKey: ["kms:Sign", "kms:GetPublicKey"],
   },
   StoreCertificate: {
     table: [GET, PUT, UPDATE],
-    readObjects: ["pending/*"],
     writeObjects: ["certificates/*"],
   },
   RecordOutcome: { table: [GET, UPDATE] },
@@ -105,12 +105,25 @@ export const functionGrants = {
   },
   /** Bus subscriber: appends every event to its request's audit trail. */
   AuditTrail: { table: [GET, UPDATE], sendToFailureQueue: true },
+  /** Query on the index: the revocations marked unpublished (a CRL is owed). */
   CrlPublisher: {
     table: [GET, UPDATE, "dynamodb:Query"],
+    tableIndex: true,
     readObjects: ["ca/issuing-chain.pem"],
     writeObjects: ["crl/*", ...CA_PUBLICATION_PATTERNS, "truststore.pem"],
     caKey: ["kms:Sign", "kms:GetPublicKey"],
     consumeCrlQueue: true,
+  },
+  /**
+   * The schedule's sweep for stranded requests (stored, but the API died before starting their
+   * execution): lists `submitted` requests on the index, re-reads each (Get), starts its
+   * execution and records it (Update), announces `request.submitted`.
+   */
+  RequestSweeper: {
+    table: [GET, UPDATE],
+    tableIndex: true,
+    startExecution: true,
+    putEvents: true,
   },
   /**
    * The CA function. Runs on every deploy: creates the CA certificate once, then publishes the
@@ -120,6 +133,7 @@ export const functionGrants = {
   CaBootstrap: {
     // Put: the operator's first API keys (pki keys create --aws).
     table: [GET, PUT, UPDATE, "dynamodb:Query"],
+    tableIndex: true,
     readObjects: ["ca/issuing-chain.pem"],
     writeObjects: ["ca/issuing-chain.pem", "crl/*", ...CA_PUBLICATION_PATTERNS, "truststore.pem"],
     caKey: ["kms:Sign", "kms:GetPublicKey"],

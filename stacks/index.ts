@@ -15,6 +15,7 @@ import { type Deployment, deployment } from "./settings.ts";
 import { signingKey, signingKeyPolicy } from "./signing-key.ts";
 import { storage } from "./storage.ts";
 import { subscriberFailures, subscribers } from "./subscribers.ts";
+import { requestSweeper } from "./sweeper.ts";
 import { publishFromBucket, web } from "./web.ts";
 import { workflow } from "./workflow.ts";
 
@@ -62,6 +63,7 @@ export function deployPki(d: Deployment = deployment($app)) {
     flow.stateMachine.arn,
   );
   const crl = crlPublication(ctx, context, bus, queues);
+  const sweep = requestSweeper(ctx, context, flow.stateMachine.arn);
   const subscribed = subscribers(ctx, bus, failures);
   const bootstrap = caBootstrapFunction(ctx);
   publishFromBucket(site, bucket);
@@ -70,6 +72,7 @@ export function deployPki(d: Deployment = deployment($app)) {
     ...flow.steps,
     Api: apiFunction,
     CrlPublisher: crl.publisher,
+    RequestSweeper: sweep.sweeper,
     RequesterMail: subscribed.requesterMail,
     AuditTrail: subscribed.auditTrail,
     CaBootstrap: bootstrap,

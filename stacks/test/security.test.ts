@@ -123,6 +123,7 @@ describe("who may do what, synthesized offline", () => {
         ]),
         ["WorkflowRole", ["states.amazonaws.com"]],
         ["CrlScheduleRole", ["scheduler.amazonaws.com"]],
+        ["RequestSweeperScheduleRole", ["scheduler.amazonaws.com"]],
         // Lambda@Edge runs the function in every edge Region as edgelambda (SST's OAC signer).
         ["RouterEdgeFunctionRole", ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]],
       ]);
@@ -150,12 +151,18 @@ describe("who may do what, synthesized offline", () => {
         StringEquals: { "aws:SourceAccount": [ACCOUNT] },
         ArnLike: { "aws:SourceArn": [stateMachine] },
       });
-      assert.deepEqual(trustOf(d, "CrlScheduleRole").Condition, {
-        StringEquals: { "aws:SourceAccount": [ACCOUNT] },
-        ArnLike: {
-          "aws:SourceArn": [`arn:aws:scheduler:eu-west-1:${ACCOUNT}:schedule-group/default`],
-        },
-      });
+      for (const schedule of ["CrlScheduleRole", "RequestSweeperScheduleRole"]) {
+        assert.deepEqual(
+          trustOf(d, schedule).Condition,
+          {
+            StringEquals: { "aws:SourceAccount": [ACCOUNT] },
+            ArnLike: {
+              "aws:SourceArn": [`arn:aws:scheduler:eu-west-1:${ACCOUNT}:schedule-group/default`],
+            },
+          },
+          schedule,
+        );
+      }
     }
   });
 
@@ -187,7 +194,16 @@ describe("who may do what, synthesized offline", () => {
         )
         .map((fn) => fn.name)
         .sort();
-    assert.deepEqual(holders("states:"), ["Api"]);
+    // The API starts executions and answers the approval wait; the sweeper only starts them.
+    assert.deepEqual(holders("states:"), ["Api", "RequestSweeper"]);
+    const sweeperStates = dev
+      .fn("RequestSweeper")
+      .role.policies.flatMap((p) => p.policy.Statement)
+      .filter((st) => list(st.Action).some((a) => a.startsWith("states:")));
+    assert.deepEqual(
+      sweeperStates.map((st) => [list(st.Action), list(st.Resource)]),
+      [[["states:StartExecution"], [dev.stateMachine().arn]]],
+    );
     assert.deepEqual(holders("ses:"), ["RequestApproval", "RequesterMail"]);
     // No role policy mentions the CA key: its key policy is the only grant on it.
     assert.deepEqual(holders("kms:"), []);

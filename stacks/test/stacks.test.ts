@@ -2,7 +2,7 @@
  * The infrastructure as SST would deploy it, checked offline: sst.config.ts runs on the real SST
  * components and Pulumi AWS provider under mocks (synth.ts), and these tests read what it would
  * create: every function built from its entry point, the deployed workflow the one ASL document
- * wired to exactly the step functions, the event routes and schedule, the alarms, and production
+ * wired to exactly the step functions, the event routes and schedules, the alarms, and production
  * keeping its data and CA key. Who may do what is security.test.ts; that every AWS call is
  * allowed, iam-conformance.test.ts. Two stages are synthesized: `dev` with the shipped
  * configuration, and `production` with a custom domain, alarm mail and another key spec.
@@ -181,9 +181,10 @@ describe("the stacks, synthesized offline", () => {
       for (const name of ["PKI_TABLE", "PKI_BUCKET", "PKI_EVENT_BUS", "PKI_CA_KEY_ID"]) {
         assert.ok(variables[name], `${build.functionID}: ${name}`);
       }
+      // The functions that start executions: the API, and the sweep for stranded requests.
       assert.equal(
         "PKI_STATE_MACHINE_ARN" in variables,
-        build.functionID === "Api",
+        ["Api", "RequestSweeper"].includes(build.functionID),
         build.functionID,
       );
       const size = Object.entries(variables).reduce((n, [k, v]) => n + k.length + v.length, 0);
@@ -260,8 +261,9 @@ describe("the stacks, synthesized offline", () => {
       ...requesterMailEventTypes,
     ]);
     assert.deepEqual(rules.EventsSubscriberAuditTrailRule?.["detail-type"], [...eventTypes]);
-    const schedule = byType(dev, "aws:scheduler/schedule:Schedule")[0]!;
-    assert.equal(schedule.inputs.scheduleExpression, "rate(60 minutes)");
+    const schedule = one(dev, "aws:scheduler/schedule:Schedule", "CrlScheduleSchedule");
+    // Every minute: the outbox check for revocations whose event was lost.
+    assert.equal(schedule.inputs.scheduleExpression, "rate(1 minute)");
     const target = schedule.inputs.target as { arn: string; input: string };
     assert.equal(
       target.arn,
@@ -284,6 +286,47 @@ describe("the stacks, synthesized offline", () => {
         /^arn:aws:sqs:/,
       );
     }
+  });
+
+  test("a schedule sweeps for stranded requests every five minutes, trusted from this account's default group only", () => {
+    const schedule = one(dev, "aws:scheduler/schedule:Schedule", "RequestSweeperScheduleSchedule");
+    assert.equal(schedule.inputs.scheduleExpression, "rate(5 minutes)");
+    const target = schedule.inputs.target as { arn: string; roleArn: string; input: string };
+    const sweeper = functionOf(dev, "RequestSweeper");
+    assert.equal(
+      target.arn,
+      "arn:aws:lambda:eu-west-1:123456789012:function:private-ca-dev-RequestSweeper",
+    );
+    assert.equal(target.arn, sweeper.outputs.arn);
+    assert.deepEqual(JSON.parse(target.input), { source: "schedule" });
+    const build = dev.builds.find((b) => b.functionID === "RequestSweeper");
+    assert.equal(build?.handler, "packages/functions/src/lambda/request-sweeper.handler");
+    // It starts the executions on the deployed state machine.
+    assert.equal(
+      env(sweeper).PKI_STATE_MACHINE_ARN,
+      one(dev, "aws:sfn/stateMachine:StateMachine", "Workflow").outputs.arn,
+    );
+    const role = one(dev, "aws:iam/role:Role", "RequestSweeperScheduleRole");
+    assert.equal(target.roleArn, role.outputs.arn);
+    const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as { Statement: Statement[] };
+    assert.deepEqual(trust.Statement, [
+      {
+        Effect: "Allow",
+        Action: ["sts:AssumeRole"],
+        Principal: { Service: ["scheduler.amazonaws.com"] },
+        Condition: {
+          StringEquals: { "aws:SourceAccount": ["123456789012"] },
+          ArnLike: {
+            "aws:SourceArn": ["arn:aws:scheduler:eu-west-1:123456789012:schedule-group/default"],
+          },
+        },
+      },
+    ]);
+    // The schedule's role invokes the sweeper and nothing else.
+    assert.deepEqual(
+      roleStatements(dev, "RequestSweeperSchedule").map((s) => [list(s.Action), list(s.Resource)]),
+      [[["lambda:InvokeFunction"], [target.arn]]],
+    );
   });
 
   test("the deploy bootstraps the CA through the bootstrap function, again whenever its code changes", () => {

@@ -86,6 +86,8 @@ const expectedClients: Record<string, readonly string[]> = {
   api: ["dynamodb", "eventbridge", "s3", "sfn"],
   "ca-bootstrap": ["dynamodb", "kms", "s3"],
   "crl-publisher": ["dynamodb", "kms", "s3"],
+  // Starts stranded requests' executions and announces them.
+  "request-sweeper": ["dynamodb", "eventbridge", "sfn"],
   "steps/validate-request": ["dynamodb"],
   "steps/store-request": ["dynamodb", "eventbridge"],
   "steps/request-approval": ["dynamodb", "sesv2"],

@@ -25,12 +25,15 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { caIdOfChainPem } from "@spca/core/ca/authority";
 import { createRootCertificate } from "@spca/core/ca/create";
 import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
+import { checkCsr } from "@spca/core/csr/intake";
 import { encodePem } from "@spca/core/encoding/pem";
 import { isPkiError } from "@spca/core/errors";
 import type { EventBridgeEnvelope } from "@spca/core/events/eventbridge-bus";
 import { loadConfig } from "@spca/core/policy/config";
 import { createApiKey } from "@spca/core/ra/api-keys";
+import { newRequestId, summariseCsr } from "@spca/core/requests/request";
 import { createKmsSigner } from "@spca/core/signer/kms-signer";
+import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { requesterMailSubscription } from "@spca/core/subscribers/requester-mail";
 import { workflowFunctionNames } from "@spca/core/workflow/definition";
@@ -52,6 +55,7 @@ import { kmsAdapters } from "../src/lambda/clients/kms.ts";
 import { s3Adapters } from "../src/lambda/clients/s3.ts";
 import { sesAdapters } from "../src/lambda/clients/ses.ts";
 import { crlPublisherLambda } from "../src/lambda/crl-publisher.ts";
+import { requestSweeperLambda, STRANDED_AFTER_MS } from "../src/lambda/request-sweeper.ts";
 import { settingsFromEnvironment } from "../src/lambda/settings.ts";
 import { stepLambda } from "../src/lambda/step-handler.ts";
 import { subscriberLambda } from "../src/lambda/subscriber-handler.ts";
@@ -135,6 +139,9 @@ describe("Lambda entry points on stand-ins", () => {
     services = new (class extends AwsServices {
       // The state machine runs on the local engine; everything else is the Lambda's own wiring.
       override get engine() {
+        return engine as never;
+      }
+      override get starter() {
         return engine as never;
       }
     })(
@@ -525,6 +532,44 @@ describe("Lambda entry points on stand-ins", () => {
     await assert.rejects(publisher({ detail: {} } as never), (e) => isPkiError(e, "EVENT_INVALID"));
   });
 
+  test("the request sweeper starts a request the API stored and never started, on its schedule only", async () => {
+    // Stored a minute longer ago than the sweep waits, by an API that died before the start.
+    const storedAt = new Date(Date.now() - STRANDED_AFTER_MS - 60_000);
+    const repository = new DynamoRequestRepository({
+      client: dynamo.client,
+      tableName: services.settings.tableName,
+      now: () => storedAt,
+    });
+    const csr = checkCsr(ecCsrFor(work, "stranded.example.internal", "DER"));
+    const { request } = await repository.createRequest({
+      id: newRequestId(),
+      requester: "dev@example.com",
+      profile: "client",
+      comment: null,
+      csr: encodePem("CERTIFICATE REQUEST", csr.der),
+      csrSummary: summariseCsr(csr),
+      validityDays: null,
+      approval: { mode: "automatic", approvers: [], quorum: 0, timeoutSeconds: 0, deadline: null },
+      submittedBy: null,
+    });
+    const sweeper = requestSweeperLambda(() => services);
+    await assert.rejects(sweeper({} as never), (e) => isPkiError(e, "EVENT_INVALID"));
+    await assert.rejects(sweeper({ Records: [] } as never), (e) => isPkiError(e, "EVENT_INVALID"));
+    output.clear();
+    const swept = await sweeper({ source: "schedule" }, contextFor("request-sweeper"));
+    assert.deepEqual(swept.started, [request.id]);
+    const [line] = output.logs(/^Swept: \d+ examined, 1 started$/);
+    assert.equal(line?.level, "WARN");
+    assert.deepEqual(line?.started, [request.id]);
+    assert.equal((await engine.waitForExecution(request.id)).status, "SUCCEEDED");
+    assert.equal((await services.repository.getRequest(request.id))?.status, "issued");
+    assert.ok(
+      published.some((e) => e.DetailType === "request.submitted" && e.Detail!.includes(request.id)),
+    );
+    // The next run finds it started.
+    assert.deepEqual((await sweeper({ source: "schedule" })).started, []);
+  });
+
   test("hostile input through the API Lambda is a problem+json 4xx", async () => {
     const res = await call("POST", "/v1/requests", {
       headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
@@ -615,6 +660,7 @@ describe("Lambda settings from the environment", () => {
       "subscribers/requester-mail",
       "subscribers/audit-trail",
       "crl-publisher",
+      "request-sweeper",
     ];
     const saved = process.env.PKI_TABLE;
     delete process.env.PKI_TABLE;

@@ -5,7 +5,8 @@
  * to send at first; a signing step Step Functions runs twice; a browser signing in and out;
  * downloads; a revocation reaching the CRL through the bus and the queue; the schedule; the
  * operator renewing the CA certificate through the CA function; an event a subscriber refuses,
- * which ends in its failure queue. What it saw is returned for the test to check; the SDK call
+ * which ends in its failure queue; a request the API stored and never started, which the
+ * sweeper's schedule starts. What it saw is returned for the test to check; the SDK call
  * logs hold what each function asked of AWS meanwhile.
  */
 
@@ -27,6 +28,7 @@ import type {
   OfflineDeployment,
   StoredMail,
 } from "./offline-deployment.ts";
+import { storeStrandedRequest } from "./stranded-request.ts";
 
 /** How a client reaches the API: through the Router, or straight to the function URL. */
 export type Http = (path: string, request?: HttpRequest) => Promise<HttpResponse>;
@@ -41,12 +43,31 @@ export interface LifecycleFacts {
   readonly rejected: { id: string; status: string };
   /** The request KMS refused to sign for. */
   readonly failed: { id: string; status: string };
+  /**
+   * The request stranded by an API that died before starting its execution: whether it had an
+   * execution before the sweep, what the sweep returned, and how its execution ended.
+   */
+  readonly stranded: {
+    id: string;
+    executionBefore: boolean;
+    sweep: { examined: number; started: string[] };
+    execution: { status: string; state: string };
+    status: string;
+  };
   /** What the CA function answered the operator. */
   readonly operator: Record<"csr" | "import" | "show", Record<string, unknown>>;
   readonly certificatePem: string;
   readonly caPem: string;
   readonly crlPem: string;
   readonly revokedSerial: string;
+  /** A revocation whose certificate.revoked event was never delivered, and the CRL around it. */
+  readonly lostEvent: {
+    readonly serial: string;
+    readonly revoke: HttpResponse;
+    readonly crlBeforeSchedule: string;
+    readonly crlAfterSchedule: string;
+    readonly statusAfterSchedule: Record<string, unknown>;
+  };
   readonly published: Record<
     "crl" | "crlStatus" | "crlObject" | "caObject" | "truststore",
     HttpResponse
@@ -136,6 +157,12 @@ export async function runLifecycle(
 
   const automatic = await submit("client", "auto.example.internal");
   await finished(automatic);
+  // An API function died between storing a request and starting its execution: the sweeper's
+  // schedule starts it.
+  const strandedId = await storeStrandedRequest(d, work, "client", "stranded.example.internal");
+  const executionBefore = d.workflow.engine.describeExecution(strandedId) !== undefined;
+  const sweep = await d.runSchedule<{ examined: number; started: string[] }>("RequestSweeper");
+  const strandedRun = await finished(strandedId);
   // A disabled key: the request fails, its signing claim is released, the failure recorded.
   d.kms.failNextSign("KMSInvalidStateException");
   const doomed = await submit("client", "doomed.example.internal");
@@ -180,6 +207,28 @@ export async function runLifecycle(
 
   const pages = await browse(http, adminKey, approved);
 
+  // A revocation whose event is lost on its way to the CRL queue: the revocation record is the
+  // outbox, and the schedule's next look publishes it.
+  const lostSerial = String((await view(automatic)).serial);
+  d.events.lost.add("certificate.revoked");
+  const lostRevoke = await http(`/v1/certificates/${lostSerial}/revoke`, {
+    method: "POST",
+    headers: { ...admin, "content-type": "application/json" },
+    body: JSON.stringify({ reason: "superseded" }),
+  });
+  await d.settled();
+  d.events.lost.clear();
+  const pemCrl = () => http("/v1/crl", { headers: { accept: "application/x-pem-file" } });
+  const beforeSchedule = (await pemCrl()).body;
+  await d.runSchedule("CrlPublisher");
+  const lostEvent = {
+    serial: lostSerial,
+    revoke: lostRevoke,
+    crlBeforeSchedule: beforeSchedule,
+    crlAfterSchedule: (await pemCrl()).body,
+    statusAfterSchedule: json(await http("/v1/crl/status")),
+  };
+
   const revoked = await http(`/v1/certificates/${serial}/revoke`, {
     method: "POST",
     headers: { ...admin, "content-type": "application/json" },
@@ -218,11 +267,19 @@ export async function runLifecycle(
     issued: { automatic, approved },
     rejected: { id: rejectedId, status: String((await view(rejectedId)).status) },
     failed: { id: doomed, status: String((await view(doomed)).status) },
+    stranded: {
+      id: strandedId,
+      executionBefore,
+      sweep,
+      execution: { status: strandedRun.status, state: strandedRun.state },
+      status: String((await view(strandedId)).status),
+    },
     operator,
     certificatePem,
     caPem,
     crlPem: published.crl.body,
     revokedSerial: serial,
+    lostEvent,
     published,
     pages,
     mails: await d.mails(),

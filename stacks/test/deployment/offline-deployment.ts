@@ -56,6 +56,7 @@ export class OfflineDeployment {
   readonly ses = new SesStandIn();
   private kmsStandIn: KmsStandIn | undefined;
   private localS3: LocalS3 | undefined;
+  private localDynamo: LocalDynamo | undefined;
 
   private constructor(synthesis: Synthesis, workDir: string) {
     this.deployment = new SynthesizedDeployment(synthesis);
@@ -84,6 +85,7 @@ export class OfflineDeployment {
     mkdirSync(join(this.workDir, "calls"), { recursive: true });
     const api = this.deployment.fn("Api").environment;
     const dynamo: LocalDynamo = await startDynalite();
+    this.localDynamo = dynamo;
     this.closers.push(() => dynamo.close());
     await createTable(dynamo.client, api.PKI_TABLE!);
     const s3: LocalS3 = await startS3rver([api.PKI_BUCKET!]);
@@ -147,6 +149,12 @@ export class OfflineDeployment {
   get s3(): LocalS3 {
     if (!this.localS3) throw new Error("not started");
     return this.localS3;
+  }
+
+  /** The table's stand-in (to leave behind what a function that died would have). */
+  get dynamo(): LocalDynamo {
+    if (!this.localDynamo) throw new Error("not started");
+    return this.localDynamo;
   }
 
   private callLogFile(name: string): string {
@@ -227,16 +235,26 @@ export class OfflineDeployment {
 
   /** Every schedule's target invoked once, as EventBridge Scheduler would with its role. */
   async runSchedules(): Promise<void> {
-    for (const schedule of this.deployment.schedules()) {
-      this.serviceCalls.record({
-        principal: schedule.roleArn,
-        action: "lambda:InvokeFunction",
-        resource: schedule.targetArn,
-        by: "the EventBridge Scheduler schedule",
-      });
-      const fn = this.deployment.functions().find((f) => f.arn === schedule.targetArn)!;
-      await this.invoke(fn.name, schedule.input);
-    }
+    for (const schedule of this.deployment.schedules()) await this.runOneSchedule(schedule);
+  }
+
+  /** The schedule of the function named `name` in stacks/grants.ts; what the function returned. */
+  runSchedule<T = unknown>(name: string): Promise<T> {
+    const arn = this.deployment.fn(name).arn;
+    const schedule = this.deployment.schedules().find((s) => s.targetArn === arn);
+    if (!schedule) throw new Error(`no schedule invokes ${name}`);
+    return this.runOneSchedule(schedule) as Promise<T>;
+  }
+
+  private runOneSchedule(schedule: ReturnType<SynthesizedDeployment["schedules"]>[number]) {
+    this.serviceCalls.record({
+      principal: schedule.roleArn,
+      action: "lambda:InvokeFunction",
+      resource: schedule.targetArn,
+      by: "the EventBridge Scheduler schedule",
+    });
+    const fn = this.deployment.functions().find((f) => f.arn === schedule.targetArn)!;
+    return this.invoke(fn.name, schedule.input);
   }
 
   /** Waits until every event has been delivered and every delivery has ended. */

@@ -12,9 +12,13 @@ export interface StartedExecution {
   readonly alreadyStarted: boolean;
 }
 
-export interface WorkflowEngine {
+/** The part of the engine that starts executions (all the request sweeper needs). */
+export interface ExecutionStarter {
   /** Starts the workflow for a stored request; the request id is the execution name. */
   startExecution(requestId: string): Promise<StartedExecution>;
+}
+
+export interface WorkflowEngine extends ExecutionStarter {
   /** Completes the open callback task (RequestApproval): `output` lands at `$.decision`. */
   sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
   /** Fails the open callback task with `error` (e.g. "Rejected"), which the ASL Catch matches. */

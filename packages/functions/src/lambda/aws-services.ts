@@ -17,6 +17,7 @@ import type { DynamoRequestRepository } from "@spca/core/store/dynamo-request-re
 import type { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
 import type { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import type { SfnWorkflowEngine } from "@spca/core/workflow/sfn-engine";
+import type { SfnExecutionStarter } from "@spca/core/workflow/sfn-execution-starter";
 import type { StepDependencies } from "@spca/core/workflow/steps/dependencies";
 import type { LambdaSettings } from "./settings.ts";
 
@@ -37,6 +38,8 @@ export interface AwsAdapters {
   /** The CA key in KMS. */
   readonly signer?: AdapterFactory<Promise<KmsSigner>>;
   readonly engine?: AdapterFactory<SfnWorkflowEngine>;
+  /** Starting executions only, without the engine's task-token calls (the request sweeper). */
+  readonly starter?: AdapterFactory<SfnExecutionStarter>;
 }
 
 const serviceOf: Record<keyof AwsAdapters, string> = {
@@ -47,6 +50,7 @@ const serviceOf: Record<keyof AwsAdapters, string> = {
   bus: "EventBridge (eventBridgeAdapters)",
   signer: "KMS (kmsAdapters)",
   engine: "Step Functions (sfnAdapters)",
+  starter: "Step Functions (sfnStarterAdapters)",
 };
 
 /** A programming error: the function read an adapter its entry point did not wire in. */
@@ -148,6 +152,11 @@ export class AwsServices {
 
   get engine(): SfnWorkflowEngine {
     return this.once("engine", () => this.build("engine"));
+  }
+
+  /** Starts executions; for a function that does nothing else with the workflow. */
+  get starter(): SfnExecutionStarter {
+    return this.once("starter", () => this.build("starter"));
   }
 
   get registrationAuthority(): RegistrationAuthority {

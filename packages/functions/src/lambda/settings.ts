@@ -22,7 +22,10 @@ export interface LambdaSettings {
   readonly caKeyId: string;
   /** PKI_CA_SIGNING_ALGORITHM, when the key spec's default (e.g. PKCS#1 for RSA) is not wanted. */
   readonly caSigningAlgorithm: SigningAlgorithm | undefined;
-  /** The workflow's state machine (PKI_STATE_MACHINE_ARN); only the API starts executions. */
+  /**
+   * The workflow's state machine (PKI_STATE_MACHINE_ARN): the API and the request sweeper
+   * start executions.
+   */
   readonly stateMachineArn: string | undefined;
   /**
    * The SES configuration set mails go out through (PKI_MAIL_CONFIGURATION_SET): the stage's
