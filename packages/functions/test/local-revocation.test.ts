@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { parseCrl } from "@spca/core/crl/parse";
 import { encodePem } from "@spca/core/encoding/pem";
 import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
-import { pki } from "./support/cli.ts";
+import { pkiAsync } from "./support/cli.ts";
 import {
   expectProblem,
   issueThrough,
@@ -59,15 +59,21 @@ async function crlStatus(s: Running): Promise<CrlStatus> {
   return (await res.json()) as CrlStatus;
 }
 
-/** The CRL status once no publication is pending (a revocation's trailing one included). */
-async function settledStatus(s: Running): Promise<CrlStatus> {
-  let last = await crlStatus(s);
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 600)); // over the 250 ms debounce and a build
-    const now = await crlStatus(s);
-    if (now.number === last.number) return now;
-    last = now;
-  }
+/**
+ * Runs `read` until no CRL was published while it ran (the status's number is the same before
+ * and after), and returns what it read with that status.
+ */
+function whileNoPublication<T>(s: Running, read: () => Promise<T>) {
+  return waitFor(
+    "a CRL status unchanged around the read",
+    async () => {
+      const before = await crlStatus(s);
+      const value = await read();
+      const status = await crlStatus(s);
+      return before.number === status.number ? { status, value } : undefined;
+    },
+    30_000,
+  );
 }
 
 /** An object from the S3 stand-in's bucket, as runtime.json locates it. */
@@ -99,8 +105,11 @@ function revoke(s: Running, serial: string, reason: string) {
   });
 }
 
-/** `pki ...args` on a data folder (support/cli.ts runs it). */
-const pkiOn = (dataDir: string, ...args: string[]) => pki([...args, "--data-dir", dataDir]);
+/**
+ * `pki ...args` on a data folder (support/cli.ts runs it). Not spawnSync: this process's event
+ * loop keeps running, so its kept-alive connections to the service are let go in time.
+ */
+const pkiOn = (dataDir: string, ...args: string[]) => pkiAsync([...args, "--data-dir", dataDir]);
 
 describe("revocation through the local service", () => {
   let s: Running;
@@ -222,14 +231,23 @@ describe("revocation through the local service", () => {
       },
       10_000,
     );
-    const status = await settledStatus(s);
+    // The service's status and the bucket name the same CRL, with all 50.
+    const { status, last } = await waitFor(
+      "the CRL status and the bucket on one CRL with all 50",
+      async () => {
+        const status = await crlStatus(s);
+        const last = (await bucketCrl(s, before.caId)).crl;
+        return status.entries === before.entries + 50 && BigInt(status.number) === last.number
+          ? { status, last }
+          : undefined;
+      },
+      10_000,
+    );
     watching = false;
     await watcher;
     for (let i = 1; i < seen.length; i++) {
       assert.ok(seen[i]! >= seen[i - 1]!, `the bucket went from ${seen[i - 1]} to ${seen[i]}`);
     }
-    assert.equal(status.entries, before.entries + 50);
-    const last = (await bucketCrl(s, before.caId)).crl;
     assert.equal(BigInt(status.number), last.number);
     assert.ok(last.number! >= final.number!);
     const publications = Number(last.number! - BigInt(before.number));
@@ -241,24 +259,36 @@ describe("revocation through the local service", () => {
 
   test("pki revoke and pki crl status go through the running service", async () => {
     const cert = await issue(s);
-    const r = pkiOn(s.dataDir, "revoke", cert.serial, "--reason", "cessationOfOperation");
+    const r = await pkiOn(s.dataDir, "revoke", cert.serial, "--reason", "cessationOfOperation");
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^Revoked: ${cert.serial} \\(cessationOfOperation\\) at `));
-    const again = pkiOn(s.dataDir, "revoke", cert.serial, "--reason", "superseded");
+    const again = await pkiOn(s.dataDir, "revoke", cert.serial, "--reason", "superseded");
     assert.match(again.stdout, /^Already revoked: /);
     assert.match(again.stderr, /first revocation's reason \(cessationOfOperation\) stands/);
-    const status = await settledStatus(s);
-    const { crl } = await bucketCrl(s, status.caId);
-    assert.ok([...crl.entries()].some((e) => e.serialHex === cert.serial));
-    const printed = pkiOn(s.dataDir, "crl", "status");
+    await waitFor("the revocation in the published CRL", async () => {
+      const { crl } = await bucketCrl(s, (await crlStatus(s)).caId);
+      return [...crl.entries()].some((e) => e.serialHex === cert.serial) || undefined;
+    });
+    // Revoking again republishes too: compare with the service only while no CRL comes out.
+    const { status, value: printed } = await whileNoPublication(s, () =>
+      pkiOn(s.dataDir, "crl", "status"),
+    );
     assert.equal(printed.status, 0, printed.stderr);
     assert.match(printed.stdout, new RegExp(`^CRL number +${status.number}$`, "m"));
     assert.match(printed.stdout, new RegExp(`^Entries +${status.entries}$`, "m"));
     assert.match(printed.stdout, new RegExp(`^Next update +${status.nextUpdate}$`, "m"));
     assert.match(printed.stdout, /^Published +\S+Z \(revocation\)$/m);
-    const der = pkiOn(s.dataDir, "crl", "--der");
+    const {
+      value: [der, live],
+    } = await whileNoPublication(
+      s,
+      async () =>
+        [
+          await pkiOn(s.dataDir, "crl", "--der"),
+          new Uint8Array(await (await fetch(`${s.api}/v1/crl`)).arrayBuffer()),
+        ] as const,
+    );
     assert.equal(der.status, 0, der.stderr);
-    const live = new Uint8Array(await (await fetch(`${s.api}/v1/crl`)).arrayBuffer());
     assert.deepEqual(new Uint8Array(der.stdoutBytes), live);
   });
 });
@@ -280,10 +310,10 @@ describe("the CRL outside the running service", () => {
     } finally {
       await stop(first);
     }
-    const offline = pkiOn(dataDir, "revoke", cert.serial, "--reason", "superseded");
+    const offline = await pkiOn(dataDir, "revoke", cert.serial, "--reason", "superseded");
     assert.equal(offline.status, 1);
     assert.match(offline.stderr, /RUNTIME_NOT_RUNNING: .*start it \(npm start\)/);
-    assert.match(pkiOn(dataDir, "crl", "status").stderr, /RUNTIME_NOT_RUNNING/);
+    assert.match((await pkiOn(dataDir, "crl", "status")).stderr, /RUNTIME_NOT_RUNNING/);
 
     const second = await startService(dataDir, { configPath: config });
     try {
@@ -334,13 +364,16 @@ describe("the CRL outside the running service", () => {
     }
   });
 
-  test("the service refuses a data folder whose certificates pki issue recorded", () => {
+  test("the service refuses a data folder whose certificates pki issue recorded", async () => {
     const dataDir = join(work, "cli-registry");
     mkdirSync(dataDir);
-    assert.equal(pkiOn(dataDir, "ca", "init").status, 0);
+    assert.equal((await pkiOn(dataDir, "ca", "init")).status, 0);
     const csrFile = join(work, "registry.csr");
     writeFileSync(csrFile, ecCsrFor(work, "registry.example.internal"));
-    assert.equal(pkiOn(dataDir, "issue", "--csr", csrFile, "--profile", "client").status, 0);
+    assert.equal(
+      (await pkiOn(dataDir, "issue", "--csr", csrFile, "--profile", "client")).status,
+      0,
+    );
     const started = spawnSync(
       node,
       [join(root, "packages/functions/src/local/main.ts"), "--data-dir", dataDir, "--port", "0"],

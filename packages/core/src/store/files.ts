@@ -1,4 +1,8 @@
-/** Crash-safe file primitives for the data folder: atomic replace, create-once, and a lock. */
+/**
+ * Crash-safe file primitives for the data folder: atomic replace, create-once, and a lock.
+ * The data folder holds secrets (runtime.json's admin key) and the CA's state, so files are
+ * written 0600 and folders made 0700 unless a caller asks for another mode.
+ */
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -12,9 +16,13 @@ import {
 } from "node:fs";
 import { dirname } from "node:path";
 
+/** Modes for what the data folder holds: only its owner may read it. */
+export const PRIVATE_FILE = 0o600;
+export const PRIVATE_DIR = 0o700;
+
 /** Writes via a temporary file and rename, so readers see the old or the new content, never half. */
-export function writeAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
+export function writeAtomic(path: string, data: string | Uint8Array, mode = PRIVATE_FILE): void {
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR });
   const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   const fd = openSync(temp, "wx", mode);
   try {
@@ -26,10 +34,10 @@ export function writeAtomic(path: string, data: string | Uint8Array, mode = 0o64
 }
 
 /** Creates `path` only if it does not exist; false when it already did. */
-export function createOnce(path: string, data: string): boolean {
-  mkdirSync(dirname(path), { recursive: true });
+export function createOnce(path: string, data: string, mode = PRIVATE_FILE): boolean {
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR });
   try {
-    writeFileSync(path, data, { flag: "wx" });
+    writeFileSync(path, data, { flag: "wx", mode });
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
@@ -55,11 +63,11 @@ export async function withLock<T>(
   fn: () => Promise<T> | T,
   timeoutMs = 10_000,
 ): Promise<T> {
-  mkdirSync(dirname(lockPath), { recursive: true });
+  mkdirSync(dirname(lockPath), { recursive: true, mode: PRIVATE_DIR });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      writeFileSync(lockPath, String(process.pid), { flag: "wx" });
+      writeFileSync(lockPath, String(process.pid), { flag: "wx", mode: PRIVATE_FILE });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;

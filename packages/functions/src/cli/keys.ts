@@ -10,6 +10,7 @@ import { createApiKey } from "@spca/core/ra/api-keys";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
 import type { ApiKeyRecord, ApiKeyRole } from "@spca/core/store/request-repository";
 import { createTable } from "@spca/core/store/table";
+import { securePrivateDataFolder } from "../local/data-folder-modes.ts";
 import { acquireLock } from "../local/runtime-lock.ts";
 import { LOCAL_CREDENTIALS, LOCAL_TABLE, startDynamo } from "../local/stand-ins.ts";
 import { runningService, type ServiceClient } from "./service-client.ts";
@@ -30,6 +31,7 @@ export async function openKeyStore(dataDir: string): Promise<KeyStore> {
 }
 
 async function openDataFolder(dataDir: string): Promise<KeyStore> {
+  securePrivateDataFolder(dataDir, { create: false });
   const release = acquireLock(dataDir);
   let dynamo: Awaited<ReturnType<typeof startDynamo>> | undefined;
   let client: DynamoDBClient | undefined;

@@ -24,6 +24,7 @@ import {
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
 import type { CrlStatusView } from "../api/services.ts";
+import { securePrivateDataFolder } from "../local/data-folder-modes.ts";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
 import { hostsLocalService } from "../local/stand-ins.ts";
 import { configPath, dataDirPath } from "../locations.ts";
@@ -118,9 +119,11 @@ export async function main(argv: string[]): Promise<number> {
   if (values.aws) return aws(command, sub, rest, values, Object.keys(options));
   const dataDir = dataDirPath(values["data-dir"]);
   const readCa = () => new DataFolderCa(dataDir, loadConfig(configPath(values.config)));
-  // Commands that change the data folder wait for the local service to be stopped.
+  // Commands that change the data folder wait for the local service to be stopped, and keep
+  // the folder for its owner only.
   const ca = () => {
     assertNoRuntime(dataDir, `pki ${[command, sub].filter(Boolean).join(" ")}`);
+    securePrivateDataFolder(dataDir, { create: false });
     return readCa();
   };
   const signerChoice = (spec?: string, kms?: string): SignerChoice => ({
@@ -268,11 +271,18 @@ async function revoke(
       reason: string;
       revokedAt: string;
       created: boolean;
-    }>("POST", `/v1/certificates/${encodeURIComponent(serial)}/revoke`, { reason });
+    }>(
+      "POST",
+      `/v1/certificates/${encodeURIComponent(serial)}/revoke`,
+      { reason },
+      // Revoking again returns the first revocation, so a call lost with its connection is resent.
+      { idempotent: true },
+    );
     return { record: answer, created: answer.created };
   }
   refuseServiceFolder(dataDir, "pki revoke", "start it (npm start) and run pki revoke again");
   assertNoRuntime(dataDir, "pki revoke");
+  securePrivateDataFolder(dataDir, { create: false });
   return readCa().revoke(serial, reason);
 }
 

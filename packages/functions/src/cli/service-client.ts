@@ -1,14 +1,29 @@
 /**
  * The CLI's way into a running local service: runtime.json gives the API's URL and the admin
  * key, and every refusal comes back as an error naming the service's problem code and detail.
+ * Connections are kept alive for less time than the service keeps them (http-timeouts.ts), and
+ * a call that may be repeated is sent once more when its connection died before an answer: a
+ * kept-alive socket can still be closed by the server just as a request goes out (issue 15).
  */
+import { Agent, fetch, type Response } from "undici";
+import { CLIENT_KEEP_ALIVE_TIMEOUT_MS } from "../local/http-timeouts.ts";
 import { readRuntimeInfo } from "../local/runtime-info.ts";
 import { runtimeHolder } from "../local/runtime-lock.ts";
+
+export interface CallOptions {
+  /**
+   * The API treats this POST as idempotent (revoking a serial again returns the first
+   * revocation), so it may be sent again. GET, HEAD, PUT, DELETE and OPTIONS always may.
+   */
+  readonly idempotent?: boolean;
+  /** Sent as Idempotency-Key: the API answers a repeat with the first answer. */
+  readonly idempotencyKey?: string;
+}
 
 export interface ServiceClient {
   readonly api: string;
   /** JSON in, JSON out; a non-2xx answer throws with the problem's code and detail. */
-  json<T>(method: string, path: string, body?: unknown): Promise<T>;
+  json<T>(method: string, path: string, body?: unknown, options?: CallOptions): Promise<T>;
   /** The raw body of a GET, for non-JSON answers (a DER CRL). */
   bytes(path: string, accept: string): Promise<Uint8Array>;
 }
@@ -26,20 +41,66 @@ export function runningService(dataDir: string): ServiceClient | undefined {
   return serviceClient(info.api, info.adminKey);
 }
 
-function serviceClient(api: string, adminKey: string): ServiceClient {
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
+
+/**
+ * Whether `error` (a failed fetch) means the connection was closed or reset under the request
+ * before any answer came. Refused connections and timeouts are not that, and are not retried.
+ */
+export function connectionDied(error: unknown): boolean {
+  let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
+    if (e.code === "ECONNRESET" || e.code === "EPIPE") return true;
+    if (
+      e.code === "UND_ERR_SOCKET" &&
+      (e.message === "other side closed" || e.message === "closed")
+    )
+      return true;
+  }
+  return false;
+}
+
+/** A client for the API at `api`, authenticating with `adminKey`. */
+export function serviceClient(api: string, adminKey: string): ServiceClient {
+  const dispatcher = new Agent({
+    // The CLI's calls go one after another, on one kept-alive connection.
+    connections: 1,
+    keepAliveTimeout: CLIENT_KEEP_ALIVE_TIMEOUT_MS,
+    // The server's Keep-Alive hint must not stretch it past the server's own timeout.
+    keepAliveMaxTimeout: CLIENT_KEEP_ALIVE_TIMEOUT_MS,
+  });
   const call = async (
     method: string,
     path: string,
     headers: Record<string, string>,
-    body?: string,
+    body: string | undefined,
+    options: CallOptions,
   ): Promise<Response> => {
+    const retryable =
+      IDEMPOTENT_METHODS.has(method) ||
+      options.idempotent === true ||
+      options.idempotencyKey !== undefined;
+    const send = () =>
+      fetch(`${api}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${adminKey}`,
+          ...(options.idempotencyKey === undefined
+            ? {}
+            : { "idempotency-key": options.idempotencyKey }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body }),
+        dispatcher,
+      });
     let res: Response;
     try {
-      res = await fetch(`${api}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminKey}`, ...headers },
-        ...(body === undefined ? {} : { body }),
-      });
+      try {
+        res = await send();
+      } catch (error) {
+        if (!retryable || !connectionDied(error)) throw error;
+        res = await send(); // once more; the dead socket has left the pool
+      }
     } catch (error) {
       throw new Error(
         `The local service should be at ${api} (runtime.json) but cannot be reached: ${(error as Error).cause ?? (error as Error).message}`,
@@ -61,17 +122,18 @@ function serviceClient(api: string, adminKey: string): ServiceClient {
   };
   return {
     api,
-    async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    async json<T>(method: string, path: string, body?: unknown, options: CallOptions = {}) {
       const res = await call(
         method,
         path,
         body === undefined ? {} : { "content-type": "application/json" },
         body === undefined ? undefined : JSON.stringify(body),
+        options,
       );
       return (await res.json()) as T;
     },
     async bytes(path: string, accept: string): Promise<Uint8Array> {
-      const res = await call("GET", path, { accept });
+      const res = await call("GET", path, { accept }, undefined, {});
       return new Uint8Array(await res.arrayBuffer());
     },
   };

@@ -26,26 +26,31 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   /** The API's port; 0 (the default) picks a free one. */
   readonly port?: number;
+  /** Start it under this umask (octal text, e.g. "000") through /bin/sh. */
+  readonly umask?: string;
 }
 
 export async function startService(dataDir: string, options: StartOptions = {}): Promise<Running> {
-  const child = spawn(
-    node,
-    [
-      join(root, "packages/functions/src/local/main.ts"),
-      "--data-dir",
-      dataDir,
-      "--port",
-      String(options.port ?? 0),
-      "--mail-port",
-      "0",
-      "--config",
-      options.configPath ?? join(root, "pki.config.json"),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
-  );
+  const args = [
+    join(root, "packages/functions/src/local/main.ts"),
+    "--data-dir",
+    dataDir,
+    "--port",
+    String(options.port ?? 0),
+    "--mail-port",
+    "0",
+    "--config",
+    options.configPath ?? join(root, "pki.config.json"),
+  ];
+  const [command, commandArgs] = options.umask
+    ? ["/bin/sh", ["-c", `umask ${options.umask} && exec "$0" "$@"`, node, ...args]]
+    : [node, args];
+  const child = spawn(command, commandArgs, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
   let output = "";
-  await new Promise<void>((resolve, reject) => {
+  const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "ready" within 30 s:\n${output}`)), 30_000);
     child.stdout!.on("data", (chunk: Buffer) => {
       output += chunk.toString();
@@ -57,12 +62,19 @@ export async function startService(dataDir: string, options: StartOptions = {}):
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.once("exit", (code) => reject(new Error(`exited ${code}:\n${output}`)));
   });
+  try {
+    await started;
+  } catch (error) {
+    // A service that never said "ready" must not outlive the test.
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    throw error;
+  }
   const info = JSON.parse(readFileSync(join(dataDir, "runtime.json"), "utf8"));
   return { child, dataDir, api: info.api, mail: info.mail, key: info.adminKey };
 }
 
 export async function stop(service: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (service.child.exitCode !== null) return;
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
   const exited = new Promise((r) => service.child.once("exit", r));
   service.child.kill(signal);
   await exited;
