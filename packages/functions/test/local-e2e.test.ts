@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
+import { pkiAsync } from "./support/cli.ts";
 import {
   approvalToken,
   decide,
@@ -83,11 +84,12 @@ describe("local service over HTTP", () => {
       assert.equal(decided.status, 200, await decided.clone().text());
       const view = await waitForStatus(second, id, "issued");
       assert.equal(view.history.filter((h) => h.action === "issued").length, 1);
-      // No approval mail was sent again after the restart.
+      // The mail viewer kept the approval mail across the crash (it lives in the data folder),
+      // and none was sent again after the restart.
       assert.equal(
         (await mails(second)).filter((m) => m.destination.to.includes("security@example.com"))
           .length,
-        0,
+        1,
       );
     } finally {
       await stop(second);
@@ -132,11 +134,10 @@ describe("local service over HTTP", () => {
 
   test("pki keys: on the stopped data folder directly, through the service while it runs", async () => {
     const dataDir = join(work, "data-keys");
-    const cli = (...args: string[]) =>
-      spawnSync(node, [join(root, "bin/pki.mjs"), ...args, "--data-dir", dataDir], {
-        encoding: "utf8",
-      });
-    const offline = cli("keys", "create", "--role", "requester", "--label", "before start");
+    // Not spawnSync: this process's event loop keeps running while pki does, so the
+    // connections it keeps alive to the service are let go in time.
+    const cli = (...args: string[]) => pkiAsync([...args, "--data-dir", dataDir]);
+    const offline = await cli("keys", "create", "--role", "requester", "--label", "before start");
     assert.equal(offline.status, 0, offline.stderr);
     const offlineKey = offline.stdout.trim();
     assert.match(offlineKey, /^spca_[A-Za-z0-9_-]{32}$/);
@@ -164,25 +165,25 @@ describe("local service over HTTP", () => {
       // A requester key cannot manage keys.
       assert.equal((await withKey(offlineKey, "/v1/keys")).status, 403);
 
-      const online = cli("keys", "create", "--role", "admin", "--label", "while running");
+      const online = await cli("keys", "create", "--role", "admin", "--label", "while running");
       assert.equal(online.status, 0, online.stderr);
       assert.match(online.stderr, new RegExp(`Created admin key [0-9a-f]{16} in ${s.api}`));
       const onlineKey = online.stdout.trim();
       onlineId = /key ([0-9a-f]{16})/.exec(online.stderr)![1]!;
       assert.equal((await withKey(onlineKey, "/v1/keys")).status, 200);
 
-      const revoked = cli("keys", "revoke", onlineId);
+      const revoked = await cli("keys", "revoke", onlineId);
       assert.equal(revoked.status, 0, revoked.stderr);
       assert.match(revoked.stdout, new RegExp(`Key ${onlineId} \\(admin\\) revoked at `));
       assert.equal((await withKey(onlineKey, "/v1/keys")).status, 401);
-      const listed = cli("keys", "list");
+      const listed = await cli("keys", "list");
       assert.equal(listed.status, 0, listed.stderr);
       assert.match(listed.stdout, /before start/);
     } finally {
       await stop(s);
     }
     // Stopped again: the folder's table has all three keys, the revocation included.
-    const listed = cli("keys", "list");
+    const listed = await cli("keys", "list");
     assert.equal(listed.status, 0, listed.stderr);
     const rows = listed.stdout.trim().split("\n").slice(1);
     assert.equal(rows.length, 3, listed.stdout);

@@ -2,8 +2,9 @@
  * Local mode: the whole service in one process on 127.0.0.1, on the same code as on AWS.
  * The Hono API, the ASL workflow on the local engine, the step handlers and subscribers run
  * against real protocol stand-ins (dynalite, s3rver, aws-ses-v2-local) and a data-folder CA
- * whose key stands in for KMS. Everything lives under one data folder and survives a restart:
- * executions resume where they were.
+ * whose key stands in for KMS. Everything lives under one data folder and survives a restart,
+ * and a crash (crash-recovery.ts): executions resume where they were, accepted events are
+ * delivered, unpublished revocations are published and stranded requests are started.
  */
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -21,6 +22,7 @@ import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { loadConfig } from "@spca/core/policy/config";
 import { createApiKey } from "@spca/core/ra/api-keys";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
+import { startStrandedRequests } from "@spca/core/ra/stranded-requests";
 import { DataFolderCa } from "@spca/core/store/data-folder-ca";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
 import { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
@@ -35,6 +37,10 @@ import { createStepHandlers } from "@spca/core/workflow/steps/index";
 import { createPages } from "@spca/web/pages";
 import type { Context } from "hono";
 import { createApi } from "../api/app.ts";
+import { crashPoints } from "./crash-points.ts";
+import { markRunning, markStopped, recoverAfterCrash } from "./crash-recovery.ts";
+import { securePrivateDataFolder } from "./data-folder-modes.ts";
+import { applyServerTimeouts, closeServer } from "./http-timeouts.ts";
 import { type RuntimeInfo, readRuntimeInfo, writeRuntimeInfo } from "./runtime-info.ts";
 import { acquireLock } from "./runtime-lock.ts";
 import {
@@ -67,6 +73,7 @@ export interface Runtime {
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  securePrivateDataFolder(options.dataDir);
   const { dataDir } = options;
   const releaseLock = acquireLock(dataDir);
   const cleanup: (() => Promise<void> | void)[] = [releaseLock];
@@ -84,6 +91,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       );
     }
     await ensureCa(ca);
+    const crashed = markRunning(dataDir);
 
     const standIns = await startStandIns({
       dataDir,
@@ -111,8 +119,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     await createTable(dynamo, LOCAL_TABLE);
 
-    const repository = new DynamoRequestRepository({ client: dynamo, tableName: LOCAL_TABLE });
-    const bus = new InProcessEventBus();
+    const crash = crashPoints();
+    const repository = crash.repository(
+      new DynamoRequestRepository({ client: dynamo, tableName: LOCAL_TABLE }),
+    );
+    const revocations = new DynamoRevocationStore({ client: dynamo, tableName: LOCAL_TABLE });
+    if (crashed) {
+      const report = await recoverAfterCrash({
+        client: dynamo,
+        tableName: LOCAL_TABLE,
+        repository,
+        revocations,
+        caIds: await publishedCaIds(ca),
+      });
+      console.error(
+        `pki-local: the last run did not stop cleanly; recovered (${report.releasedClaims} claim(s) released, ${report.strayIndexEntries + report.missingIndexEntries} index entr(ies) mended).`,
+      );
+    }
+    // Recovered (or nothing to recover): a clean stop from here on needs no recovery next
+    // time. Last to run on close, just before the lock is released.
+    cleanup.splice(1, 0, () => markStopped(dataDir));
+    const bus = new InProcessEventBus({ outbox: join(dataDir, "events") });
     const deps: StepDependencies = {
       repository,
       config,
@@ -124,8 +151,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     bus.subscribe(requesterMailSubscription(deps));
     bus.subscribe(auditTrailSubscription(repository));
 
-    // CRLs: republished after a burst of revocations, and on a timer before they lapse.
-    const revocations = new DynamoRevocationStore({ client: dynamo, tableName: LOCAL_TABLE });
+    // CRLs: republished after a burst of revocations, at start-up when a revocation is on no
+    // CRL yet (the last run died first), and on a timer before they lapse.
     const publisher = new CrlPublisher({ revocations, objects: deps.objects, ca, config });
     const revoked = new CoalescingTrigger(() => publisher.publish("revocation"), CRL_DEBOUNCE_MS);
     bus.subscribe(crlPublicationSubscription(() => revoked.request()));
@@ -137,13 +164,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     const engine = new LocalWorkflowEngine({
       folder: join(dataDir, "executions"),
-      handlers: createStepHandlers(deps),
+      handlers: crash.steps(createStepHandlers(deps)),
+      onEvent: (_, event) => {
+        if (event.type === "StateEntered") crash.onStateEntered(event.state.name);
+      },
     });
     cleanup.push(async () => {
       await engine.close();
       await bus.drain();
     });
     await engine.resume();
+    bus.resumePending();
+    // Stored before the last run died, but never started: every request is stored before its
+    // execution starts, and nothing else is running yet.
+    await startStrandedRequests({ repository, engine, bus }, { olderThanMs: 0 });
 
     const ra = new RegistrationAuthority({ ...deps, engine, revocations });
     const onUnexpectedError = (error: unknown, c: Context) =>
@@ -161,11 +195,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }),
     });
     const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: options.port });
+    applyServerTimeouts(server);
     await new Promise<void>((resolve, reject) => {
       server.once("listening", () => resolve());
       server.once("error", reject);
     });
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(() => closeServer(server));
     const port = (server.address() as AddressInfo).port;
 
     const previous = readRuntimeInfo(dataDir);
@@ -192,6 +227,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await close();
     throw error;
   }
+}
+
+/** The issuing CA's id, and the root's when its key is here (it publishes its own CRL). */
+async function publishedCaIds(ca: DataFolderCa): Promise<string[]> {
+  const ids = [(await ca.issuingAuthority()).id];
+  const root = await ca.rootAuthority().catch(() => undefined);
+  if (root) ids.push(root.id);
+  return ids;
 }
 
 async function ensureCa(ca: DataFolderCa): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The local stand-ins for AWS, each a real implementation of the service's protocol: dynalite
  * (DynamoDB, LevelDB under the data folder), s3rver (S3, files under the data folder) and
- * aws-ses-v2-local (SES v2, with its mail viewer). They listen on 127.0.0.1 only.
+ * aws-ses-v2-local (SES v2, with its mail viewer; mails kept under the data folder too, see
+ * ses-mailbox.ts). They listen on 127.0.0.1 only.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
@@ -11,6 +12,7 @@ import sesLocal from "aws-ses-v2-local";
 import dynalite from "dynalite";
 import S3rver from "s3rver";
 import { makeS3rverWritesAtomic } from "./s3rver-atomic.ts";
+import { keepMailbox } from "./ses-mailbox.ts";
 
 export interface StandIns {
   readonly dynamodb: string;
@@ -78,6 +80,9 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   makeS3rverWritesAtomic(s3);
   const { port: s3Port } = (await s3.run()) as AddressInfo;
 
+  const mailPath = join(options.dataDir, "mail");
+  mkdirSync(mailPath, { recursive: true, mode: 0o700 });
+  keepMailbox(mailPath);
   // A CommonJS module: its default export is the exports object holding `default`.
   const ses = await sesLocal.default({ host: "127.0.0.1", port: options.mailPort });
   const sesPort = (ses.address() as AddressInfo).port;
