@@ -7,9 +7,11 @@
  * The index can only be changed through items, so: an entry without a matching item gets an
  * item with the entry's keys written over it (dynalite then owns the entry through that item)
  * and taken away again (the real item, when there is one, is written back instead); an item
- * whose entry is missing is written again as it is. Runs at the local service's start after a
+ * whose entry is missing, or holds content the item does not (an update whose item write was
+ * lost), is written again as it is. Runs at the local service's start after a
  * crash, before anything else uses the table.
  */
+import { isDeepStrictEqual } from "node:util";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
@@ -25,7 +27,7 @@ type Item = Record<string, unknown>;
 export interface IndexRepair {
   /** Index entries no item matched, taken out. */
   readonly strayEntries: number;
-  /** Items whose entry was missing, written again. */
+  /** Items whose entry was missing, or held other content, written again. */
   readonly missingEntries: number;
 }
 
@@ -40,7 +42,10 @@ export async function repairIndex(client: DynamoDBClient, tableName: string): Pr
   let missingEntries = 0;
   for await (const item of scan(doc, tableName)) {
     if (item[hashKey] === undefined || item[rangeKey] === undefined) continue;
-    if (entries.delete(entryId(item))) continue;
+    const entry = entries.get(entryId(item));
+    entries.delete(entryId(item));
+    // The index projects every attribute: an entry that differs is from a write that died.
+    if (entry && isDeepStrictEqual(entry, item)) continue;
     await doc.send(new PutCommand({ TableName: tableName, Item: item }));
     missingEntries++;
   }

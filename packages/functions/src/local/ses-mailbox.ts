@@ -25,11 +25,32 @@ interface SesStoreModule {
 }
 
 const require = createRequire(import.meta.url);
+// The compiled module calls its own exports at call time, `(0, store_1.saveEmail)(…)`, so
+// replacing them here is what the stand-in's routes call.
+const store = require("aws-ses-v2-local/dist/store.js") as SesStoreModule;
+const { saveEmail, clearStore } = store;
 
+/** Where mails go now: the last folder given to keepMailbox in this process. */
+let mailbox: { folder: string; sequence: number } | undefined;
+
+store.saveEmail = (email) => {
+  if (mailbox) {
+    const id = String(email.messageId).replace(/[^A-Za-z0-9._-]/g, "_");
+    const name = `${String(mailbox.sequence++).padStart(10, "0")}-${id}.json`;
+    writeAtomic(join(mailbox.folder, name), JSON.stringify(email));
+  }
+  saveEmail(email);
+};
+store.clearStore = () => {
+  if (mailbox) {
+    for (const name of readdirSync(mailbox.folder))
+      rmSync(join(mailbox.folder, name), { force: true });
+  }
+  clearStore();
+};
+
+/** Keeps the stand-in's mails in `folder` from now on, starting with those already there. */
 export function keepMailbox(folder: string): void {
-  // The compiled module calls its own exports at call time, `(0, store_1.saveEmail)(…)`, so
-  // replacing them here is what the stand-in's routes call.
-  const store = require("aws-ses-v2-local/dist/store.js") as SesStoreModule;
   const saved = readdirSync(folder, { withFileTypes: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith(".json"))
     .map((entry) => entry.name)
@@ -40,18 +61,6 @@ export function keepMailbox(folder: string): void {
     const email = readJson<StoredEmail>(join(folder, name));
     if (email) emails.push(email);
   }
-
-  const save = store.saveEmail;
-  let sequence = saved.length === 0 ? 0 : Number.parseInt(saved.at(-1)!, 10) + 1 || saved.length;
-  store.saveEmail = (email) => {
-    const id = String(email.messageId).replace(/[^A-Za-z0-9._-]/g, "_");
-    const name = `${String(sequence++).padStart(10, "0")}-${id}.json`;
-    writeAtomic(join(folder, name), JSON.stringify(email));
-    save(email);
-  };
-  const clear = store.clearStore;
-  store.clearStore = () => {
-    for (const name of readdirSync(folder)) rmSync(join(folder, name), { force: true });
-    clear();
-  };
+  const last = saved.length === 0 ? -1 : Number.parseInt(saved.at(-1)!, 10);
+  mailbox = { folder, sequence: Number.isNaN(last) ? saved.length : last + 1 };
 }
