@@ -18,7 +18,7 @@ import {
   requestStatuses,
 } from "../src/requests/request.ts";
 import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
-import type { RequestRepository } from "../src/store/request-repository.ts";
+import type { MessageClaim, RequestRepository } from "../src/store/request-repository.ts";
 import { createTable } from "../src/store/table.ts";
 import { type LocalDynamo, startDynalite } from "./support/dynamo.ts";
 
@@ -1251,6 +1251,176 @@ describe("sent markers", () => {
     await repo.markMessageSent(id, "expired", (c as { claimId: string }).claimId);
     assert.equal((await repo.claimMessage(id, "expired")).state, "sent");
   });
+
+  test("a claim held by the same owner is taken over at once; the earlier attempt's claim is lost", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "approved");
+    const crashed = claimIdOf(
+      await repo.claimMessage(id, "step:sign", { leaseSeconds: 60, owner: "exec-1" }),
+    );
+    // The same execution again (resumed after a crash): no waiting for the lease.
+    const rerun = claimIdOf(
+      await repo.claimMessage(id, "step:sign", { leaseSeconds: 60, owner: "exec-1" }),
+    );
+    assert.notEqual(rerun, crashed);
+    await rejectsWith(repo.markMessageSent(id, "step:sign", crashed), "MESSAGE_CLAIM_LOST");
+    // Releasing the lost claim gives nothing back: the re-run still holds it.
+    await repo.releaseMessage(id, "step:sign", crashed);
+    const other = await repo.claimMessage(id, "step:sign", { owner: "exec-2" });
+    assert.equal(other.state, "in-progress");
+    await repo.markMessageSent(id, "step:sign", rerun, { result: { serial: "0a" } });
+    assert.deepEqual(await repo.sentMessage(id, "step:sign"), {
+      sentAt: "2030-01-01T00:00:00.000Z",
+      result: { serial: "0a" },
+    });
+  });
+
+  test("a claim held by another owner, or by no owner, is in progress until its lease runs out", async () => {
+    const { repo, advance } = await setup();
+    const id = await requestIn(repo, "approved");
+    const held = claimIdOf(
+      await repo.claimMessage(id, "step:sign", { leaseSeconds: 60, owner: "exec-1" }),
+    );
+    for (const options of [{ owner: "exec-2" }, {}]) {
+      assert.deepEqual(await repo.claimMessage(id, "step:sign", options), {
+        state: "in-progress",
+        leaseUntil: "2030-01-01T00:01:00.000Z",
+      });
+    }
+    // An ownerless claim is never taken over early, not even by a claimer that names an owner.
+    const kind = "issued";
+    const ownerless = claimIdOf(await repo.claimMessage(id, kind, { leaseSeconds: 60 }));
+    assert.equal((await repo.claimMessage(id, kind, { owner: "exec-1" })).state, "in-progress");
+    advance(59);
+    assert.equal(
+      (await repo.claimMessage(id, "step:sign", { owner: "exec-2" })).state,
+      "in-progress",
+    );
+    advance(2);
+    const taken = claimIdOf(await repo.claimMessage(id, "step:sign", { owner: "exec-2" }));
+    await rejectsWith(repo.markMessageSent(id, "step:sign", held), "MESSAGE_CLAIM_LOST");
+    await repo.markMessageSent(id, "step:sign", taken);
+    assert.equal((await repo.claimMessage(id, kind, { owner: "exec-1" })).state, "claimed");
+    await rejectsWith(repo.markMessageSent(id, kind, ownerless), "MESSAGE_CLAIM_LOST");
+  });
+
+  test("the result recorded with a sent message is returned to every later claim and by sentMessage", async () => {
+    const { repo, advance } = await setup();
+    const id = await requestIn(repo, "approved");
+    assert.equal(await repo.sentMessage(id, "step:sign"), undefined, "never claimed");
+    const claim = claimIdOf(await repo.claimMessage(id, "step:sign", { owner: "exec-1" }));
+    assert.equal(await repo.sentMessage(id, "step:sign"), undefined, "claimed, not sent");
+    const result = {
+      serial: "7f3a01",
+      pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+      sans: [{ type: "dns", value: "app.example.com" }],
+      notAfter: "2030-04-01T00:00:00.000Z",
+    };
+    advance(5);
+    await repo.markMessageSent(id, "step:sign", claim, { result });
+    const sent = { state: "sent", sentAt: "2030-01-01T00:00:05.000Z", result };
+    advance(3600);
+    // Whoever claims later, the same owner or another, gets the recorded result.
+    assert.deepEqual(await repo.claimMessage(id, "step:sign", { owner: "exec-1" }), sent);
+    assert.deepEqual(await repo.claimMessage(id, "step:sign", { owner: "exec-2" }), sent);
+    assert.deepEqual(await repo.claimMessage(id, "step:sign"), sent);
+    assert.deepEqual(await repo.sentMessage(id, "step:sign"), {
+      sentAt: "2030-01-01T00:00:05.000Z",
+      result,
+    });
+    // A message sent without a result reads back as null.
+    const mail = claimIdOf(await repo.claimMessage(id, "issued"));
+    await repo.markMessageSent(id, "issued", mail, { messageId: "m-1" });
+    assert.deepEqual(await repo.claimMessage(id, "issued"), {
+      state: "sent",
+      sentAt: "2030-01-01T01:00:05.000Z",
+      result: null,
+    });
+    assert.deepEqual(await repo.sentMessage(id, "issued"), {
+      sentAt: "2030-01-01T01:00:05.000Z",
+      result: null,
+    });
+    assert.equal(await repo.sentMessage(id, "received"), undefined, "another kind");
+  });
+
+  test("a holder whose claim was taken over cannot record its result, before or after the new holder", async () => {
+    const { repo } = await setup();
+    const id = await requestIn(repo, "approved");
+    // Taken over, and the old holder finishes first: refused; then the new holder records.
+    const a = claimIdOf(await repo.claimMessage(id, "step:sign", { owner: "exec-1" }));
+    const b = claimIdOf(await repo.claimMessage(id, "step:sign", { owner: "exec-1" }));
+    await rejectsWith(
+      repo.markMessageSent(id, "step:sign", a, { result: { serial: "aa" } }),
+      "MESSAGE_CLAIM_LOST",
+    );
+    assert.equal(await repo.sentMessage(id, "step:sign"), undefined);
+    await repo.markMessageSent(id, "step:sign", b, { result: { serial: "bb" } });
+    // The old holder finishes after the new one: refused too, and the result stays.
+    await rejectsWith(
+      repo.markMessageSent(id, "step:sign", a, { result: { serial: "aa" } }),
+      "MESSAGE_CLAIM_LOST",
+    );
+    // The recorded holder marking again (a retried write) changes nothing either.
+    await repo.markMessageSent(id, "step:sign", b, { result: { serial: "cc" } });
+    assert.deepEqual((await repo.sentMessage(id, "step:sign"))?.result, { serial: "bb" });
+    assert.deepEqual(await repo.claimMessage(id, "step:sign", { owner: "exec-1" }), {
+      state: "sent",
+      sentAt: "2030-01-01T00:00:00.000Z",
+      result: { serial: "bb" },
+    });
+  });
+
+  test("releaseAbandonedClaims gives back every claim still held, whoever holds it, and leaves sent ones sent", async () => {
+    const { repo, tableName } = await setup();
+    const first = await requestIn(repo, "approved");
+    const second = await requestIn(repo, "pending_approval");
+    const leases = { leaseSeconds: 3600 };
+    const held = [
+      {
+        id: first,
+        kind: "step:sign",
+        claim: await repo.claimMessage(first, "step:sign", { ...leases, owner: "exec-1" }),
+      },
+      { id: first, kind: "received", claim: await repo.claimMessage(first, "received", leases) },
+      {
+        id: second,
+        kind: "approval-needed:alice@example.com",
+        claim: await repo.claimMessage(second, "approval-needed:alice@example.com", leases),
+      },
+    ];
+    const sentClaim = claimIdOf(await repo.claimMessage(second, "step:sign", { owner: "exec-2" }));
+    await repo.markMessageSent(second, "step:sign", sentClaim, { result: { serial: "5e" } });
+    const itemsBefore = await scanAll(tableName);
+
+    assert.equal(await repo.releaseAbandonedClaims(), 3);
+
+    for (const { id, kind, claim } of held) {
+      // Free at once for anyone (no lease to wait out), and the old holder's claim is gone.
+      assert.equal(
+        (await repo.claimMessage(id, kind, { owner: "someone-else" })).state,
+        "claimed",
+        kind,
+      );
+      await rejectsWith(repo.markMessageSent(id, kind, claimIdOf(claim)), "MESSAGE_CLAIM_LOST");
+    }
+    assert.deepEqual(await repo.claimMessage(second, "step:sign", { owner: "someone-else" }), {
+      state: "sent",
+      sentAt: "2030-01-01T00:00:00.000Z",
+      result: { serial: "5e" },
+    });
+    // Nothing but the three claims changed: requests and the sent marker are as they were.
+    const itemsAfter = await scanAll(tableName);
+    const others = (items: typeof itemsBefore) =>
+      items
+        .filter((i) => !(i.state?.S === "sending"))
+        .map((i) => JSON.stringify(i))
+        .sort();
+    assert.deepEqual(others(itemsAfter), others(itemsBefore));
+    // The claims just made are held again, so a second sweep releases them, and only them.
+    assert.equal(await repo.releaseAbandonedClaims(), 3);
+    assert.equal(await repo.releaseAbandonedClaims(), 0);
+    assert.equal((await repo.getRequest(first))?.status, "approved");
+  });
 });
 
 describe("table", () => {
@@ -1261,6 +1431,11 @@ describe("table", () => {
     assert.ok(await repo.getRequest(id));
   });
 });
+
+function claimIdOf(claim: MessageClaim): string {
+  assert.equal(claim.state, "claimed", JSON.stringify(claim));
+  return (claim as { claimId: string }).claimId;
+}
 
 function isCode(error: unknown, code: ErrorCode): boolean {
   return error instanceof PkiError && error.code === code;

@@ -1,6 +1,9 @@
 /** The event catalogue, the in-process bus and the EventBridge adapter. */
 import assert from "node:assert/strict";
-import { beforeEach, describe, test } from "node:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, beforeEach, describe, test } from "node:test";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { mockClient } from "aws-sdk-client-mock";
 import { isPkiError } from "../src/errors.ts";
@@ -118,6 +121,154 @@ describe("InProcessEventBus", () => {
     assert.deepEqual(failures, ["broken:certificate.issued/3903d9990a:down"]);
   });
 });
+
+describe("InProcessEventBus with an outbox", () => {
+  const work = mkdtempSync(join(tmpdir(), "outbox-"));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  let folders = 0;
+  const freshOutbox = () => join(work, String(++folders));
+  const files = (outbox: string) => readdirSync(outbox).filter((name) => name.endsWith(".json"));
+  /** The events a subscriber saw, as plain JSON (what a Lambda subscriber would be handed). */
+  const recorder = () => {
+    const seen: unknown[] = [];
+    const handle = async (event: DomainEvent) => {
+      seen.push(JSON.parse(JSON.stringify(event)));
+    };
+    return { seen, handle };
+  };
+
+  test("a delivery cut short with its process is delivered by the next bus on the folder, once", async () => {
+    const outbox = freshOutbox();
+    // The first process: its mail subscriber never finishes (the process dies mid-delivery).
+    const first = new InProcessEventBus({ outbox });
+    let started!: () => void;
+    const handling = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    first.subscribe(
+      subscription("mail", ["certificate.issued"], () => {
+        started();
+        return new Promise<void>(() => {});
+      }),
+    );
+    const published = await first.publish("certificate.issued", issued);
+    assert.equal(files(outbox).length, 1, "kept before publish returns");
+    await handling;
+    assert.equal(files(outbox).length, 1, "still kept while the subscriber has not finished");
+    // `first` is abandoned, never drained nor closed: a dead process.
+
+    const second = new InProcessEventBus({ outbox });
+    const mail = recorder();
+    const audit = recorder();
+    second.subscribe(subscription("audit", ["certificate.issued"], audit.handle));
+    second.subscribe(subscription("mail", ["certificate.issued"], mail.handle));
+    assert.equal(second.resumePending(), 1);
+    await second.drain();
+    assert.deepEqual(mail.seen, [JSON.parse(JSON.stringify(published))]);
+    assert.equal((mail.seen[0] as DomainEvent).id, "certificate.issued/3903d9990a");
+    assert.deepEqual((mail.seen[0] as DomainEvent).detail, issued);
+    assert.deepEqual(audit.seen, [], "the delivery was the mail subscriber's only");
+    assert.deepEqual(files(outbox), [], "done, so removed");
+    // Nothing left to resume: a third start delivers nothing again.
+    const third = new InProcessEventBus({ outbox });
+    third.subscribe(subscription("mail", ["certificate.issued"], mail.handle));
+    assert.equal(third.resumePending(), 0);
+    await third.drain();
+    assert.equal(mail.seen.length, 1);
+  });
+
+  test("a successful delivery leaves no file; each subscriber's delivery is kept apart", async () => {
+    const outbox = freshOutbox();
+    const bus = new InProcessEventBus({ outbox });
+    const mail = recorder();
+    const audit = recorder();
+    bus.subscribe(subscription("mail", ["certificate.issued", "request.rejected"], mail.handle));
+    bus.subscribe(subscription("audit", ["request.rejected"], audit.handle));
+    await bus.publish("certificate.issued", issued);
+    await bus.publish("request.rejected", rejected);
+    // Delivery starts a macrotask after publish: every delivery is on disk by then.
+    const kept = files(outbox);
+    assert.equal(kept.length, 3, "one file per subscriber and event");
+    const subscribers = kept
+      .map((name) => JSON.parse(readFileSync(join(outbox, name), "utf8")).subscription)
+      .sort();
+    assert.deepEqual(subscribers, ["audit", "mail", "mail"]);
+    await bus.drain();
+    assert.equal(mail.seen.length, 2);
+    assert.equal(audit.seen.length, 1);
+    assert.deepEqual(files(outbox), []);
+    assert.equal(new InProcessEventBus({ outbox }).resumePending(), 0);
+  });
+
+  test("a subscriber that gives up leaves its delivery for the next start", async () => {
+    const outbox = freshOutbox();
+    const failures: string[] = [];
+    let tries = 0;
+    const bus = new InProcessEventBus({
+      outbox,
+      attempts: 3,
+      firstRetryMs: 1,
+      onDeliveryFailure: (name, event) => failures.push(`${name}:${event.id}`),
+    });
+    const audit = recorder();
+    bus.subscribe(
+      subscription("mail", ["request.rejected"], async () => {
+        tries++;
+        throw new Error("SES is down");
+      }),
+    );
+    bus.subscribe(subscription("audit", ["request.rejected"], audit.handle));
+    const published = await bus.publish("request.rejected", rejected);
+    await bus.drain();
+    assert.equal(tries, 3);
+    assert.deepEqual(failures, ["mail:request.rejected/req-2"]);
+    assert.equal(audit.seen.length, 1);
+    assert.equal(files(outbox).length, 1, "the failed delivery is kept, the audit one is not");
+
+    const next = new InProcessEventBus({ outbox });
+    const mail = recorder();
+    next.subscribe(subscription("audit", ["request.rejected"], audit.handle));
+    next.subscribe(subscription("mail", ["request.rejected"], mail.handle));
+    assert.equal(next.resumePending(), 1);
+    await next.drain();
+    assert.deepEqual(mail.seen, [JSON.parse(JSON.stringify(published))]);
+    assert.equal(audit.seen.length, 1, "audit was not delivered again");
+    assert.deepEqual(files(outbox), []);
+  });
+
+  test("a delivery for a subscriber this process does not have is left in place", async () => {
+    const outbox = freshOutbox();
+    const bus = new InProcessEventBus({ outbox, attempts: 1, onDeliveryFailure: () => {} });
+    bus.subscribe(
+      subscription("retired", ["certificate.issued"], async () => {
+        throw new Error("down");
+      }),
+    );
+    await bus.publish("certificate.issued", issued);
+    await bus.drain();
+    assert.equal(files(outbox).length, 1);
+    const next = new InProcessEventBus({ outbox });
+    next.subscribe(subscription("mail", ["certificate.issued"], recorder().handle));
+    const logged = await capturingStderr(() => next.resumePending());
+    assert.equal(logged.result, 0);
+    assert.match(logged.output, /no subscriber "retired" here; left in place/);
+    assert.equal(files(outbox).length, 1);
+  });
+});
+
+/** Runs `fn` with console.error captured. */
+async function capturingStderr<T>(fn: () => T): Promise<{ result: T; output: string }> {
+  const original = console.error;
+  let output = "";
+  console.error = (...args: unknown[]) => {
+    output += `${args.join(" ")}\n`;
+  };
+  try {
+    return { result: await fn(), output };
+  } finally {
+    console.error = original;
+  }
+}
 
 describe("EventBridgeBus", () => {
   const eventBridge = mockClient(EventBridgeClient);

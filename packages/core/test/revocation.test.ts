@@ -19,6 +19,7 @@ import { CrlPublisher } from "../src/crl/publisher.ts";
 import { decodePemBlocks, encodePem } from "../src/encoding/pem.ts";
 import { isPkiError } from "../src/errors.ts";
 import type { ObjectStore } from "../src/store/object-store.ts";
+import type { RevocationRecord, RevocationStore } from "../src/store/revocation-store.ts";
 import { ecCsrFor, openssl, opensslVerifyPem } from "./support/openssl.ts";
 import { setUp } from "./support/world.ts";
 
@@ -317,6 +318,189 @@ describe("publishing under concurrency", () => {
     } finally {
       await world.close();
     }
+  });
+});
+
+/** A revocation of `cert` as the RA records it, written to the store alone: no event, no CRL. */
+function revocationOf(
+  caId: string,
+  cert: { serial: string; notAfter: string; requestId: string },
+): RevocationRecord {
+  return {
+    caId,
+    serial: cert.serial,
+    notAfter: cert.notAfter,
+    reason: "keyCompromise",
+    revokedAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
+    requestId: cert.requestId,
+    revokedBy: "k-admin",
+  };
+}
+
+/**
+ * The store, with `hook` run once at `point` of the first publication that holds the lease:
+ * "listed" right after the publisher read the unpublished list, "built" once it built the CRL
+ * (when it renews its lease before writing). Deterministic: no timing involved.
+ */
+function interleaving(
+  store: RevocationStore,
+  point: "listed" | "built",
+  hook: () => Promise<void>,
+): { store: RevocationStore; listed: () => readonly string[][] } {
+  let leased = false;
+  let done = false;
+  const lists: string[][] = [];
+  const once = async () => {
+    if (leased && !done) {
+      done = true;
+      await hook();
+    }
+  };
+  const spy = new Proxy(store, {
+    get(target, prop) {
+      if (prop === "acquireCrlLease") {
+        return async (...args: Parameters<RevocationStore["acquireCrlLease"]>) => {
+          const lease = await target.acquireCrlLease(...args);
+          if (lease) leased = true;
+          return lease;
+        };
+      }
+      if (prop === "unpublishedRevocations") {
+        return async (...args: Parameters<RevocationStore["unpublishedRevocations"]>) => {
+          const list = await target.unpublishedRevocations(...args);
+          if (leased) lists.push(list.map((r) => r.serial));
+          if (point === "listed") await once();
+          return list;
+        };
+      }
+      if (prop === "renewCrlLease") {
+        return async (...args: Parameters<RevocationStore["renewCrlLease"]>) => {
+          if (point === "built") await once();
+          return target.renewCrlLease(...args);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { store: spy, listed: () => lists };
+}
+
+describe("revocations no CRL lists yet (the unpublished mark)", () => {
+  let world: World;
+  let caId: string;
+  before(async () => {
+    world = await setUp();
+    caId = caIdOfChainPem(await world.ca.chainPem());
+    await world.publisher.publish("startup");
+  });
+  after(() => world.close());
+
+  const listedSerials = async () =>
+    [...(await publishedCrl(world)).crl.entries()].map((e) => e.serialHex);
+  const refreshMs = () => world.deps.config.crl.refreshHours * 3_600_000;
+
+  test("a revocation recorded without a publication makes the CRL due now; the schedule publishes it as a revocation and clears the mark", async () => {
+    const cert = await issue(world, "owed.example.internal");
+    const before = (await world.revocations.crlState(caId)).published!;
+    assert.equal(await world.publisher.nextDue(), Date.parse(before.thisUpdate) + refreshMs());
+    assert.deepEqual(await world.revocations.unpublishedRevocations(caId, 10), []);
+
+    const { created } = await world.revocations.recordRevocation(revocationOf(caId, cert));
+    assert.equal(created, true);
+    assert.deepEqual(await world.revocations.unpublishedRevocations(caId, 10), [
+      { serial: cert.serial, notAfter: cert.notAfter },
+    ]);
+    const due = await world.publisher.nextDue();
+    assert.ok(due !== undefined && Math.abs(due - Date.now()) < 1000, `due at ${due}`);
+    assert.ok(!(await listedSerials()).includes(cert.serial), "nothing published it yet");
+
+    const published = await world.publisher.publishIfDue("schedule");
+    assert.ok(published, "it was due");
+    assert.equal(published.trigger, "revocation");
+    assert.ok(BigInt(published.number) > BigInt(before.number));
+    assert.ok((await listedSerials()).includes(cert.serial));
+    assert.equal((await world.revocations.crlState(caId)).published?.number, published.number);
+
+    assert.deepEqual(await world.revocations.unpublishedRevocations(caId, 10), []);
+    assert.equal(await world.publisher.nextDue(), Date.parse(published.thisUpdate) + refreshMs());
+    assert.equal(await world.publisher.publishIfDue("schedule"), undefined, "not due again");
+  });
+
+  for (const point of ["listed", "built"] as const) {
+    test(`a revocation recorded while a publisher holds the lease (${point === "listed" ? "after it read the unpublished list" : "after it built the CRL"}) stays marked until a CRL after it`, async () => {
+      const first = await issue(world, `early-${point}.example.internal`);
+      const late = await issue(world, `late-${point}.example.internal`);
+      await world.revocations.recordRevocation(revocationOf(caId, first));
+      const spy = interleaving(world.revocations, point, async () => {
+        assert.equal(
+          (await world.revocations.recordRevocation(revocationOf(caId, late))).created,
+          true,
+        );
+      });
+      const publisher = new CrlPublisher({
+        revocations: spy.store,
+        objects: world.deps.objects,
+        ca: world.ca,
+        config: world.deps.config,
+      });
+      const published = await publisher.publish("revocation");
+      assert.deepEqual(spy.listed(), [[first.serial]], "the holder's list had only the first");
+      const listed = await listedSerials();
+      assert.ok(listed.includes(first.serial));
+      // Built before the late one was recorded: only a later CRL can list it.
+      if (point === "built") assert.ok(!listed.includes(late.serial));
+      assert.deepEqual(
+        await world.revocations.unpublishedRevocations(caId, 10),
+        [{ serial: late.serial, notAfter: late.notAfter }],
+        "the late revocation is still owed, the first is not",
+      );
+      const due = await world.publisher.nextDue();
+      assert.ok(due !== undefined && due <= Date.now(), "a CRL is due at once");
+
+      const next = await world.publisher.publishIfDue("schedule");
+      assert.equal(next?.trigger, "revocation");
+      assert.ok(BigInt(next!.number) > BigInt(published.number));
+      assert.ok((await listedSerials()).includes(late.serial));
+      assert.deepEqual(await world.revocations.unpublishedRevocations(caId, 10), []);
+    });
+  }
+
+  test("breakCrlLease ends a lease whoever holds it, so a new publisher takes it at once", async () => {
+    const stuck = await world.revocations.acquireCrlLease(
+      caId,
+      "stuck",
+      new Date(Date.now() + 3_600_000),
+    );
+    assert.ok(stuck, "the stuck holder has the lease");
+    // Gives up at once rather than wait: only a free lease lets it publish.
+    const impatient = new CrlPublisher(
+      {
+        revocations: world.revocations,
+        objects: world.deps.objects,
+        ca: world.ca,
+        config: world.deps.config,
+      },
+      { waitMs: 0 },
+    );
+    await assert.rejects(impatient.publish("schedule"), (e) => {
+      assert.equal((e as Error).name, "TransientError");
+      return true;
+    });
+
+    await world.revocations.breakCrlLease(caId);
+    const published = await impatient.publish("schedule");
+    assert.ok(BigInt(published.number) > stuck.number);
+    assert.equal((await world.revocations.crlState(caId)).published?.number, published.number);
+    // The broken holder, come back, can neither renew nor complete.
+    assert.equal(
+      await world.revocations.renewCrlLease(caId, "stuck", new Date(Date.now() + 60_000)),
+      false,
+    );
+    assert.equal(
+      await world.revocations.completeCrl(caId, "stuck", stuck.ticket, published),
+      false,
+    );
   });
 });
 

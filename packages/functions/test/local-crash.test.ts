@@ -266,6 +266,40 @@ describe("kill -9 at each state of a manual request", { concurrency: 2 }, () => 
   }
 });
 
+describe("kill -9 on the way to a rejection", { concurrency: 2 }, () => {
+  for (const point of ["enter:RecordRejection", "enter:NotifyRejected", "claim:request.rejected"]) {
+    test(point, async () => {
+      const dataDir = freshFolder(`reject-${point}`);
+      const requester = "turned-down@example.com";
+      const csr = ecCsrFor(`${dataDir}-keys`, "crash-reject.example.com", "DER");
+      const { s, crashed } = await startCrashing(dataDir, point);
+      const id = await submitOnce(s, csr, "server", requester, "x1");
+      assert.ok(id);
+      const token = await approvalToken(s, APPROVER, id);
+      await decide(s, id, { decision: "reject", token, reason: "not ours" }).catch(() => {});
+      await crashed;
+      const again = await restart(dataDir);
+      try {
+        await waitForStatus(again, id, "rejected", SETTLE_MS);
+        const told = await waitFor(
+          "the rejection mail",
+          async () => {
+            const found = mailsTo(await mails(again), requester).filter((m) =>
+              m.subject.startsWith("Certificate request rejected"),
+            );
+            return found.length > 0 ? found : undefined;
+          },
+          SETTLE_MS,
+        );
+        assert.equal(told.length, 1, "one rejection mail");
+        assert.deepEqual(await bucketKeys(again, "certificates/"), []);
+      } finally {
+        await stop(again);
+      }
+    });
+  }
+});
+
 describe("kill -9 right after a revocation is answered", () => {
   test("the revocation is on the published CRL within 2 s of the restart", async () => {
     const dataDir = freshFolder("revocation");
