@@ -193,6 +193,8 @@ describe("workflow definition", () => {
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
+        // A function that crashed or timed out (out of memory, killed): AWS's "dead process".
+        "Lambda.Unknown",
         "TransientError",
       ]);
       assert.equal(retry.JitterStrategy, "FULL");

@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { IDLE_CONNECTIONS_KEPT_MS } from "../../../packages/core/test/support/dynamo.ts";
 
 /** An error answered the way AWS does: HTTP 400 with `__type`, which the SDK makes the name. */
 export class ServiceError extends Error {
@@ -63,6 +64,10 @@ export async function startJsonService(
       }
     });
   });
+  // Clients (the Lambda containers' SDK clients, KMS's with one attempt) keep idle connections
+  // as long as they like; a server closing one after Node's default 5 s resets the next request
+  // sent on it. Kept for the life of the deployment instead (close() still ends idle ones).
+  server.keepAliveTimeout = IDLE_CONNECTIONS_KEPT_MS;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

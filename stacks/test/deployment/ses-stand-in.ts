@@ -6,6 +6,7 @@
 import { createServer, request as forward, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import sesLocal from "aws-ses-v2-local";
+import { IDLE_CONNECTIONS_KEPT_MS } from "../../../packages/core/test/support/dynamo.ts";
 
 export interface StoredMail {
   readonly destination: { readonly to: string[] };
@@ -61,6 +62,9 @@ export class SesStandIn {
         out.end(body);
       });
     });
+    // Idle connections stay open (see json-service.ts): no reset of a reused one.
+    this.inner.keepAliveTimeout = IDLE_CONNECTIONS_KEPT_MS;
+    this.proxy.keepAliveTimeout = IDLE_CONNECTIONS_KEPT_MS;
     await new Promise<void>((resolve) => this.proxy!.listen(0, "127.0.0.1", resolve));
   }
 

@@ -1,10 +1,14 @@
 /**
- * The local stand-in for the EventBridge Scheduler rule: an in-process timer that republishes
- * the CRL when crl.refreshHours have passed since the last one, well before its nextUpdate.
+ * The local stand-in for the EventBridge Scheduler rule: an in-process timer that publishes the
+ * CRL while a revocation is unpublished, and republishes it when crl.refreshHours have passed
+ * since the last one, well before its nextUpdate.
  * It sleeps until the next due time (rechecking at least every `maxSleepMs`, since another
  * publication may have moved it), and retries a failed publication after `retryMs`.
  */
 import type { CrlPublisher } from "./publisher.ts";
+
+/** The shortest wait between two looks: a second, against hours between refreshes. */
+const MIN_RECHECK_MS = 1_000;
 
 export interface CrlRefreshTimerOptions {
   readonly retryMs?: number;
@@ -46,7 +50,8 @@ export function startCrlRefreshTimer(
     let next: number;
     try {
       await publisher.publishIfDue("schedule");
-      next = ((await publisher.nextDue()) ?? Date.now()) - Date.now();
+      // A mark that cannot be cleared must not turn the timer into a loop of publications.
+      next = Math.max(MIN_RECHECK_MS, ((await publisher.nextDue()) ?? Date.now()) - Date.now());
     } catch (error) {
       onError(error);
       next = retryMs;

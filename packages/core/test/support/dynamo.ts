@@ -16,8 +16,15 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
+/** Longer than any test file runs. */
+export const IDLE_CONNECTIONS_KEPT_MS = 60 * 60_000;
+
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // The client below makes one attempt, and keeps idle connections for as long as it likes: a
+  // server closing an idle one (Node's default: after 5 s) resets the next request sent on it
+  // (ECONNRESET). Idle connections stay open for the life of the test file instead.
+  server.keepAliveTimeout = IDLE_CONNECTIONS_KEPT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
