@@ -223,6 +223,8 @@ const manualPoints: readonly [string, "before" | "after"][] = [
   ["enter:StoreRequest", "before"],
   ["enter:RequestApproval", "before"],
   ["claim:approval-needed", "before"],
+  // The mail went out, but was not recorded as sent: sent again, and the first link works.
+  ["sent:approval-needed", "before"],
   ["return:RequestApproval", "before"],
   ["enter:SignCertificate", "after"],
   ["claim:step:sign", "after"],
@@ -258,7 +260,11 @@ describe("kill -9 at each state of a manual request", { concurrency: 2 }, () => 
         const asked = mailsTo(await mails(again), APPROVER).filter((m) =>
           m.body.text.includes(`/approvals/${id}?token=`),
         );
-        assert.equal(asked.length, 1, "the approver is asked once");
+        if (point.startsWith("sent:")) {
+          assert.equal(asked.length, 2, "asked again: the first mail was not recorded as sent");
+        } else {
+          assert.equal(asked.length, 1, "the approver is asked once");
+        }
       } finally {
         await stop(again);
       }

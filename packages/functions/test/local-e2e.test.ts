@@ -84,13 +84,13 @@ describe("local service over HTTP", () => {
       assert.equal(decided.status, 200, await decided.clone().text());
       const view = await waitForStatus(second, id, "issued");
       assert.equal(view.history.filter((h) => h.action === "issued").length, 1);
-      // The mail viewer kept the approval mail across the crash (it lives in the data folder),
-      // and none was sent again after the restart.
-      assert.equal(
-        (await mails(second)).filter((m) => m.destination.to.includes("security@example.com"))
-          .length,
-        1,
-      );
+      // The mail viewer kept the approval mail across the crash (it lives in the data folder).
+      // Killed between SES accepting it and its being recorded as sent, it is sent once more
+      // with a new link; the first link works all the same (above).
+      const asked = (await mails(second)).filter((m) =>
+        m.destination.to.includes("security@example.com"),
+      ).length;
+      assert.ok(asked === 1 || asked === 2, `${asked} approval mails`);
     } finally {
       await stop(second);
     }

@@ -79,6 +79,12 @@ export interface DynamoRequestRepositoryOptions {
 interface LinkItem {
   readonly approver: string;
   readonly secretHash: string;
+  /**
+   * Hashes of links this approver was sent before this one, still valid: a re-run sends a new
+   * link when the last mail was not recorded as sent, but a mail cut short by a crash may
+   * have gone out all the same, and its link must keep working.
+   */
+  readonly earlierSecretHashes?: readonly string[];
   readonly expiresAt: string;
   readonly usedAt: string | null;
   readonly decision: Decision["decision"] | null;
@@ -433,15 +439,24 @@ export class DynamoRequestRepository implements RequestRepository {
         if (existing?.usedAt) {
           throw new PkiError("APPROVAL_ALREADY_DECIDED", `${link.approver} has decided.`);
         }
+        const earlier = existing
+          ? [...(existing.earlierSecretHashes ?? []), existing.secretHash]
+          : [];
         links[mailboxKey(link.approver)] = {
           approver: link.approver,
           secretHash: link.secretHash,
+          ...(earlier.length > 0
+            ? { earlierSecretHashes: earlier.filter((h) => h !== link.secretHash) }
+            : {}),
           expiresAt: link.expiresAt,
           usedAt: null,
           decision: null,
         };
       }
-      const otherHashes = Object.values(links).map((l) => l.secretHash);
+      const otherHashes = Object.values(links).flatMap((l) => [
+        l.secretHash,
+        ...(l.earlierSecretHashes ?? []),
+      ]);
       if (new Set(otherHashes).size !== otherHashes.length)
         throw new TypeError("a link secret is already in use");
       const at = this.clock().toISOString();
@@ -575,7 +590,8 @@ export class DynamoRequestRepository implements RequestRepository {
           update,
           condition: [
             `${x.name("status")} = ${x.value("pending_approval")}`,
-            `${linkPath}.${x.name("secretHash")} = ${x.value(input.secretHash)}`,
+            // The link as read (the version condition holds the rest of the item still).
+            `${linkPath}.${x.name("secretHash")} = ${x.value(link.secretHash)}`,
             `attribute_type(${linkPath}.${x.name("usedAt")}, ${x.value("NULL")})`,
           ].join(" AND "),
           result: (updated: RequestItem) => updated,
@@ -987,7 +1003,10 @@ function toApiKey(item: Item): ApiKeyRecord {
 }
 
 function findLink(item: RequestItem, secretHash: string): [string, LinkItem] | undefined {
-  return Object.entries(item.links).find(([, link]) => link.secretHash === secretHash);
+  return Object.entries(item.links).find(
+    ([, link]) =>
+      link.secretHash === secretHash || (link.earlierSecretHashes ?? []).includes(secretHash),
+  );
 }
 
 function tallyOf(decisions: readonly Decision[], quorum: number): DecisionResult["tally"] {

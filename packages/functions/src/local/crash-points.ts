@@ -9,6 +9,8 @@
  * - `return:<function>`: the step function (NotifyRequester for the Notify… states) has done
  *   its work and returned; the engine has not recorded it, so the state runs again after the
  *   restart.
+ * - `sent:<kind>`: a once-only mail of that kind went out (SES accepted it) and is not yet
+ *   recorded as sent.
  * - `stored:request`: the API has stored a submitted request and not started its workflow.
  * - `claim:<kind>`: a step or subscriber has just claimed a once-only action whose kind starts
  *   with <kind> (`step:sign` in SignCertificate, `approval-needed:`, `certificate.issued`), and
@@ -22,14 +24,15 @@ export interface CrashPoints {
   onStateEntered(state: string): void;
   /** Wraps the step functions: fires `return:<Step>`. */
   steps(handlers: StepHandlers): StepHandlers;
-  /** Wraps the repository: fires `claim:<kind>` and `stored:request`. */
+  /** Wraps the repository: fires `claim:<kind>`, `sent:<kind>` and `stored:request`. */
   repository<R extends RequestRepository>(repository: R): R;
 }
 
 export function crashPoints(spec = process.env.PKI_CRASH_AT): CrashPoints {
   const at = spec?.trim() || undefined;
   const crash = (point: string) => {
-    if (point !== at && !(at?.startsWith("claim:") && point.startsWith(at))) return;
+    const prefixed = at?.startsWith("claim:") || at?.startsWith("sent:");
+    if (point !== at && !(prefixed && point.startsWith(at!))) return;
     process.stderr.write(`pki-local: crashing at ${point} (PKI_CRASH_AT)\n`);
     process.kill(process.pid, "SIGKILL");
   };
@@ -49,7 +52,8 @@ export function crashPoints(spec = process.env.PKI_CRASH_AT): CrashPoints {
       ) as unknown as StepHandlers;
     },
     repository(repository) {
-      if (!at?.startsWith("claim:") && at !== "stored:request") return repository;
+      if (!at?.startsWith("claim:") && !at?.startsWith("sent:") && at !== "stored:request")
+        return repository;
       return new Proxy(repository, {
         get(target, property, receiver) {
           const value = Reflect.get(target, property, receiver);
@@ -58,6 +62,12 @@ export function crashPoints(spec = process.env.PKI_CRASH_AT): CrashPoints {
               const claim = await value.apply(target, args);
               if (claim.state === "claimed") crash(`claim:${args[1]}`);
               return claim;
+            };
+          }
+          if (property === "markMessageSent" && typeof value === "function") {
+            return async (...args: Parameters<RequestRepository["markMessageSent"]>) => {
+              crash(`sent:${args[1]}`);
+              return value.apply(target, args);
             };
           }
           if (property === "createRequest" && typeof value === "function") {

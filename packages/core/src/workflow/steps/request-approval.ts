@@ -2,8 +2,10 @@
  * RequestApproval (a callback task): stores the workflow's task token and one link per
  * approver, then mails each approver their link. The link's secret exists only in that email
  * (the store keeps its hash), which is why this step sends it itself rather than through the
- * bus. Run again (a retry), it re-sends only to approvers whose mail did not go out, with a new
- * secret, and refreshes the task token; mails already sent are never sent twice.
+ * bus. Run again (a retry), it re-sends only to approvers whose mail is not recorded as sent,
+ * with a new secret, and refreshes the task token; mails recorded as sent are never sent twice.
+ * An attempt cut short between SES accepting a mail and recording it may have sent it: the
+ * earlier link then stays valid beside the new one (the repository keeps its hash).
  */
 import { TransientError } from "../../errors.ts";
 import { hashSecret, newLinkSecret } from "../../links/secrets.ts";
