@@ -46,12 +46,17 @@ async function stopped(s: Running): Promise<void> {
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
-/** Every file and folder under `dir` (symbolic links are listed, not followed). */
+/**
+ * Every file and folder under `dir` (symbolic links are listed, not followed). The service may
+ * still be writing: a temporary file renamed into place between the listing and its lstat is
+ * gone, and skipped (the walk after the service stops sees what it became).
+ */
 function walk(dir: string): { path: string; mode: number; kind: "file" | "dir" | "link" }[] {
   const out: ReturnType<typeof walk> = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    const st = lstatSync(path);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) continue;
     const kind = st.isSymbolicLink() ? "link" : st.isDirectory() ? "dir" : "file";
     out.push({ path, mode: st.mode & 0o777, kind });
     if (kind === "dir") out.push(...walk(path));
