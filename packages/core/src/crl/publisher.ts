@@ -15,6 +15,7 @@ import { type Authority, caIdOfChainPem } from "../ca/authority.ts";
 import { publicationKeys, TRUSTSTORE_KEY } from "../ca/publication-urls.ts";
 import { decodePemBlocks, encodePem } from "../encoding/pem.ts";
 import { isPkiError, TransientError } from "../errors.ts";
+import type { EventBus } from "../events/bus.ts";
 import type { Config } from "../policy/config.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type {
@@ -40,6 +41,8 @@ export interface CrlPublisherDependencies {
   readonly objects: ObjectStore;
   readonly ca: IssuingCa;
   readonly config: Config;
+  /** Where `crl.published` is announced, for the gates (enforcement/sync.ts). */
+  readonly events?: EventBus;
   readonly now?: () => Date;
 }
 
@@ -213,6 +216,29 @@ export class CrlPublisher {
     }
     // The CRL is out. A mark left by a failure here, or a crash, costs one more CRL later.
     await revocations.markPublished(authority.id, listed).catch(() => undefined);
+    await this.announce(authority.id, trigger);
+  }
+
+  /**
+   * Tells the gates a CRL is out. Best effort: a lost announcement is made good by the
+   * enforcement schedule, which compares the gates with the recorded publication.
+   */
+  private async announce(caId: string, trigger: CrlTrigger): Promise<void> {
+    if (!this.deps.events) return;
+    try {
+      const { published } = await this.deps.revocations.crlState(caId);
+      if (!published) return;
+      await this.deps.events.publish("crl.published", {
+        caId,
+        number: published.number,
+        thisUpdate: published.thisUpdate,
+        nextUpdate: published.nextUpdate,
+        entries: published.entries,
+        trigger,
+      });
+    } catch {
+      // See above: the schedule catches up.
+    }
   }
 
   /** The CA certificate (DER and PEM) and the trust-store bundle of the whole chain. */

@@ -40,9 +40,17 @@ export function createEvent<T extends EventType>(
   time = new Date(),
 ): DomainEvent<T> {
   const valid = validateDetail(type, detail);
-  const subject = "requestId" in valid && valid.requestId ? valid.requestId : undefined;
-  const key = type.startsWith("certificate.") && "serial" in valid ? valid.serial : subject;
-  return { id: `${type}/${key}`, type, time: time.toISOString(), detail: valid };
+  return { id: `${type}/${factKey(valid)}`, type, time: time.toISOString(), detail: valid };
+}
+
+/** What names the fact an event reports, so the same fact always gets the same id. */
+function factKey(detail: EventDetail<EventType>): string {
+  if ("serial" in detail) return detail.serial;
+  if ("requestId" in detail) return detail.requestId;
+  if ("caId" in detail) return `${detail.caId}/${detail.number}`;
+  if ("eventId" in detail) return detail.eventId;
+  if ("updatedAt" in detail) return `${detail.target}@${detail.updatedAt}`;
+  return `${detail.target}@${detail.failedAt}`;
 }
 
 /** Re-validates an event that arrived from outside (EventBridge, a queue, JSON on disk). */

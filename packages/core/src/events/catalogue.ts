@@ -11,6 +11,13 @@ const RequestId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 const Email = v.pipe(v.string(), v.email());
 const Serial = v.pipe(v.string(), v.regex(/^[0-9a-f]{1,40}$/, "a lowercase hex serial"));
 const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+const EnforcementTarget = v.pipe(v.string(), v.minLength(1), v.maxLength(2048));
+const TargetKind = v.picklist([
+  "alb-trust-store",
+  "api-gateway-domain",
+  "roles-anywhere-trust-anchor",
+  "local-gateway",
+]);
 
 export const eventCatalogue = {
   "request.submitted": v.strictObject({
@@ -58,6 +65,49 @@ export const eventCatalogue = {
     requestId: v.nullable(RequestId),
     reason: v.picklist(Object.keys(revocationReasons) as RevocationReason[]),
     revokedAt: Timestamp,
+  }),
+  /** A CRL is out (the objects are written and its state recorded): the gates follow it. */
+  "crl.published": v.strictObject({
+    caId: v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/, "a CA id (40 hex digits)")),
+    /** The cRLNumber, decimal. */
+    number: v.pipe(v.string(), v.regex(/^\d{1,49}$/, "a decimal cRLNumber")),
+    thisUpdate: Timestamp,
+    nextUpdate: Timestamp,
+    entries: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    trigger: v.picklist(["revocation", "schedule", "startup"]),
+  }),
+  /** A gate holds the current CRL and CA bundle (docs/enforcement.md). */
+  "enforcement.updated": v.strictObject({
+    target: EnforcementTarget,
+    kind: TargetKind,
+    /** The cRLNumber the gate now holds, decimal; null for a gate without CRLs. */
+    crlNumber: v.nullable(v.pipe(v.string(), v.regex(/^\d{1,49}$/))),
+    /** The calls that brought it in step, in order (AddTrustStoreRevocations, ...). */
+    actions: v.array(v.string()),
+    updatedAt: Timestamp,
+  }),
+  /** A gate could not be brought in step; it is retried, and an alarm watches these. */
+  "enforcement.failed": v.strictObject({
+    target: EnforcementTarget,
+    kind: TargetKind,
+    /** The service's error name (TooManyTrustStoreRevocationEntries, ...) or ours. */
+    code: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+    message: v.pipe(v.string(), v.maxLength(2048)),
+    /** Failed attempts in a row, this one included. */
+    attempts: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    failedAt: Timestamp,
+  }),
+  /** Someone other than the CA changed a gate's or the publication bucket's settings. */
+  "enforcement.drift": v.strictObject({
+    /** The CloudTrail event's id. */
+    eventId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+    eventSource: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+    eventName: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+    /** Who made the call: the role behind a session, else the caller's ARN. */
+    actor: v.pipe(v.string(), v.maxLength(2048)),
+    /** The resource named in the call (trust store ARN, domain name, bucket), when there is one. */
+    resource: v.nullable(v.pipe(v.string(), v.maxLength(2048))),
+    eventTime: Timestamp,
   }),
 } as const;
 

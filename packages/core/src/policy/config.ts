@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
+import { EnforcementSchema } from "../enforcement/config.ts";
 import { PkiError } from "../errors.ts";
 import { issueMessages } from "../validation.ts";
 import { AwsSchema } from "./aws-config.ts";
@@ -221,6 +222,7 @@ export const ConfigSchema = v.pipe(
       {},
     ),
     aws: v.optional(AwsSchema, {}),
+    enforcement: EnforcementSchema,
     profiles: v.pipe(
       // valibot's record skips these keys without a word, which would drop a profile silently.
       v.custom<unknown>(

@@ -7,6 +7,8 @@ export interface StoredObject {
   readonly contentType: string | undefined;
   /** The Cache-Control it is served with (publication objects: crl/publication-cache.ts). */
   readonly cacheControl?: string | undefined;
+  /** The S3 object version this body is (a versioned bucket); undefined where there are none. */
+  readonly versionId?: string | undefined;
 }
 
 export interface PutOptions {

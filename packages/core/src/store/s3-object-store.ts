@@ -53,6 +53,7 @@ export class S3ObjectStore implements ObjectStore {
         body,
         contentType: result.ContentType,
         ...(result.CacheControl ? { cacheControl: result.CacheControl } : {}),
+        ...(result.VersionId && result.VersionId !== "null" ? { versionId: result.VersionId } : {}),
       };
     } catch (error) {
       if (error instanceof NoSuchKey || (error as Error).name === "NoSuchKey") return undefined;
