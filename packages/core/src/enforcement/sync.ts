@@ -257,8 +257,12 @@ export class EnforcementSync {
 
 /** The service's error name (an SDK error's `name`), or ours for a plain error. */
 function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === "string" && /^[A-Za-z_]{1,128}$/.test(code)) return code;
+  // An SDK error's wire code (`Code`: TooManyTrustStoreRevocationEntries) is what the AWS
+  // documentation names; its `name` adds "Exception". Ours and PkiError carry `code`.
+  const { Code, code } = (error ?? {}) as { Code?: unknown; code?: unknown };
+  for (const candidate of [Code, code]) {
+    if (typeof candidate === "string" && /^[A-Za-z_]{1,128}$/.test(candidate)) return candidate;
+  }
   const name = (error as { name?: unknown } | undefined)?.name;
   if (typeof name === "string" && name !== "" && name !== "Error" && name.length <= 128) {
     return name;
