@@ -85,6 +85,10 @@ export async function startRpc(workDir: string) {
       res.end(JSON.stringify(reply));
     });
   });
+  // The program's fetch keeps idle connections (undici: 4 s) and reuses them; a server closing
+  // an idle one (Node's default: after 5 s) races that reuse when the machine is busy, and the
+  // program dies with ECONNRESET. Idle connections stay open until close() instead.
+  server.keepAliveTimeout = 60 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

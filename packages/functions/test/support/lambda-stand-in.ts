@@ -69,6 +69,9 @@ export class LambdaStandIn {
         res.writeHead(answer.statusCode, answer.headers).end(answer.body);
       });
     });
+    // SDK clients keep idle connections and reuse them; a server closing one (Node's default:
+    // after 5 s) races that reuse on a busy machine (ECONNRESET). Kept until close() instead.
+    server.keepAliveTimeout = 60 * 60_000;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
     return {
