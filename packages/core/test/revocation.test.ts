@@ -18,6 +18,8 @@ import { CA_OBJECT_CACHE_CONTROL, crlCacheControl } from "../src/crl/publication
 import { CrlPublisher } from "../src/crl/publisher.ts";
 import { decodePemBlocks, encodePem } from "../src/encoding/pem.ts";
 import { isPkiError } from "../src/errors.ts";
+import { createEvent, type EventBus } from "../src/events/bus.ts";
+import type { DomainEvent } from "../src/events/catalogue.ts";
 import type { ObjectStore } from "../src/store/object-store.ts";
 import type { RevocationRecord, RevocationStore } from "../src/store/revocation-store.ts";
 import { ecCsrFor, openssl, opensslVerifyPem } from "./support/openssl.ts";
@@ -211,6 +213,47 @@ test("a CRL is never cached longer than a minute, nor than the refresh interval"
   assert.equal(crlCacheControl(crl(24)), "public, max-age=60");
   assert.equal(crlCacheControl(crl(0.005)), "public, max-age=18");
   assert.equal(crlCacheControl(crl(0.0001)), "public, max-age=1");
+});
+
+describe("announcing a publication", () => {
+  test("each CRL is announced as crl.published, with its CA, number, times and trigger", async () => {
+    const world = await setUp();
+    try {
+      const announced: DomainEvent[] = [];
+      const events: EventBus = {
+        async publish(type, detail) {
+          const event = createEvent(type, detail);
+          announced.push(event);
+          return event;
+        },
+      };
+      const publisher = new CrlPublisher({
+        revocations: world.revocations,
+        objects: world.deps.objects,
+        ca: world.ca,
+        config: world.deps.config,
+        events,
+      });
+      const { serial } = await issue(world, "announced.example.internal");
+      await world.ra.revokeCertificate(serial, "keyCompromise", caller);
+      const published = await publisher.publish("revocation");
+      const caId = caIdOfChainPem(await world.ca.chainPem());
+      const mine = announced.filter((e) => e.type === "crl.published");
+      assert.equal(mine.length, 1, JSON.stringify(announced));
+      assert.deepEqual(mine[0]!.detail, {
+        caId,
+        number: published.number,
+        thisUpdate: published.thisUpdate,
+        nextUpdate: published.nextUpdate,
+        entries: published.entries,
+        trigger: "revocation",
+      });
+      assert.equal(mine[0]!.id, `crl.published/${caId}/${published.number}`);
+      assert.ok(published.entries >= 1);
+    } finally {
+      await world.close();
+    }
+  });
 });
 
 describe("publishing under concurrency", () => {
