@@ -11,19 +11,32 @@
  *   revocation  revocation-to-published-CRL latency (p50, p99) on npm start's runtime with
  *             100k revocations already stored, next to openssl ca -revoke + -gencrl over an
  *             index.txt of the same 100k revoked entries and 100k valid ones
+ *   authorizer  the mTLS revocation authorizer's decision time with a 100k-entry CRL, cold (first
+ *             download, parse and signature check) and warm (p50, p99), next to Python
+ *             cryptography's load_der_x509_crl + get_revoked_certificate_by_serial_number over the
+ *             same CRL (skipped without it: apt-get install -y python3-cryptography)
  *   lambdas   every Lambda entry point (each src/lambda file exporting `handler`) bundled as
  *             SST 4 deploys it (esbuild, ESM, minified, AWS SDK included): size, gzip size and
  *             cold module init in a fresh Node.js process, next to a minimal Hono + DynamoDB
  *             client Lambda bundled and measured the same way
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { crlFingerprint } from "@spca/core/crl/build";
 import { parseCrl } from "@spca/core/crl/parse";
 import { decodePemBlocks } from "@spca/core/encoding/pem";
 import { CRL_DEBOUNCE_MS } from "../packages/functions/src/local/runtime.ts";
 import { stop } from "../packages/functions/test/support/local-service.ts";
+import {
+  ENTRIES as AUTHORIZER_ENTRIES,
+  LEAVES as AUTHORIZER_LEAVES,
+  type AuthorizerSetUp,
+  PYTHON_CRYPTOGRAPHY_INSTALL,
+  pythonCryptographyVersion,
+  setUpAuthorizerBench,
+  spawnJson,
+} from "./authorizer.ts";
 import { benchCa } from "./bench-ca.ts";
 import { opensslCaFolder } from "./crl-openssl.ts";
 import { POLL_MS as CRL_POLL_MS } from "./crl-watch.ts";
@@ -53,6 +66,7 @@ const sections: Record<string, () => Promise<void>> = {
   crl,
   local,
   revocation,
+  authorizer,
   lambdas,
 };
 const chosen = process.argv.slice(2);
@@ -434,6 +448,135 @@ async function revocation(): Promise<void> {
     `p99 of ${n} is the slowest of them; CRL bytes are DER (openssl writes PEM, decoded).`,
   );
   for (const note of notes) console.log(note);
+  for (const { ok, text } of checks) console.log(`${ok ? "OK  " : "FAIL"}  ${text}`);
+  if (checks.some((c) => !c.ok)) process.exitCode = 1;
+}
+
+async function authorizer(): Promise<void> {
+  const coldRuns = 7;
+  const decisions = 10_000;
+  const pythonDecisions = 1_000; // its lookup walks the CRL: ~20 ms each at 100k entries
+  console.log(
+    [
+      `\nmTLS revocation authorizer: decision time with a ${AUTHORIZER_ENTRIES.toLocaleString("en")}-entry CRL (P-256 CA), ${AUTHORIZER_LEAVES}`,
+      "client certificates of which half are revoked (spread through the CRL), the CRL and the CA",
+      "bundle served over HTTP on 127.0.0.1 with ETags. Each side runs in its own process, one core.",
+      "Cold: the first load (download, parse, CRL signature check) and first decision, first in the",
+      `process and then the median of ${coldRuns} fresh loads. Warm: each decision timed, wall and CPU`,
+      `(CPU time leaves out waiting for a core: load average now ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores).`,
+      `  ours    RevocationAuthorizer, the mtls-authorizer Lambda's core; ${decisions.toLocaleString("en")} whole decisions (PEM,`,
+      "          issuer and signature, validity, CRL lookup): repeat certificates, whose parse and",
+      "          signature check are kept (a client's later requests), and with nothing kept",
+      "  python  cryptography: urllib + load_der_x509_crl + is_signature_valid (cold); the lookup",
+      `          alone (get_revoked_certificate_by_serial_number), and a whole decision (load_pem_x509_`,
+      `          certificate, verify_directly_issued_by, validity, lookup); ${pythonDecisions.toLocaleString("en")} of each\n`,
+    ].join("\n"),
+  );
+  const version = pythonCryptographyVersion();
+  if (version === undefined)
+    console.log(
+      `python3 cryptography is not installed (${PYTHON_CRYPTOGRAPHY_INSTALL}): its rows are skipped.\n`,
+    );
+  const { work, cleanups, cleanUp } = scratch("pki-bench-authorizer-");
+  const checks: { ok: boolean; text: string }[] = [];
+  const check = (ok: boolean, text: string) => checks.push({ ok, text });
+  const rows: string[][] = [
+    ["", "cold first ms", "cold median ms", "warm p50 ms", "warm p99 ms", "CPU p99 ms"],
+  ];
+  const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b);
+  const p99 = (values: readonly number[]) => percentile(sorted(values), 0.99);
+  type Timed = { wallMs: number[]; cpuMs: number[] };
+  const row = (side: string, coldFirst: number, cold: number[], warm: Timed) => {
+    rows.push([
+      side,
+      coldFirst.toFixed(1),
+      percentile(sorted(cold), 0.5).toFixed(1),
+      percentile(sorted(warm.wallMs), 0.5).toFixed(3),
+      p99(warm.wallMs).toFixed(3),
+      p99(warm.cpuMs).toFixed(3),
+    ]);
+  };
+  let set: AuthorizerSetUp | undefined;
+  const notes: string[] = [];
+  let ours: { coldFirstMs: number; cached: Timed; uncached: Timed } | undefined;
+  try {
+    set = await setUpAuthorizerBench(work, cleanups);
+    const result = await spawnJson<{
+      coldFirstMs: number;
+      coldMs: number[];
+      cached: Timed;
+      uncached: Timed;
+      refreshMs: number[];
+      rssKb: number;
+      mismatches: number;
+    }>([
+      ...oneCore,
+      node,
+      join(here, "authorizer-decide.ts"),
+      set.crlUrl,
+      set.bundleUrl,
+      set.leavesFile,
+      String(coldRuns),
+      String(decisions),
+    ]);
+    ours = result;
+    row("ours, repeat certificates", result.coldFirstMs, result.coldMs, result.cached);
+    row("ours, nothing kept", result.coldFirstMs, result.coldMs, result.uncached);
+    check(result.mismatches === 0, `ours: ${result.mismatches} wrong decisions`);
+    notes.push(
+      `Ours with max-age 0 (every decision confirms the CRL and the bundle with a conditional GET, ` +
+        `answered 304): p50 ${percentile(sorted(result.refreshMs), 0.5).toFixed(2)} ms. ` +
+        `RSS after the first load: ${mb(result.rssKb)}.`,
+    );
+    if (version !== undefined) {
+      const python = await spawnJson<{
+        coldFirstMs: number;
+        coldMs: number[];
+        lookup: Timed;
+        decision: Timed;
+        mismatches: number;
+      }>([
+        ...oneCore,
+        "python3",
+        join(here, "authorizer_reference.py"),
+        set.crlUrl,
+        set.bundleFile,
+        set.leavesFile,
+        String(coldRuns),
+        String(pythonDecisions),
+      ]);
+      const label = `python cryptography ${version}`;
+      row(`${label}, lookup`, python.coldFirstMs, python.coldMs, python.lookup);
+      row(`${label}, whole decision`, python.coldFirstMs, python.coldMs, python.decision);
+      check(python.mismatches === 0, `python: ${python.mismatches} wrong decisions`);
+    }
+  } catch (error) {
+    check(false, (error as Error).stack ?? String(error));
+  } finally {
+    await cleanUp();
+  }
+  printTable(rows);
+  if (set)
+    console.log(
+      `CRL: ${set.entries.toLocaleString("en")} entries, ${set.crlBytes.toLocaleString("en")} bytes DER.`,
+    );
+  for (const note of notes) console.log(note);
+  if (ours) {
+    for (const [what, timed] of [
+      ["repeat certificates", ours.cached],
+      ["nothing kept", ours.uncached],
+    ] as const) {
+      const wall = p99(timed.wallMs);
+      verdict(
+        `warm p99 under 1 ms, ${what}: ${wall.toFixed(3)} ms (CPU ${p99(timed.cpuMs).toFixed(3)} ms)`,
+        wall < 1,
+      );
+    }
+    verdict(
+      `cold under 300 ms (first in the process): ${ours.coldFirstMs.toFixed(0)} ms`,
+      ours.coldFirstMs < 300,
+    );
+  }
   for (const { ok, text } of checks) console.log(`${ok ? "OK  " : "FAIL"}  ${text}`);
   if (checks.some((c) => !c.ok)) process.exitCode = 1;
 }

@@ -1,0 +1,90 @@
+"""The `authorizer` bench's reference: Python `cryptography` over the same CRL, the way the field
+report's authorizer uses it (load_der_x509_crl, then get_revoked_certificate_by_serial_number).
+
+Usage: python3 bench/authorizer_reference.py CRL_URL BUNDLE_FILE LEAVES_FILE COLD_RUNS DECISIONS
+Prints one JSON line. Cold: download (urllib, same server as ours) + load_der_x509_crl +
+is_signature_valid + the first lookup, first in the process and then in fresh loads. Warm: the
+lookup alone, and a whole decision (load the PEM, verify_directly_issued_by, validity, lookup),
+each timed in wall and thread CPU time.
+"""
+
+import datetime
+import json
+import sys
+import time
+import urllib.request
+
+import cryptography
+from cryptography import x509
+
+
+def main() -> None:
+    crl_url, bundle_file, leaves_file, cold_runs, decisions = sys.argv[1:6]
+    with open(bundle_file, "rb") as f:
+        ca = x509.load_pem_x509_certificate(f.read())
+    with open(leaves_file, encoding="utf-8") as f:
+        leaves = json.load(f)
+    certs = [x509.load_pem_x509_certificate(leaf["pem"].encode()) for leaf in leaves]
+
+    def load():
+        with urllib.request.urlopen(crl_url) as response:
+            der = response.read()
+        crl = x509.load_der_x509_crl(der)
+        if not crl.is_signature_valid(ca.public_key()):
+            raise SystemExit("the CRL's signature does not verify")
+        crl.get_revoked_certificate_by_serial_number(certs[0].serial_number)
+        return crl
+
+    cold = []
+    for _ in range(1 + int(cold_runs)):
+        started = time.perf_counter()
+        crl = load()
+        cold.append((time.perf_counter() - started) * 1000)
+
+    mismatches = 0
+    lookup = {"wallMs": [], "cpuMs": []}
+    for i in range(int(decisions)):
+        cert = certs[i % len(certs)]
+        cpu, started = time.thread_time(), time.perf_counter()
+        revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+        lookup["wallMs"].append((time.perf_counter() - started) * 1000)
+        lookup["cpuMs"].append((time.thread_time() - cpu) * 1000)
+        mismatches += revoked != leaves[i % len(leaves)]["revoked"]
+
+    decision = {"wallMs": [], "cpuMs": []}
+    for i in range(int(decisions)):
+        leaf = leaves[i % len(leaves)]
+        cpu, started = time.thread_time(), time.perf_counter()
+        allowed = decide(leaf["pem"].encode(), ca, crl)
+        decision["wallMs"].append((time.perf_counter() - started) * 1000)
+        decision["cpuMs"].append((time.thread_time() - cpu) * 1000)
+        mismatches += allowed == leaf["revoked"]
+
+    print(
+        json.dumps(
+            {
+                "version": cryptography.__version__,
+                "coldFirstMs": cold[0],
+                "coldMs": cold[1:],
+                "lookup": lookup,
+                "decision": decision,
+                "mismatches": mismatches,
+            }
+        )
+    )
+
+
+def decide(pem: bytes, ca: x509.Certificate, crl: x509.CertificateRevocationList) -> bool:
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+        cert.verify_directly_issued_by(ca)
+    except Exception:
+        return False
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        return False
+    return crl.get_revoked_certificate_by_serial_number(cert.serial_number) is None
+
+
+if __name__ == "__main__":
+    main()
