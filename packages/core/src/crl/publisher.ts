@@ -236,8 +236,10 @@ export class CrlPublisher {
         entries: published.entries,
         trigger,
       });
-    } catch {
-      // See above: the schedule catches up.
+    } catch (error) {
+      // A detail the catalogue refuses is a bug to see, not a lost event to make good.
+      if (isPkiError(error, "EVENT_INVALID")) throw error;
+      // Otherwise see above: the schedule catches up.
     }
   }
 

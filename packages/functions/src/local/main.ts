@@ -57,6 +57,10 @@ try {
   console.log(
     `S3 bucket    ${info.s3}/${info.bucket}   (published CRL and CA objects: crl/, ca/, truststore.pem)`,
   );
+  console.log(
+    `mTLS gateway ${info.mtlsGateway}   (ALB trust store stand-in: published bundle and CRL)`,
+  );
+  console.log(`API Gateway  ${info.apiGateway}   (mutual TLS, the mTLS authorizer checks the CRL)`);
   console.log(`Data folder  ${dataDir}   (runtime.json holds these URLs and the admin key)`);
   if (runtime.firstStart)
     console.log(`Admin key    ${info.adminKey}   (shown once; also in runtime.json)`);

@@ -12,6 +12,12 @@ export interface RuntimeInfo {
   /** The S3 stand-in's endpoint and the bucket holding certificates and published objects. */
   readonly s3: string;
   readonly bucket: string;
+  /**
+   * The ALB stand-in (mutual TLS checked against the published bundle and CRLs) and the API
+   * Gateway stand-in (bundle in the handshake, revocation by the mTLS authorizer), https://.
+   */
+  readonly mtlsGateway: string;
+  readonly apiGateway: string;
   readonly adminKey: string;
   readonly pid: number;
 }

@@ -41,6 +41,7 @@ import { crashPoints } from "./crash-points.ts";
 import { markRunning, markStopped, recoverAfterCrash } from "./crash-recovery.ts";
 import { securePrivateDataFolder } from "./data-folder-modes.ts";
 import { applyServerTimeouts, closeServer } from "./http-timeouts.ts";
+import { prepareLocalEnforcement } from "./local-enforcement.ts";
 import { type RuntimeInfo, readRuntimeInfo, writeRuntimeInfo } from "./runtime-info.ts";
 import { acquireLock } from "./runtime-lock.ts";
 import {
@@ -150,10 +151,26 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     };
     bus.subscribe(requesterMailSubscription(deps));
     bus.subscribe(auditTrailSubscription(repository));
+    // The local gates (ALB and API Gateway stand-ins): subscribed now, opened once the API is.
+    const enforcement = prepareLocalEnforcement({
+      dynamo,
+      tableName: LOCAL_TABLE,
+      bucket: LOCAL_BUCKET,
+      objects: deps.objects,
+      revocations,
+      ca,
+      bus,
+    });
 
     // CRLs: republished after a burst of revocations, at start-up when a revocation is on no
     // CRL yet (the last run died first), and on a timer before they lapse.
-    const publisher = new CrlPublisher({ revocations, objects: deps.objects, ca, config });
+    const publisher = new CrlPublisher({
+      revocations,
+      objects: deps.objects,
+      ca,
+      config,
+      events: bus,
+    });
     const revoked = new CoalescingTrigger(() => publisher.publish("revocation"), CRL_DEBOUNCE_MS);
     bus.subscribe(crlPublicationSubscription(() => revoked.request()));
     await publisher.publishIfDue("startup");
@@ -202,6 +219,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     cleanup.push(() => closeServer(server));
     const port = (server.address() as AddressInfo).port;
+    const api = `http://127.0.0.1:${port}`;
+    // After the start-up CRL publication: the gateways never take a connection without it.
+    const gateways = await enforcement.start(api);
+    cleanup.push(() => enforcement.close());
 
     const previous = readRuntimeInfo(dataDir);
     let adminKey = previous?.adminKey;
@@ -214,10 +235,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ));
     }
     const info: RuntimeInfo = {
-      api: `http://127.0.0.1:${port}`,
+      api,
       mail: standIns.ses,
       s3: standIns.s3,
       bucket: LOCAL_BUCKET,
+      ...gateways,
       adminKey: adminKey!,
       pid: process.pid,
     };
