@@ -68,7 +68,7 @@ export const eventCatalogue = {
   }),
   /** A CRL is out (the objects are written and its state recorded): the gates follow it. */
   "crl.published": v.strictObject({
-    caId: v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/, "a CA id (40 hex digits)")),
+    caId: v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/, "a CA id (16 hex digits)")),
     /** The cRLNumber, decimal. */
     number: v.pipe(v.string(), v.regex(/^\d{1,49}$/, "a decimal cRLNumber")),
     thisUpdate: Timestamp,
