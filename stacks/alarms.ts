@@ -4,7 +4,8 @@
  * the CRL is getting close to its nextUpdate (the schedule or KMS is not keeping it fresh;
  * relying parties would soon reject every certificate), or there is no CRL metric at all; and
  * a message waits in a failure queue (an event a subscriber could not handle, a revocation
- * batch the publisher kept failing), where it would otherwise expire unseen.
+ * batch the publisher kept failing), where it would otherwise expire unseen; a gate the
+ * enforcement sync cannot bring in step, or one someone else changed (enforcementAlarms).
  */
 import { METRICS_NAMESPACE, metricNames } from "../packages/functions/src/lambda/metric-names.ts";
 import type { Deployment } from "./settings.ts";
@@ -83,4 +84,52 @@ export function alarms(
       }),
   );
   return { topic, failed, crl, queues };
+}
+
+/**
+ * The gates: one out of step after a failure (EnforcementFailures, published by every sync run,
+ * so silence means the sync is not running: breaching), and a change someone else made to a
+ * gate or the publication bucket (EnforcementDrift, an event: no OK message).
+ * @param services the functions' POWERTOOLS_SERVICE_NAME values (their metrics' `service`);
+ *   `sync` is undefined when no gate is configured.
+ */
+export function enforcementAlarms(
+  topic: sst.aws.SnsTopic,
+  services: { readonly sync: string | undefined; readonly drift: string },
+) {
+  const actions = [topic.arn];
+  const failures =
+    services.sync === undefined
+      ? undefined
+      : new aws.cloudwatch.MetricAlarm("EnforcementFailures", {
+          alarmDescription:
+            "A gate (trust store, custom domain, trust anchor) is not in step with the published CRL or CA bundle: see the enforcement.failed events and the sync's log.",
+          namespace: METRICS_NAMESPACE,
+          metricName: metricNames.enforcementFailures,
+          dimensions: { service: services.sync },
+          statistic: "Maximum",
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 1,
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          // The schedule runs the sync every minute: no data means it is not running.
+          treatMissingData: "breaching",
+          alarmActions: actions,
+          okActions: actions,
+        });
+  const drift = new aws.cloudwatch.MetricAlarm("EnforcementDrift", {
+    alarmDescription:
+      "Someone other than the CA changed a gate or the publication bucket: see the enforcement.drift event and CloudTrail.",
+    namespace: METRICS_NAMESPACE,
+    metricName: metricNames.enforcementDrift,
+    dimensions: { service: services.drift },
+    statistic: "Sum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: actions,
+  });
+  return { failures, drift };
 }

@@ -31,6 +31,8 @@ export interface FunctionOptions {
   readonly url?: sst.aws.FunctionArgs["url"];
   /** Files bundled beside the handler, besides the configuration. */
   readonly copyFiles?: readonly { readonly from: string; readonly to: string }[];
+  /** Reserved concurrency: 1 for a function whose runs must never overlap. */
+  readonly reservedConcurrency?: number;
 }
 
 export function pkiFunction(
@@ -61,6 +63,9 @@ export function pkiFunction(
       ...(s.conditions ? { conditions: s.conditions } : {}),
     })),
     ...(options.url ? { url: options.url } : {}),
+    ...(options.reservedConcurrency !== undefined
+      ? { concurrency: { reserved: options.reservedConcurrency } }
+      : {}),
     transform: {
       function: (args) => {
         args.tracingConfig = { mode: "Active" };

@@ -22,6 +22,7 @@ export type ObjectPattern =
   | "crl/*"
   | "ca/*"
   | (typeof CA_PUBLICATION_PATTERNS)[number]
+  | typeof CRL_PEM_PATTERN
   | "truststore.pem";
 
 /**
@@ -32,6 +33,10 @@ export const CA_PUBLICATION_PATTERNS = [
   "ca/????????????????.cer",
   "ca/????????????????.pem",
 ] as const;
+
+/** The published CRL as PEM, `crl/<16 hex digits>.crl.pem`: what trust stores and IAM Roles
+ * Anywhere take (the stacks cannot know the CA id). */
+export const CRL_PEM_PATTERN = "crl/????????????????.crl.pem";
 
 export interface FunctionGrants {
   readonly table?: readonly TableAction[];
@@ -51,6 +56,11 @@ export interface FunctionGrants {
   readonly consumeCrlQueue?: boolean;
   /** sqs:SendMessage to the subscribers' failure queue (the async invoke destination). */
   readonly sendToFailureQueue?: boolean;
+  /**
+   * The configured gates (`enforcement`): their exact ARNs, and reading the bundle and CRL
+   * versions the gates load with the caller's permissions (permissions.ts).
+   */
+  readonly enforce?: boolean;
 }
 
 const GET: TableAction = "dynamodb:GetItem";
@@ -105,7 +115,10 @@ export const functionGrants = {
   },
   /** Bus subscriber: appends every event to its request's audit trail. */
   AuditTrail: { table: [GET, UPDATE], sendToFailureQueue: true },
-  /** Query on the index: the revocations marked unpublished (a CRL is owed). */
+  /**
+   * Query on the index: the revocations marked unpublished (a CRL is owed). Announces each CRL
+   * (`crl.published`) for the enforcement sync.
+   */
   CrlPublisher: {
     table: [GET, UPDATE, "dynamodb:Query"],
     tableIndex: true,
@@ -113,6 +126,7 @@ export const functionGrants = {
     writeObjects: ["crl/*", ...CA_PUBLICATION_PATTERNS, "truststore.pem"],
     caKey: ["kms:Sign", "kms:GetPublicKey"],
     consumeCrlQueue: true,
+    putEvents: true,
   },
   /**
    * The schedule's sweep for stranded requests (stored, but the API died before starting their
@@ -137,12 +151,33 @@ export const functionGrants = {
     readObjects: ["ca/issuing-chain.pem"],
     writeObjects: ["ca/issuing-chain.pem", "crl/*", ...CA_PUBLICATION_PATTERNS, "truststore.pem"],
     caKey: ["kms:Sign", "kms:GetPublicKey"],
+    // crl.published after the first CRL and after an import.
+    putEvents: true,
   },
+  /**
+   * Keeps the configured gates in step (deployed only when `enforcement` names one): its state
+   * per gate (Get, Put) and the CRL state (Get); the chain (for the CA id), the bundle and the
+   * CRL PEM; `enforcement.updated` / `enforcement.failed`; the gates themselves.
+   */
+  EnforcementSync: {
+    table: [GET, PUT],
+    readObjects: ["ca/issuing-chain.pem", "truststore.pem", CRL_PEM_PATTERN],
+    putEvents: true,
+    enforce: true,
+  },
+  /** Reads CloudTrail calls from its rule and announces drift (`enforcement.drift`). */
+  EnforcementDrift: { putEvents: true },
 } as const satisfies Record<string, FunctionGrants>;
 
 export type FunctionName = keyof typeof functionGrants;
 
 export const functionNames = Object.keys(functionGrants) as FunctionName[];
+
+/** Functions deployed only when the configuration calls for them (stacks/enforcement.ts). */
+export const OPTIONAL_FUNCTIONS: readonly FunctionName[] = ["EnforcementSync"];
+
+/** The functions every deployment has. */
+export const alwaysDeployed = functionNames.filter((name) => !OPTIONAL_FUNCTIONS.includes(name));
 
 /**
  * What key administrators may do: everything that keeps the key managed (and what the deploy

@@ -21,6 +21,19 @@ export const ACTIONS_ONLY_ON_ANY_RESOURCE: Readonly<Record<string, string>> = {
   "logs:DescribeResourcePolicies":
     "Step Functions log delivery (vended logs) is authorized on * only",
   "logs:DescribeLogGroups": "Step Functions log delivery (vended logs) is authorized on * only",
+  "elasticloadbalancing:DescribeTrustStoreRevocations":
+    "a Describe action without a resource type; the writes are on the configured trust stores",
+  "rolesanywhere:ListCrls": "a List action without a resource type (it shows CRL names and ids)",
+  "rolesanywhere:ImportCrl":
+    "it creates the CRL, so there is no resource yet; the condition requires the deployment's tag on it",
+};
+
+/**
+ * Of the actions above, those whose statement must also carry a condition (the condition key
+ * named) for "*" to be acceptable.
+ */
+export const CONDITIONS_ON_ANY_RESOURCE: Readonly<Record<string, string>> = {
+  "rolesanywhere:ImportCrl": "aws:RequestTag/spca:deployment",
 };
 
 export interface AllowedWildcardResource {
@@ -53,6 +66,15 @@ export const ALLOWED_WILDCARD_RESOURCES: readonly AllowedWildcardResource[] = [
   {
     pattern: new RegExp(String.raw`^${ARN}:s3:::[^/*?]+/ca/\?{16}\.(?:cer|pem)$`),
     why: "the published CA certificates ca/<16 hex>.cer|.pem, which cannot match ca/issuing-chain.pem",
+  },
+  {
+    pattern: new RegExp(String.raw`^${ARN}:s3:::[^/*?]+/crl/\?{16}\.crl\.pem$`),
+    why: "the published CRL as PEM, crl/<16 hex>.crl.pem (the stacks cannot know the CA id)",
+  },
+  {
+    pattern: new RegExp(String.raw`^${ARN}:rolesanywhere:${REGION_ACCOUNT}:crl/\*$`),
+    why: "IAM Roles Anywhere CRL ids are made on import; the condition limits it to the CRLs carrying the deployment's tag",
+    requiresCondition: "aws:ResourceTag/spca:deployment",
   },
 ];
 

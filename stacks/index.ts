@@ -2,15 +2,17 @@
  * The whole deployment, wired from one file per concern. Order matters only where one
  * resource's ARN goes into another's permissions or environment.
  */
-import { alarms } from "./alarms.ts";
+import { alarms, enforcementAlarms } from "./alarms.ts";
 import { api } from "./api.ts";
 import { awsContext } from "./aws-context.ts";
 import { bootstrapOnDeploy, caBootstrapFunction } from "./ca-bootstrap.ts";
 import { crlPublication, crlQueues } from "./crl.ts";
 import { mailSending } from "./email.ts";
+import { enforcement } from "./enforcement.ts";
 import { eventBus } from "./events.ts";
 import type { FunctionContext } from "./functions.ts";
 import { type FunctionName, functionGrants } from "./grants.ts";
+import { exampleMtlsApi, mtlsExampleFromEnvironment } from "./mtls-example.ts";
 import { type Deployment, deployment } from "./settings.ts";
 import { signingKey, signingKeyPolicy } from "./signing-key.ts";
 import { storage } from "./storage.ts";
@@ -66,9 +68,10 @@ export function deployPki(d: Deployment = deployment($app)) {
   const sweep = requestSweeper(ctx, context, flow.stateMachine.arn);
   const subscribed = subscribers(ctx, bus, failures);
   const bootstrap = caBootstrapFunction(ctx);
+  const gates = enforcement(ctx, context, bus);
   publishFromBucket(site, bucket);
 
-  const functions: Record<FunctionName, sst.aws.Function> = {
+  const functions: Partial<Record<FunctionName, sst.aws.Function>> = {
     ...flow.steps,
     Api: apiFunction,
     CrlPublisher: crl.publisher,
@@ -76,13 +79,15 @@ export function deployPki(d: Deployment = deployment($app)) {
     RequesterMail: subscribed.requesterMail,
     AuditTrail: subscribed.auditTrail,
     CaBootstrap: bootstrap,
+    EnforcementDrift: gates.drift,
+    ...(gates.sync ? { EnforcementSync: gates.sync } : {}),
   };
   const holding = (action: "kms:Sign" | "kms:GetPublicKey") =>
     (Object.keys(functions) as FunctionName[])
       .filter((name) =>
         ((functionGrants[name] as { caKey?: readonly string[] }).caKey ?? []).includes(action),
       )
-      .map((name) => functions[name].nodes.role.arn);
+      .map((name) => functions[name]!.nodes.role.arn);
   const keyPolicy = signingKeyPolicy(d, key, context, {
     signers: holding("kms:Sign"),
     publicKeyReaders: holding("kms:GetPublicKey"),
@@ -92,6 +97,14 @@ export function deployPki(d: Deployment = deployment($app)) {
     CrlDeadLetters: queues.deadLetters,
     SubscriberFailures: failures,
   });
+  // The functions' POWERTOOLS_SERVICE_NAME is their name here (functions.ts).
+  enforcementAlarms(alarm.topic, {
+    sync: gates.sync ? "EnforcementSync" : undefined,
+    drift: "EnforcementDrift",
+  });
+  const example = mtlsExampleFromEnvironment();
+  const mtlsExample =
+    example && exampleMtlsApi(d, example, bucket, site.publicBaseUrl, bootstrapRun);
 
   // What `npx sst shell -- pki ca csr|import|show --aws` reads (SST_RESOURCE_Pki): the CA
   // function the operator invokes, the only way in to the CA key. It grants nothing: the
@@ -119,5 +132,6 @@ export function deployPki(d: Deployment = deployment($app)) {
     alarms: alarm.topic.arn,
     mailFeedback: mail.feedback.arn,
     truststore: $interpolate`s3://${bucket.name}/truststore.pem`,
+    ...(mtlsExample ? { mtlsExample: mtlsExample.api.url } : {}),
   };
 }

@@ -4,12 +4,22 @@
  * narrowed otherwise, and are listed with why in iam-allow-list.ts, which the IAM test holds
  * every synthesized policy to.
  */
-import type { FunctionGrants } from "./grants.ts";
+import { DEPLOYMENT_TAG_KEY } from "../packages/functions/src/lambda/enforcement-names.ts";
+import { CRL_PEM_PATTERN, type FunctionGrants } from "./grants.ts";
 
 export interface Statement {
   readonly actions: string[];
   readonly resources: $util.Input<string>[];
   readonly conditions?: { test: string; variable: string; values: $util.Input<string>[] }[];
+}
+
+/** The gates `enforcement` names, and the tag on what the sync creates (enforcement.ts). */
+export interface EnforcementGrantTargets {
+  readonly albTrustStores: readonly string[];
+  readonly apiGatewayDomains: readonly string[];
+  readonly rolesAnywhereTrustAnchors: readonly string[];
+  /** The deployment's name: the value of the DEPLOYMENT_TAG_KEY tag. */
+  readonly deployment: string;
 }
 
 export interface GrantTargets {
@@ -24,6 +34,7 @@ export interface GrantTargets {
   readonly stateMachineArn?: $util.Input<string>;
   readonly crlQueueArn?: $util.Input<string>;
   readonly failureQueueArn?: $util.Input<string>;
+  readonly enforcement?: EnforcementGrantTargets;
   readonly partition: $util.Input<string>;
   readonly region: $util.Input<string>;
   readonly accountId: $util.Input<string>;
@@ -104,6 +115,88 @@ export function grantStatements(
   if (grants.sendToFailureQueue) {
     if (!t.failureQueueArn) throw new Error(`${functionName}: no failure queue`);
     statements.push({ actions: ["sqs:SendMessage"], resources: [t.failureQueueArn] });
+  }
+  if (grants.enforce) {
+    if (!t.enforcement) throw new Error(`${functionName}: no enforcement targets`);
+    statements.push(...enforcementStatements(t.enforcement, t, objects));
+  }
+  return statements;
+}
+
+/**
+ * The gates, each by its exact ARN where the action has a resource type. Where it has none
+ * (DescribeTrustStoreRevocations, ListCrls, ImportCrl) the statement is on "*", and
+ * ImportCrl is held to the deployment's tag on the CRL it creates; UpdateCrl then only
+ * reaches CRLs carrying that tag. ALB and API Gateway load the bundle and the CRL from the
+ * bucket with the caller's permissions, at the exact versions they are given.
+ */
+function enforcementStatements(
+  e: EnforcementGrantTargets,
+  t: GrantTargets,
+  objects: (patterns: readonly string[]) => $util.Output<string>[],
+): Statement[] {
+  const statements: Statement[] = [];
+  const tag = `aws:RequestTag/${DEPLOYMENT_TAG_KEY}`;
+  if (e.albTrustStores.length > 0) {
+    statements.push(
+      {
+        actions: ["elasticloadbalancing:DescribeTrustStoreRevocations"],
+        resources: ["*"],
+      },
+      {
+        actions: [
+          "elasticloadbalancing:AddTrustStoreRevocations",
+          "elasticloadbalancing:RemoveTrustStoreRevocations",
+          "elasticloadbalancing:ModifyTrustStore",
+        ],
+        resources: [...e.albTrustStores],
+      },
+    );
+  }
+  if (e.apiGatewayDomains.length > 0) {
+    statements.push({
+      actions: ["apigateway:PATCH"],
+      resources: e.apiGatewayDomains.map(
+        (name) => $interpolate`arn:${t.partition}:apigateway:${t.region}::/domainnames/${name}`,
+      ),
+    });
+  }
+  const versioned = [
+    ...(e.albTrustStores.length + e.apiGatewayDomains.length > 0 ? ["truststore.pem"] : []),
+    ...(e.albTrustStores.length > 0 ? [CRL_PEM_PATTERN] : []),
+  ];
+  if (versioned.length > 0) {
+    statements.push({ actions: ["s3:GetObjectVersion"], resources: objects(versioned) });
+  }
+  if (e.rolesAnywhereTrustAnchors.length > 0) {
+    statements.push(
+      { actions: ["rolesanywhere:ListCrls"], resources: ["*"] },
+      {
+        actions: ["rolesanywhere:ImportCrl"],
+        resources: ["*"],
+        conditions: [
+          { test: "StringEquals", variable: tag, values: [e.deployment] },
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "aws:TagKeys",
+            values: [DEPLOYMENT_TAG_KEY],
+          },
+        ],
+      },
+      {
+        actions: ["rolesanywhere:UpdateCrl"],
+        resources: [
+          $interpolate`arn:${t.partition}:rolesanywhere:${t.region}:${t.accountId}:crl/*`,
+        ],
+        conditions: [
+          {
+            test: "StringEquals",
+            variable: `aws:ResourceTag/${DEPLOYMENT_TAG_KEY}`,
+            values: [e.deployment],
+          },
+        ],
+      },
+    );
   }
   return statements;
 }

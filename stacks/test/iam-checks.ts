@@ -3,7 +3,11 @@
  * or `?` in an action or a resource is AWS's own requirement or narrowed otherwise, and listed
  * with why in stacks/iam-allow-list.ts. No Allow is open to every principal.
  */
-import { ACTIONS_ONLY_ON_ANY_RESOURCE, ALLOWED_WILDCARD_RESOURCES } from "../iam-allow-list.ts";
+import {
+  ACTIONS_ONLY_ON_ANY_RESOURCE,
+  ALLOWED_WILDCARD_RESOURCES,
+  CONDITIONS_ON_ANY_RESOURCE,
+} from "../iam-allow-list.ts";
 import { list, type PolicyStatement, policyOf } from "./deployment/synthesized.ts";
 import type { Synthesis } from "./synth.ts";
 
@@ -52,7 +56,15 @@ export function wildcardViolations(docs: readonly FoundPolicy[]): string[] {
       for (const resource of list(s.Resource)) {
         if (!/[*?]/.test(resource)) continue;
         if (resource === "*" && ofOneResource) continue;
-        if (resource === "*" && actions.every((a) => a in ACTIONS_ONLY_ON_ANY_RESOURCE)) continue;
+        if (resource === "*" && actions.every((a) => a in ACTIONS_ONLY_ON_ANY_RESOURCE)) {
+          for (const action of actions) {
+            const condition = CONDITIONS_ON_ANY_RESOURCE[action];
+            if (condition && !Object.values(s.Condition ?? {}).some((c) => condition in c)) {
+              problems.push(`${where}: ${action} on * without its ${condition} condition`);
+            }
+          }
+          continue;
+        }
         const allowed = ALLOWED_WILDCARD_RESOURCES.find((w) => w.pattern.test(resource));
         if (!allowed) {
           problems.push(`${where}: ${actions.join(",")} on ${resource}`);

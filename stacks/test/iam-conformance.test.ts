@@ -8,6 +8,9 @@
  *   policy (key policy, bucket policy, ...);
  * - each call AWS services made for the deployment (the state machine, EventBridge, the queue's
  *   event source mapping, the schedules) against their roles or the resource policies;
+ * - with a trust store, a custom domain and a trust anchor configured, the enforcement sync's
+ *   calls to them (stand-ins speaking their protocols), and the drift function's on a
+ *   CloudTrail record of a hand-made change;
  * - every action a role grants must be used by one of those calls, or be in the allow-list of
  *   grants AWS itself uses (iam-allow-list.ts), with its reason.
  */
@@ -45,6 +48,11 @@ function wildcard(pattern: string, value: string): boolean {
 }
 
 const root = join(import.meta.dirname, "..", "..");
+const TRUST_STORE =
+  "arn:aws:elasticloadbalancing:eu-west-1:123456789012:truststore/edge/0123456789abcdef";
+const DOMAIN = "mtls.example.com";
+const ANCHOR =
+  "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/01234567-89ab-cdef-0123-456789abcdef";
 
 describe("IAM conformance of the synthesized deployment", () => {
   const work = mkdtempSync(join(tmpdir(), "spca-conformance-"));
@@ -67,6 +75,11 @@ describe("IAM conformance of the synthesized deployment", () => {
         ...JSON.parse(readFileSync(join(root, "pki.config.json"), "utf8")),
         crl: { validityHours: 1, refreshHours: 0.0005 },
         api: { rateLimit: { burst: 60, perSecond: 1 } },
+        enforcement: {
+          albTrustStores: [TRUST_STORE],
+          apiGatewayDomains: [DOMAIN],
+          rolesAnywhereTrustAnchors: [ANCHOR],
+        },
       }),
     );
     offline = await OfflineDeployment.start(
@@ -238,6 +251,60 @@ describe("IAM conformance of the synthesized deployment", () => {
       serviceAttempts.some((a) => a.principal === schedule && a.resource === sweeper.arn),
       "the schedule invoked the sweeper",
     );
+  });
+
+  test("the sync's schedule kept each gate on the published CRL and bundle, at their versions", () => {
+    const { gates } = offline;
+    const bucket = offline.deployment.fn("Api").environment.PKI_BUCKET!;
+    const caId = String(JSON.parse(facts.published.crlStatus.body).caId);
+    const numberOf = (pem: string) => parseCrl(decodePemBlocks(pem)[0]!.der).number;
+    const trustStore = gates.trustStores.get(TRUST_STORE);
+    assert.match(String(trustStore?.bundle), new RegExp(`^${bucket}/truststore\\.pem@v-`));
+    // The list of the renewal's CRL replaced the first one, which was removed.
+    assert.deepEqual(
+      [...(trustStore?.lists.values() ?? [])].map((l) => l.replace(/@v-.*/, "")),
+      [`${bucket}/crl/${caId}.crl.pem`],
+    );
+    const domain = gates.domains.get(DOMAIN);
+    assert.equal(domain?.uri, `s3://${bucket}/truststore.pem`);
+    assert.equal(`${bucket}/truststore.pem@${domain?.version}`, trustStore?.bundle);
+    const crls = [...gates.crls.values()];
+    assert.deepEqual(
+      crls.map((c) => [c.name, c.trustAnchorArn, c.tags]),
+      [["private-ca-dev", ANCHOR, [{ key: "spca:deployment", value: "private-ca-dev" }]]],
+    );
+    assert.equal(numberOf(crls[0]!.pem), numberOf(facts.crlPem));
+    const asked = offline
+      .callLog("EnforcementSync")
+      .flatMap((c) => c.requests.map((r) => r.action));
+    for (const action of [
+      "elasticloadbalancing:AddTrustStoreRevocations",
+      "elasticloadbalancing:RemoveTrustStoreRevocations",
+      "elasticloadbalancing:ModifyTrustStore",
+      "apigateway:PATCH",
+      "s3:GetObjectVersion",
+      "rolesanywhere:ImportCrl",
+      "rolesanywhere:UpdateCrl",
+    ]) {
+      assert.ok(asked.includes(action), action);
+    }
+  });
+
+  test("a hand-made change to the bucket is drift; the sync's own calls do not reach the drift function", () => {
+    const { drift } = facts;
+    const details = drift.announced.map(
+      (e) => (e.detail as { data: Record<string, unknown> }).data,
+    );
+    // Delivered twice (at least once), announced each time with the CloudTrail event's id.
+    assert.ok(details.length >= 1);
+    assert.deepEqual(new Set(details.map((d) => d.eventId)), new Set([drift.byAdmin]));
+    assert.equal(details[0]?.eventName, "PutBucketPolicy");
+    assert.equal(details[0]?.resource, offline.deployment.fn("Api").environment.PKI_BUCKET);
+    assert.equal(details[0]?.actor, "arn:aws:iam::123456789012:role/Admin");
+    const fn = offline.deployment.fn("EnforcementDrift");
+    const deliveries = serviceAttempts.filter((a) => a.resource === fn.arn);
+    assert.ok(deliveries.length >= 1);
+    assert.ok(deliveries.every((a) => a.principal === "events.amazonaws.com"));
   });
 
   test("every function ran, and its SDK call log recorded what it asked of AWS", () => {

@@ -22,7 +22,7 @@ interface Recorded {
   outputs: Record<string, unknown>;
   /** An existing resource the program reads (Resource.get), which the deploy does not create. */
   read?: boolean;
-  options: { protect?: boolean; retainOnDelete?: boolean };
+  options: { protect?: boolean; retainOnDelete?: boolean; ignoreChanges?: string[] };
 }
 
 interface Build {
@@ -199,6 +199,13 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>) {
       return { base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", hex: "00".repeat(32) };
     case "random:index/randomId:RandomId":
       return { hex: "a1b2c3d4", b64Url: "obLD1A", dec: "1" };
+    case "aws:apigatewayv2/api:Api":
+      return {
+        arn: `arn:aws:apigateway:${REGION}::/apis/${physical}`,
+        name: physical,
+        apiEndpoint: `https://${physical}.execute-api.${REGION}.amazonaws.com`,
+        executionArn: arn("execute-api", physical),
+      };
     case "aws:lambda/invocation:Invocation":
       return { result: JSON.stringify({ status: "created" }) };
     default: {
@@ -358,6 +365,7 @@ export function mocks() {
         resource.options = {
           ...(opts.protect !== undefined ? { protect: opts.protect } : {}),
           ...(opts.retainOnDelete !== undefined ? { retainOnDelete: opts.retainOnDelete } : {}),
+          ...(opts.ignoreChanges?.length ? { ignoreChanges: opts.ignoreChanges } : {}),
         };
       }
       writeFileSync(

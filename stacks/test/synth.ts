@@ -29,8 +29,9 @@ export interface SynthResource {
   readonly outputs: Record<string, unknown>;
   /** An existing resource the program reads (Resource.get): the deploy creates nothing. */
   readonly read?: boolean;
-  /** Resource options that matter to safety (protect, retainOnDelete). */
-  readonly options: { protect?: boolean; retainOnDelete?: boolean };
+  /** Resource options that matter to safety (protect, retainOnDelete) and to who owns what
+   * (ignoreChanges: a property the deploy leaves to someone else). */
+  readonly options: { protect?: boolean; retainOnDelete?: boolean; ignoreChanges?: string[] };
 }
 
 export interface Synthesis {
@@ -48,6 +49,8 @@ export interface SynthOptions {
   readonly workDir?: string;
   /** Who deploys (aws.getCallerIdentity's ARN); default a session of the role "deployer". */
   readonly callerArn?: string;
+  /** More of the deploy's environment (PKI_EXAMPLE_MTLS_*: the example API). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const run = promisify(execFile);
@@ -202,6 +205,7 @@ export async function synthesize(options: SynthOptions): Promise<Synthesis> {
         SYNTH_RESULT: result,
         PKI_CONFIG: configPath,
         ...(options.callerArn ? { SYNTH_CALLER_ARN: options.callerArn } : {}),
+        ...options.env,
         SST_TELEMETRY_DISABLED: "1",
       },
       maxBuffer: 64 * 1024 * 1024,

@@ -47,6 +47,15 @@ test("the entry points are found: the API, the seven steps, the subscribers, the
   assert.ok(names.filter((n) => n.startsWith("steps/")).length >= 7, names.join(", "));
 });
 
+/**
+ * Imports an entry may leave outside the bundle, with why. The registry has only
+ * @aws-sdk/client-rolesanywhere 3.332.0, whose util-user-agent-node probes for `aws-crt` with a
+ * require inside try/catch (absent on Lambda: the probe answers "not available").
+ */
+const allowedOutside: Record<string, readonly string[]> = {
+  "enforcement-sync": ["aws-crt"],
+};
+
 test("every entry point bundles without errors or warnings, nothing left unresolved", () => {
   assert.deepEqual(Object.fromEntries(failures), {});
   for (const [name, bundle] of bundles) {
@@ -55,7 +64,11 @@ test("every entry point bundles without errors or warnings, nothing left unresol
       [],
       `${name}: esbuild warnings`,
     );
-    assert.deepEqual(unbundledImports(bundle.metafile), [], `${name}: imports left outside`);
+    assert.deepEqual(
+      unbundledImports(bundle.metafile),
+      allowedOutside[name] ?? [],
+      `${name}: imports left outside`,
+    );
     assert.ok(bundle.bytes > 0, `${name}: empty bundle`);
   }
 });
@@ -84,8 +97,27 @@ test("every bundle loads in a fresh process and exports a handler function", asy
  */
 const expectedClients: Record<string, readonly string[]> = {
   api: ["dynamodb", "eventbridge", "s3", "sfn"],
-  "ca-bootstrap": ["dynamodb", "kms", "s3"],
-  "crl-publisher": ["dynamodb", "kms", "s3"],
+  // Both announce each CRL (crl.published) for the enforcement sync.
+  "ca-bootstrap": ["dynamodb", "eventbridge", "kms", "s3"],
+  "crl-publisher": ["dynamodb", "eventbridge", "kms", "s3"],
+  // The gates' three services, its state and the CRL state, the published objects, its events.
+  // client-rolesanywhere 3.332.0 (the registry's only version) brings its own credential
+  // chain, with the SSO, SSO-OIDC and STS clients of that release.
+  "enforcement-sync": [
+    "api-gateway",
+    "dynamodb",
+    "elastic-load-balancing-v2",
+    "eventbridge",
+    "rolesanywhere",
+    "s3",
+    "sso",
+    "sso-oidc",
+    "sts",
+  ],
+  // Reads CloudTrail events from its rule; announces drift.
+  "enforcement-drift": ["eventbridge"],
+  // Reads the CRL and bundle from s3:// URLs when given those.
+  "mtls-authorizer": ["s3"],
   // Starts stranded requests' executions and announces them.
   "request-sweeper": ["dynamodb", "eventbridge", "sfn"],
   "steps/validate-request": ["dynamodb"],

@@ -73,7 +73,10 @@ export class EventRouting {
     });
   }
 
-  /** Puts an entry on the deployment's bus as PutEvents would (for events no code of ours sends). */
+  /**
+   * Puts an entry on the deployment's bus as PutEvents would (for events no code of ours sends);
+   * `EventBusName: "default"` puts it where AWS services' events (CloudTrail's) arrive.
+   */
   publishForTest(entry: Record<string, string>): void {
     this.put({ EventBusName: this.deployment.fn("Api").environment.PKI_EVENT_BUS!, ...entry });
   }
@@ -220,14 +223,31 @@ export class EventRouting {
 
 /**
  * EventBridge's pattern matching, for the patterns the stacks write: each field a list of
- * exact values, nested objects matched field by field.
+ * exact values or of `{"anything-but": [...]}` / `{"exists": bool}` (anything-but never
+ * matches a missing field), nested objects matched field by field, `$or` of sub-patterns.
  */
 export function matches(pattern: Record<string, unknown>, event: unknown): boolean {
   return Object.entries(pattern).every(([field, expected]) => {
+    if (field === "$or") {
+      return (expected as Record<string, unknown>[]).some((p) => matches(p, event));
+    }
     const actual = (event as Record<string, unknown> | undefined)?.[field];
-    if (Array.isArray(expected)) return expected.includes(actual);
+    if (Array.isArray(expected)) return expected.some((value) => matchesValue(value, actual));
     if (typeof expected === "object" && expected !== null)
       return matches(expected as Record<string, unknown>, actual);
     return false;
   });
+}
+
+function matchesValue(expected: unknown, actual: unknown): boolean {
+  if (typeof expected !== "object" || expected === null) return expected === actual;
+  const operator = expected as Record<string, unknown>;
+  if ("exists" in operator) return operator.exists === (actual !== undefined);
+  if ("anything-but" in operator) {
+    const excluded = operator["anything-but"];
+    return (
+      actual !== undefined && !(Array.isArray(excluded) ? excluded : [excluded]).includes(actual)
+    );
+  }
+  throw new Error(`the offline EventBridge does not know the operator ${JSON.stringify(expected)}`);
 }

@@ -64,9 +64,17 @@ export async function startJsonService(
       }
     });
   });
-  // Clients (the Lambda containers' SDK clients, KMS's with one attempt) keep idle connections
-  // as long as they like; a server closing one after Node's default 5 s resets the next request
-  // sent on it. Kept for the life of the deployment instead (close() still ends idle ones).
+  return listenLocally(server);
+}
+
+/**
+ * Listens on a free local port. Clients (the Lambda containers' SDK clients, KMS's with one
+ * attempt) keep idle connections as long as they like; a server closing one after Node's
+ * default 5 s resets the next request sent on it. Kept for the life of the deployment instead.
+ */
+export async function listenLocally(
+  server: Server,
+): Promise<{ readonly endpoint: string; close(): Promise<void> }> {
   server.keepAliveTimeout = IDLE_CONNECTIONS_KEPT_MS;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {

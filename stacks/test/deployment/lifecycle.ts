@@ -6,8 +6,11 @@
  * downloads; a revocation reaching the CRL through the bus and the queue; the schedule; the
  * operator renewing the CA certificate through the CA function; an event a subscriber refuses,
  * which ends in its failure queue; a request the API stored and never started, which the
- * sweeper's schedule starts. What it saw is returned for the test to check; the SDK call
- * logs hold what each function asked of AWS meanwhile.
+ * sweeper's schedule starts; the enforcement sync's schedule bringing the configured gates in
+ * step (and again after the renewal); CloudTrail's record of a hand-made change to the bucket,
+ * which is drift, and of the sync's own call, which the drift rule leaves out. What it saw is
+ * returned for the test to check; the SDK call logs hold what each function asked of AWS
+ * meanwhile.
  */
 
 import { readFileSync } from "node:fs";
@@ -22,6 +25,7 @@ import { decodePemBlocks, encodePem } from "../../../packages/core/src/encoding/
 import { generateKey, LocalSigner } from "../../../packages/core/src/signer/local-signer.ts";
 import { parseNameText } from "../../../packages/core/src/x509/name.ts";
 import { ecCsrFor } from "../../../packages/core/test/support/openssl.ts";
+import type { Envelope } from "./event-routing.ts";
 import type {
   HttpRequest,
   HttpResponse,
@@ -75,6 +79,12 @@ export interface LifecycleFacts {
   readonly pages: Awaited<ReturnType<typeof browse>>;
   readonly mails: StoredMail[];
   readonly keys: Record<"created" | "listed" | "revoked", HttpResponse>;
+  /** The CloudTrail events put on the default bus, by event id, and what our bus then carried. */
+  readonly drift: {
+    readonly byAdmin: string;
+    readonly bySync: string;
+    readonly announced: Envelope[];
+  };
 }
 
 const json = (r: HttpResponse) => JSON.parse(r.body) as Record<string, unknown>;
@@ -242,6 +252,11 @@ export async function runLifecycle(
   // republishes it with the renewed CA certificate and trust store.
   await new Promise((r) => setTimeout(r, 2_500));
   await d.runSchedules();
+  // The enforcement sync's next minute: the gates follow the renewed bundle and the new CRL
+  // (its schedule may have fired before the CRL schedule's just now).
+  if (d.deployment.functions().some((f) => f.name === "EnforcementSync")) {
+    await d.runSchedule("EnforcementSync");
+  }
   const status = json(await http("/v1/crl/status"));
   const caId = String(status.caId ?? "");
   const published = {
@@ -251,6 +266,9 @@ export async function runLifecycle(
     caObject: await http(`/ca/${caId}.cer`),
     truststore: await http("/truststore.pem"),
   };
+
+  const drift = cloudTrailCalls(d);
+  await d.settled();
 
   // An event of ours that the subscribers refuse: retried, then kept in their failure queue.
   d.events.publishForTest({
@@ -284,7 +302,61 @@ export async function runLifecycle(
     pages,
     mails: await d.mails(),
     keys: { ...keys, revoked: revokedKey },
+    drift: {
+      ...drift,
+      announced: d.events.published.filter((e) => e["detail-type"] === "enforcement.drift"),
+    },
   };
+}
+
+/**
+ * What CloudTrail puts on the default bus: an administrator's hand-made PutBucketPolicy on the
+ * publication bucket, and the sync's own ModifyTrustStore (when it is deployed).
+ */
+function cloudTrailCalls(d: OfflineDeployment) {
+  const bucket = d.deployment.fn("Api").environment.PKI_BUCKET!;
+  const account = d.deployment.account;
+  const sync = d.deployment.functions().find((f) => f.name === "EnforcementSync");
+  const call = (
+    id: string,
+    source: string,
+    eventName: string,
+    role: string,
+    requestParameters: Record<string, unknown>,
+  ) =>
+    d.events.publishForTest({
+      EventBusName: "default",
+      Source: source,
+      DetailType: "AWS API Call via CloudTrail",
+      Detail: JSON.stringify({
+        eventVersion: "1.09",
+        userIdentity: {
+          type: "AssumedRole",
+          arn: `arn:aws:sts::${account}:assumed-role/${role.split("/").at(-1)}/session`,
+          sessionContext: { sessionIssuer: { type: "Role", arn: role } },
+        },
+        eventTime: new Date().toISOString(),
+        eventSource: `${source.slice(4)}.amazonaws.com`,
+        eventName,
+        requestParameters,
+        responseElements: null,
+        eventID: id,
+        eventType: "AwsApiCall",
+      }),
+    });
+  const byAdmin = "cloudtrail-admin-put-bucket-policy";
+  const bySync = "cloudtrail-sync-modify-trust-store";
+  call(byAdmin, "aws.s3", "PutBucketPolicy", `arn:aws:iam::${account}:role/Admin`, {
+    bucketName: bucket,
+  });
+  if (sync) {
+    const [trustStore] = JSON.parse(readFileSync(join(sync.bundleDir, "pki.config.json"), "utf8"))
+      .enforcement.albTrustStores as string[];
+    call(bySync, "aws.elasticloadbalancing", "ModifyTrustStore", sync.role.arn, {
+      trustStoreArn: trustStore,
+    });
+  }
+  return { byAdmin, bySync };
 }
 
 /**

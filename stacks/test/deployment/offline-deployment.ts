@@ -3,7 +3,9 @@
  * its own with the environment the stack gives it, its SDK clients pointed (AWS_ENDPOINT_URL_*)
  * at stand-ins that speak the real protocols: DynamoDB (dynalite), S3 (s3rver), SES
  * (aws-ses-v2-local), KMS (a software key), EventBridge and SQS routed by the synthesized rules,
- * and Step Functions on the local engine. The table, bucket and bus carry their synthesized names.
+ * Step Functions on the local engine, and the enforcement gates (gate-stand-ins.ts: trust
+ * stores, custom domains, IAM Roles Anywhere; the bucket answers with object versions there).
+ * The table, bucket and bus carry their synthesized names.
  *
  * Stand-ins ignore IAM. Each function therefore runs with its SDK call log on
  * (PKI_SDK_CALL_LOG): what its code asked of AWS, as IAM authorizes it, for the conformance test
@@ -19,6 +21,7 @@ import { type LocalS3, startS3rver } from "../../../packages/core/test/support/s
 import type { LoggedCall } from "../../../packages/functions/src/lambda/sdk-call-log.ts";
 import type { Synthesis } from "../synth.ts";
 import { EventRouting } from "./event-routing.ts";
+import { type GateState, startGateStandIns, startVersioningProxy } from "./gate-stand-ins.ts";
 import { type KmsStandIn, startKmsStandIn } from "./kms-stand-in.ts";
 import { LambdaContainer } from "./lambda-container.ts";
 import { ServiceCalls } from "./service-calls.ts";
@@ -57,6 +60,7 @@ export class OfflineDeployment {
   private kmsStandIn: KmsStandIn | undefined;
   private localS3: LocalS3 | undefined;
   private localDynamo: LocalDynamo | undefined;
+  private gateState: GateState | undefined;
 
   private constructor(synthesis: Synthesis, workDir: string) {
     this.deployment = new SynthesizedDeployment(synthesis);
@@ -102,13 +106,22 @@ export class OfflineDeployment {
     await this.workflow.start();
     this.closers.push(() => this.workflow.close());
 
+    const gates = await startGateStandIns();
+    this.gateState = gates.state;
+    this.closers.push(() => gates.close());
+    const versioned = await startVersioningProxy(s3.endpoint);
+    this.closers.push(() => versioned.close());
+
     const endpoints = {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_S3: versioned.endpoint,
       AWS_ENDPOINT_URL_SESV2: this.ses.endpoint,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: this.events.endpoint,
       AWS_ENDPOINT_URL_SFN: this.workflow.endpoint,
+      AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: gates.endpoint,
+      AWS_ENDPOINT_URL_API_GATEWAY: gates.endpoint,
+      AWS_ENDPOINT_URL_ROLESANYWHERE: gates.endpoint,
     };
     const started = await Promise.all(
       this.deployment.functions().map((fn) =>
@@ -149,6 +162,12 @@ export class OfflineDeployment {
   get s3(): LocalS3 {
     if (!this.localS3) throw new Error("not started");
     return this.localS3;
+  }
+
+  /** What the enforcement gates were given (trust stores, domains, CRLs). */
+  get gates(): GateState {
+    if (!this.gateState) throw new Error("not started");
+    return this.gateState;
   }
 
   /** The table's stand-in (to leave behind what a function that died would have). */
@@ -233,9 +252,16 @@ export class OfflineDeployment {
     };
   }
 
-  /** Every schedule's target invoked once, as EventBridge Scheduler would with its role. */
+  /**
+   * Every schedule's target invoked once, as EventBridge Scheduler would with its role. Each
+   * fires on its own, so one that fails stops none of the others; the first failure is thrown.
+   */
   async runSchedules(): Promise<void> {
-    for (const schedule of this.deployment.schedules()) await this.runOneSchedule(schedule);
+    const failures: unknown[] = [];
+    for (const schedule of this.deployment.schedules()) {
+      await this.runOneSchedule(schedule).catch((error: unknown) => failures.push(error));
+    }
+    if (failures.length > 0) throw failures[0];
   }
 
   /** The schedule of the function named `name` in stacks/grants.ts; what the function returned. */

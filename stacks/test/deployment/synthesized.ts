@@ -176,14 +176,14 @@ export class SynthesizedDeployment {
 
   /** Asynchronous-invocation failure destinations, by function name. */
   failureDestinations(): Map<string, string> {
+    // A config may only set retries and age (the enforcement sync's): it has no destination.
     return new Map(
-      this.byType("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").map((c) => [
-        String(c.inputs.functionName),
-        String(
-          (c.inputs.destinationConfig as { onFailure: { destination: string } }).onFailure
-            .destination,
-        ),
-      ]),
+      this.byType("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").flatMap((c) => {
+        const destination = (
+          c.inputs.destinationConfig as { onFailure?: { destination?: string } } | undefined
+        )?.onFailure?.destination;
+        return destination ? [[String(c.inputs.functionName), String(destination)] as const] : [];
+      }),
     );
   }
 

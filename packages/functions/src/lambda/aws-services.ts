@@ -9,6 +9,9 @@
  */
 import { ObjectStoreCa } from "@spca/core/ca/object-store-ca";
 import { CrlPublisher } from "@spca/core/crl/publisher";
+import type { DynamoEnforcementStateStore } from "@spca/core/enforcement/dynamo-state-store";
+import { EnforcementSync } from "@spca/core/enforcement/sync";
+import type { EnforcementTarget } from "@spca/core/enforcement/target";
 import type { EventBridgeBus } from "@spca/core/events/eventbridge-bus";
 import type { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
@@ -40,6 +43,10 @@ export interface AwsAdapters {
   readonly engine?: AdapterFactory<SfnWorkflowEngine>;
   /** Starting executions only, without the engine's task-token calls (the request sweeper). */
   readonly starter?: AdapterFactory<SfnExecutionStarter>;
+  /** What each gate was last brought in step with (the enforcement sync). */
+  readonly enforcementStates?: AdapterFactory<DynamoEnforcementStateStore>;
+  /** The gates `enforcement` names, each with its service's client. */
+  readonly enforcementTargets?: AdapterFactory<readonly EnforcementTarget[]>;
 }
 
 const serviceOf: Record<keyof AwsAdapters, string> = {
@@ -51,6 +58,8 @@ const serviceOf: Record<keyof AwsAdapters, string> = {
   signer: "KMS (kmsAdapters)",
   engine: "Step Functions (sfnAdapters)",
   starter: "Step Functions (sfnStarterAdapters)",
+  enforcementStates: "DynamoDB (dynamodbAdapters)",
+  enforcementTargets: "ELB, API Gateway and IAM Roles Anywhere (enforcementAdapters)",
 };
 
 /** A programming error: the function read an adapter its entry point did not wire in. */
@@ -102,6 +111,10 @@ export class AwsServices {
     return this.once("revocations", () => this.build("revocations"));
   }
 
+  /**
+   * Announces each CRL (`crl.published`, which the enforcement sync follows) when the entry
+   * point wires EventBridge in; without it the sync's schedule still finds the CRL.
+   */
   get crlPublisher(): CrlPublisher {
     return this.once(
       "crlPublisher",
@@ -111,6 +124,24 @@ export class AwsServices {
           objects: this.objects,
           ca: this.ca,
           config: this.settings.config,
+          ...(this.adapters.bus ? { events: this.bus } : {}),
+        }),
+    );
+  }
+
+  /** Keeps the configured gates in step with the published CRL and CA bundle. */
+  get enforcementSync(): EnforcementSync {
+    return this.once(
+      "enforcementSync",
+      () =>
+        new EnforcementSync({
+          targets: this.build("enforcementTargets"),
+          states: this.build("enforcementStates"),
+          objects: this.objects,
+          revocations: this.revocations,
+          ca: this.ca,
+          bus: this.bus,
+          bucket: this.settings.bucketName,
         }),
     );
   }

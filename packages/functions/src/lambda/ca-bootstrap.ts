@@ -26,6 +26,7 @@ import {
   runCaOperation,
 } from "./ca-operations.ts";
 import { dynamodbAdapters } from "./clients/dynamodb.ts";
+import { eventBridgeAdapters } from "./clients/eventbridge.ts";
 import { kmsAdapters } from "./clients/kms.ts";
 import { s3Adapters } from "./clients/s3.ts";
 import { containerServices } from "./container.ts";
@@ -126,7 +127,13 @@ export function caBootstrapLambda(
 export const handler = observed(
   "ca-bootstrap",
   caBootstrapLambda(
-    containerServices("CaBootstrap", { ...dynamodbAdapters(), ...s3Adapters(), ...kmsAdapters() }),
+    containerServices("CaBootstrap", {
+      ...dynamodbAdapters(),
+      ...s3Adapters(),
+      ...kmsAdapters(),
+      // Announces each CRL (crl.published) for the enforcement sync.
+      ...eventBridgeAdapters(),
+    }),
   ),
   { keys: (event) => ({ mode: stringField(event, "mode"), action: stringField(event, "action") }) },
 );

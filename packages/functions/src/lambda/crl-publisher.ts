@@ -16,6 +16,7 @@ import { PkiError } from "@spca/core/errors";
 import { type EventBridgeEnvelope, fromEventBridge } from "@spca/core/events/eventbridge-bus";
 import type { AwsServices } from "./aws-services.ts";
 import { dynamodbAdapters } from "./clients/dynamodb.ts";
+import { eventBridgeAdapters } from "./clients/eventbridge.ts";
 import { kmsAdapters } from "./clients/kms.ts";
 import { s3Adapters } from "./clients/s3.ts";
 import { containerServices } from "./container.ts";
@@ -103,5 +104,11 @@ function isRevocation(record: SqsBatch["Records"][number]): boolean {
 }
 
 export const handler = crlPublisherLambda(
-  containerServices("CrlPublisher", { ...dynamodbAdapters(), ...s3Adapters(), ...kmsAdapters() }),
+  containerServices("CrlPublisher", {
+    ...dynamodbAdapters(),
+    ...s3Adapters(),
+    ...kmsAdapters(),
+    // Announces each CRL (crl.published) for the enforcement sync.
+    ...eventBridgeAdapters(),
+  }),
 );

@@ -29,6 +29,13 @@ export const metricNames = {
   crlAgeSeconds: "CrlAgeSeconds",
   /** Seconds, after every CRL publisher run: nextUpdate − now (negative once it has passed). */
   crlSecondsToNextUpdate: "CrlSecondsToNextUpdate",
+  /**
+   * Count, after every enforcement sync run: the gates out of step because they failed (this
+   * run, or an earlier one whose retry pause has not ended). 0 when every gate is in step.
+   */
+  enforcementFailures: "EnforcementFailures",
+  /** Count, per CloudTrail call by someone else that changed a gate or the publication bucket. */
+  enforcementDrift: "EnforcementDrift",
 } as const;
 
 export type MetricName = (typeof metricNames)[keyof typeof metricNames];

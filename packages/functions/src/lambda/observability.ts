@@ -179,3 +179,17 @@ export function recordCrlAge(
     Math.round((Date.parse(status.nextUpdate) - now) / 1000),
   );
 }
+
+/**
+ * The gates a sync run left out of step by a failure (failed now, or waiting to be retried),
+ * or every configured gate when the run itself failed. Published after every run: 0 is what
+ * brings the alarm back to OK.
+ */
+export function recordEnforcementFailures(count: number): void {
+  metrics.addMetric(metricNames.enforcementFailures, MetricUnit.Count, count);
+}
+
+/** One change to a gate or the publication bucket made by someone other than the CA. */
+export function recordDrift(): void {
+  metrics.addMetric(metricNames.enforcementDrift, MetricUnit.Count, 1);
+}

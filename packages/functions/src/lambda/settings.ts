@@ -40,6 +40,16 @@ export interface LambdaSettings {
   /** PKI_OPEN_SUBMISSION=true: submissions without an API key (private networks only). */
   readonly openSubmission: boolean;
   /**
+   * The deployment's name, `<app>-<stage>` (PKI_DEPLOYMENT): the enforcement sync tags and names
+   * the CRLs it imports into IAM Roles Anywhere with it, and its IAM grants test that tag.
+   */
+  readonly deployment?: string | undefined;
+  /**
+   * The CA's own roles (PKI_CA_ROLE_ARNS, comma-separated): calls they make on the gates are
+   * the sync's own, not drift (enforcement-drift.ts).
+   */
+  readonly caRoleArns?: readonly string[] | undefined;
+  /**
    * The pages' stylesheet and script: the copy the stack puts beside the handler on Lambda
    * (LAMBDA_TASK_ROOT/web-assets); undefined elsewhere (the repository's own).
    */
@@ -66,6 +76,8 @@ export function settingsFromEnvironment(env: Environment): LambdaSettings {
     mailConfigurationSet: env.PKI_MAIL_CONFIGURATION_SET || undefined,
     viewerHeaders: viewerHeadersFrom(env.PKI_VIEWER_HEADERS),
     openSubmission: booleanFrom(env.PKI_OPEN_SUBMISSION, "PKI_OPEN_SUBMISSION"),
+    deployment: deploymentFrom(env.PKI_DEPLOYMENT),
+    caRoleArns: roleArnsFrom(env.PKI_CA_ROLE_ARNS),
     webAssetsDir: env.LAMBDA_TASK_ROOT
       ? resolve(env.LAMBDA_TASK_ROOT, WEB_ASSETS_FOLDER)
       : undefined,
@@ -77,6 +89,32 @@ function viewerHeadersFrom(text: string | undefined): ViewerHeaders | undefined 
   if (!text) return undefined;
   if (text === "cloudfront") return text;
   throw new PkiError("CONFIG_INVALID", `PKI_VIEWER_HEADERS must be "cloudfront", not "${text}".`);
+}
+
+/** IAM Roles Anywhere CRL names allow letters, digits, spaces, `-` and `_` (at most 255). */
+function deploymentFrom(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) {
+    throw new PkiError(
+      "CONFIG_INVALID",
+      `PKI_DEPLOYMENT must be letters, digits, "-" or "_" (<app>-<stage>), not "${text}".`,
+    );
+  }
+  return text;
+}
+
+function roleArnsFrom(text: string | undefined): readonly string[] | undefined {
+  if (text === undefined) return undefined;
+  const arns = text
+    .split(",")
+    .map((arn) => arn.trim())
+    .filter(Boolean);
+  for (const arn of arns) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(arn)) {
+      throw new PkiError("CONFIG_INVALID", `PKI_CA_ROLE_ARNS: "${arn}" is not an IAM role ARN.`);
+    }
+  }
+  return arns;
 }
 
 function booleanFrom(text: string | undefined, name: string): boolean {

@@ -1,5 +1,10 @@
-/** DynamoDB: the request repository and the revocation store, on the one table. */
+/**
+ * DynamoDB: the request repository, the revocation store and the enforcement state, on the one
+ * table.
+ */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoEnforcementStateStore } from "@spca/core/enforcement/dynamo-state-store";
+import { DynamoAccess } from "@spca/core/store/dynamo-access";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
 import { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
 import type { AwsAdapters } from "../aws-services.ts";
@@ -10,10 +15,12 @@ import { type IamRequest, type IamRequestsOf, logCalls } from "../sdk-call-log.t
 export function dynamodbAdapters(
   client: () => DynamoDBClient = () =>
     logCalls(tracedClient(new DynamoDBClient({})), dynamodbRequests),
-): Required<Pick<AwsAdapters, "repository" | "revocations">> {
+): Required<Pick<AwsAdapters, "repository" | "revocations" | "enforcementStates">> {
   return {
     repository: ({ tableName }) => new DynamoRequestRepository({ client: client(), tableName }),
     revocations: ({ tableName }) => new DynamoRevocationStore({ client: client(), tableName }),
+    enforcementStates: ({ tableName }) =>
+      new DynamoEnforcementStateStore(new DynamoAccess(client(), tableName)),
   };
 }
 
