@@ -3,9 +3,10 @@
  * are revoked, a CRL of ENTRIES entries (the bench's deterministic serials with the revoked
  * leaves spread among them), and an HTTP server that publishes the CRL and the CA bundle with
  * ETags, as S3 and CloudFront do. Ours (authorizer-decide.ts) and Python `cryptography`
- * (authorizer_reference.py) then run as child processes against the same server and files.
+ * (authorizer_reference.py, under the interpreter authorizer-python.ts picks) then run as child
+ * processes against the same server and files.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -20,7 +21,6 @@ import type { CleanupStep } from "./scratch.ts";
 
 export const ENTRIES = 100_000;
 export const LEAVES = 50;
-export const PYTHON_CRYPTOGRAPHY_INSTALL = "apt-get install -y python3-cryptography";
 
 export interface AuthorizerSetUp {
   readonly crlUrl: string;
@@ -114,18 +114,6 @@ async function publish(objects: Record<string, Uint8Array>): Promise<Server> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return server;
-}
-
-/** The installed python3 `cryptography`'s version, or undefined when there is none. */
-export function pythonCryptographyVersion(): string | undefined {
-  const result = spawnSync(
-    "python3",
-    ["-c", "import cryptography; print(cryptography.__version__)"],
-    {
-      encoding: "utf8",
-    },
-  );
-  return result.status === 0 ? result.stdout.trim() : undefined;
 }
 
 /**
