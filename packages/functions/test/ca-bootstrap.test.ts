@@ -19,7 +19,7 @@ import { GetPublicKeyCommand, KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
 import { caIdOfChainPem } from "@spca/core/ca/authority";
 import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
-import { publicationKeys } from "@spca/core/ca/publication-urls";
+import { publicationKeys, TRUSTSTORE_KEY } from "@spca/core/ca/publication-urls";
 import { isPkiError } from "@spca/core/errors";
 import { loadConfig } from "@spca/core/policy/config";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
@@ -225,6 +225,52 @@ describe("CA bootstrap on deploy", () => {
     assert.equal(again.serial, first.serial);
     assert.equal(again.crl, null, "a fresh CRL is not republished");
     assert.equal(await text(objects, CA_CHAIN_OBJECT_KEY), chain);
+  });
+
+  test("an imported CA certificate is published at once: its certificate objects and the trust-store bundle", async () => {
+    const key = await testKey("ECC_NIST_P256");
+    kmsMock.reset();
+    serveKey(kmsMock, key);
+    const d = await deployment();
+    const { lambda, objects } = bootstrap(d);
+    await lambda({ mode: "self-signed" });
+    const before = await text(objects, TRUSTSTORE_KEY);
+    assert.ok(before, "the first deploy published the bundle");
+
+    // A new certificate for the same key, as the operator's offline tooling would make it.
+    const keyPath = join(work, "renewed.key");
+    writeFileSync(keyPath, key.privateKey.export({ format: "pem", type: "pkcs8" }), {
+      mode: 0o600,
+    });
+    const renewed = openssl([
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      keyPath,
+      "-subj",
+      "/CN=Renewed Issuing CA/O=Example",
+      "-days",
+      "400",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ]).toString();
+    const result = await lambda({ action: "import", chain: renewed });
+    assert.ok(!("error" in result), JSON.stringify(result));
+
+    const caId = caIdOfChainPem(renewed);
+    const bundle = await text(objects, TRUSTSTORE_KEY);
+    assert.notEqual(bundle, before, "the bundle changed");
+    assert.equal(caIdOfChainPem(bundle!), caId);
+    assert.match(
+      openssl(["x509", "-noout", "-subject", "-nameopt", "RFC2253"], bundle!).toString(),
+      /CN=Renewed Issuing CA/,
+    );
+    const der = (await objects.get(publicationKeys(caId).caCertificate))?.body;
+    assert.ok(der, "the CA certificate is published");
+    assert.equal(Buffer.from(der).toString("base64"), renewed.replace(/-----[A-Z ]+-----|\s/g, ""));
   });
 
   test("a bucket holding another key's CA certificate fails the deploy and is left alone", async () => {

@@ -12,8 +12,8 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Authority, caIdOfChainPem } from "../ca/authority.ts";
-import { publicationKeys, TRUSTSTORE_KEY } from "../ca/publication-urls.ts";
-import { decodePemBlocks, encodePem } from "../encoding/pem.ts";
+import { publicationKeys } from "../ca/publication-urls.ts";
+import { encodePem } from "../encoding/pem.ts";
 import { isPkiError, TransientError } from "../errors.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Config } from "../policy/config.ts";
@@ -26,7 +26,8 @@ import type {
 } from "../store/revocation-store.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { buildCrl, crlFingerprint, type RevokedEntry } from "./build.ts";
-import { CA_OBJECT_CACHE_CONTROL, crlCacheControl } from "./publication-cache.ts";
+import { publishCaObjects } from "./ca-objects.ts";
+import { crlCacheControl } from "./publication-cache.ts";
 
 export type CrlTrigger = "revocation" | "schedule" | "startup";
 
@@ -245,23 +246,8 @@ export class CrlPublisher {
 
   /** The CA certificate (DER and PEM) and the trust-store bundle of the whole chain. */
   private async publishCaObjects(authority: Authority): Promise<void> {
-    const keys = publicationKeys(authority.id);
-    const { objects } = this.deps;
     const chainPem = await this.deps.ca.chainPem();
-    const certificatePem = encodePem("CERTIFICATE", authority.certificate.der);
-    const cached = { cacheControl: CA_OBJECT_CACHE_CONTROL };
-    await objects.put(
-      keys.caCertificate,
-      authority.certificate.der,
-      "application/pkix-cert",
-      cached,
-    );
-    await objects.put(keys.caCertificatePem, certificatePem, "application/x-pem-file", cached);
-    // ALB trust stores and API Gateway truststores take the CA certificates as one PEM file.
-    const bundle = decodePemBlocks(chainPem)
-      .map((block) => encodePem("CERTIFICATE", block.der))
-      .join("");
-    await objects.put(TRUSTSTORE_KEY, bundle, "application/x-pem-file", cached);
+    await publishCaObjects(this.deps.objects, authority.id, authority.certificate.der, chainPem);
   }
 
   private leaseEnd(): Date {

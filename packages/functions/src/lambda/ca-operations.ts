@@ -13,10 +13,13 @@
  * reaches the caller as a Lambda FunctionError. The schemas below are the contract the CLI
  * checks the answers against.
  */
+
+import { caIdOfChainPem } from "@spca/core/ca/authority";
 import { caSummary, importCaChain, isChainOfKey } from "@spca/core/ca/bootstrap";
 import { createCaCsr } from "@spca/core/ca/create";
 import { CA_CHAIN_OBJECT_KEY, readCaChain } from "@spca/core/ca/object-store-ca";
-import { encodePem } from "@spca/core/encoding/pem";
+import { publishCaObjects } from "@spca/core/crl/ca-objects";
+import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { createApiKey } from "@spca/core/ra/api-keys";
 import type { Signer } from "@spca/core/signer/signer";
@@ -192,7 +195,12 @@ async function importChain(context: CaOperationContext, pem: string): Promise<Ca
     pem,
     context.now?.(),
   );
-  return { imported, chain: await chainPem(context), location: context.location };
+  const chain = await chainPem(context);
+  // Relying parties and the gates (the enforcement sync looks every minute) get the new CA
+  // certificate and bundle now, not at the next scheduled CRL.
+  const certificate = decodePemBlocks(chain)[0]!.der;
+  await publishCaObjects(context.objects, caIdOfChainPem(chain), certificate, chain);
+  return { imported, chain, location: context.location };
 }
 
 async function chainPem(context: CaOperationContext): Promise<string> {
