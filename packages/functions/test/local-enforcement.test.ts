@@ -21,7 +21,7 @@ import { checkCsr } from "@spca/core/csr/intake";
 import { loadConfig } from "@spca/core/policy/config";
 import { evaluatePolicy, findProfile } from "@spca/core/policy/evaluate";
 import { DataFolderCa } from "@spca/core/store/data-folder-ca";
-import { ecCsrFor, openssl } from "../../core/test/support/openssl.ts";
+import { ecCsrFor, openssl, opensslEcCa } from "../../core/test/support/openssl.ts";
 import {
   issueThrough,
   type Running,
@@ -190,29 +190,12 @@ function assertForbidden(outcome: Outcome, when: string) {
 
 /** A CA of our own making, named like the service's issuing CA, and a client under it. */
 function foreignClient(): Client {
-  const rootKey = join(work, "foreign-ca.key");
-  const rootPem = join(work, "foreign-ca.pem");
-  openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    rootKey,
-    "-subj",
+  const { key: rootKey, cert: rootPem } = opensslEcCa(
+    work,
+    "foreign-ca",
     "/CN=Example Private Issuing CA/O=Example",
-    "-days",
-    "2",
-    "-addext",
-    "basicConstraints=critical,CA:true",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-    "-out",
-    rootPem,
-  ]);
+    2,
+  );
   const name = "mallory.example.internal";
   const csr = join(work, "mallory.csr");
   writeFileSync(csr, ecCsrFor(work, name, "PEM"));

@@ -14,7 +14,7 @@ import { issueCertificate } from "../../src/certificate/issue.ts";
 import { checkCsr } from "../../src/csr/intake.ts";
 import { evaluatePolicy, findProfile } from "../../src/policy/evaluate.ts";
 import type { DataFolderCa } from "../../src/store/data-folder-ca.ts";
-import { ecCsrFor, openssl } from "./openssl.ts";
+import { ecCsrFor, openssl, opensslEcCa } from "./openssl.ts";
 import { scratchDir } from "./scratch.ts";
 import { tempCa } from "./test-ca.ts";
 
@@ -171,29 +171,7 @@ function opensslCaLeaf(
   subject: string,
   extensions: readonly string[],
 ): Leaf {
-  const key = join(dir, `${name}-ca.key`);
-  const cert = join(dir, `${name}-ca.pem`);
-  openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-subj",
-    subject,
-    "-days",
-    "30",
-    "-out",
-    cert,
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
+  const { key, cert } = opensslEcCa(dir, `${name}-ca`, subject, 30);
   return opensslLeaf(dir, name, cert, key, [
     `subjectAltName=DNS:${name}.example.internal`,
     ...extensions,

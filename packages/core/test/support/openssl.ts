@@ -135,3 +135,39 @@ export function opensslVerifyPem(
   );
   return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
 }
+
+/**
+ * A new self-signed P-256 CA made by OpenSSL, as an outside party's CA would be (basic
+ * constraints and key usage critical); returns the paths of its key and certificate (PEM).
+ */
+export function opensslEcCa(
+  dir: string,
+  name: string,
+  subject: string,
+  days: number,
+): { readonly key: string; readonly cert: string } {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.pem`);
+  openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    key,
+    "-subj",
+    subject,
+    "-days",
+    String(days),
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "-out",
+    cert,
+  ]);
+  return { key, cert };
+}
