@@ -57,6 +57,8 @@ export const errorCodes = {
   POLICY_EMAIL_NOT_ALLOWED: "The profile does not allow this email address.",
   POLICY_URI_NOT_ALLOWED: "The profile does not allow this URI.",
   POLICY_TOO_MANY_SANS: "The request has more SANs than the profile allows.",
+  POLICY_SUBJECT_VALUE_NOT_ALLOWED: "The profile does not allow this subject attribute value.",
+  POLICY_SUBJECT_ATTRIBUTE_REQUIRED: "The profile requires a subject attribute the CSR lacks.",
   POLICY_VALIDITY_INVALID: "The requested validity is not a positive whole number of days.",
   POLICY_VALIDITY_TOO_LONG: "The requested validity is longer than the profile allows.",
   POLICY_VALIDITY_BEYOND_CA: "The certificate would outlive the issuing CA certificate.",

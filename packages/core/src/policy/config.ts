@@ -11,6 +11,7 @@ import { issueMessages } from "../validation.ts";
 import { AwsSchema } from "./aws-config.ts";
 import { hasHostBits, parseCidr } from "./cidr.ts";
 import { Days, Domain, Email, Hours, isSubject } from "./fields.ts";
+import { rulesOutside, SUBJECT_ATTRIBUTES, SubjectValuesSchema } from "./subject-values.ts";
 
 /** The API's rate limit per API key and per client address unless the configuration sets one. */
 export const DEFAULT_API_RATE_LIMIT = { burst: 60, perSecond: 10 } as const;
@@ -120,14 +121,9 @@ export const ProfileSchema = v.pipe(
       }),
       v.check((s) => Object.values(s).some((x) => x !== undefined), "allow at least one SAN kind"),
     ),
-    subjectAttributes: v.optional(v.array(v.picklist(["CN", "O", "OU", "C", "ST", "L"])), [
-      "CN",
-      "O",
-      "OU",
-      "C",
-      "ST",
-      "L",
-    ]),
+    subjectAttributes: v.optional(v.array(v.picklist(SUBJECT_ATTRIBUTES)), [...SUBJECT_ATTRIBUTES]),
+    /** Per attribute type, the values it may carry (subject-values.ts). */
+    subjectValues: v.optional(SubjectValuesSchema),
     maxSans: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)),
     validity: v.pipe(
       v.strictObject({ defaultDays: Days, maxDays: Days }),
@@ -135,6 +131,16 @@ export const ProfileSchema = v.pipe(
     ),
     approval: Approval,
   }),
+  // A rule for a type the profile never issues is a misunderstanding, not a harmless no-op.
+  v.forward(
+    v.partialCheck(
+      [["subjectAttributes"], ["subjectValues"]],
+      (p) => rulesOutside(p.subjectValues, p.subjectAttributes).length === 0,
+      (i) =>
+        `a rule for ${rulesOutside(i.input.subjectValues, i.input.subjectAttributes).join(", ")}, which subjectAttributes (${i.input.subjectAttributes.join(", ")}) does not allow: add it there or drop the rule`,
+    ),
+    ["subjectValues"],
+  ),
 );
 
 const reservedNames = ["__proto__", "constructor", "prototype"];

@@ -9,6 +9,7 @@ import { PkiError } from "../errors.ts";
 import { type San, textToIp } from "../x509/general-names.ts";
 import { cidrContains, parseCidr } from "./cidr.ts";
 import type { Config, Profile } from "./config.ts";
+import { checkSubjectValues } from "./subject-values.ts";
 
 export interface PolicyDecision {
   readonly profileName: string;
@@ -63,6 +64,7 @@ export function evaluatePolicy(
       );
     }
   }
+  checkSubjectValues(csr.subject.entries, profileName, profile.subjectValues);
 
   if (csr.sans.length > profile.maxSans) {
     throw new PkiError(
@@ -93,6 +95,7 @@ export function evaluatePolicy(
     validityDays: days,
     checks: [
       `key type allowed by profile ${profileName}`,
+      ...(profile.subjectValues ? [`subject values within profile ${profileName}'s rules`] : []),
       `every SAN within profile ${profileName}'s names`,
       `${csr.sans.length} of at most ${profile.maxSans} SANs`,
       `validity ${days} days, at most ${profile.validity.maxDays}`,
