@@ -95,6 +95,7 @@ export const errorCodes = {
   APPROVAL_ALREADY_DECIDED: "This approval link has already been used.",
   APPROVAL_NOT_PENDING: "The request is no longer waiting for approval.",
   APPROVAL_SELF: "Requesters cannot approve their own requests.",
+  APPROVAL_WRONG_APPROVER: "The signed-in identity is not the approver this link was sent to.",
   APPROVAL_DELIVERY_FAILED: "The decision is recorded but could not be passed to the workflow yet.",
   // Local runtime
   RUNTIME_RUNNING: "The local service is running on this data folder.",
@@ -108,6 +109,7 @@ export const errorCodes = {
   REQUEST_EXISTS: "A request with that id already exists.",
   REQUEST_TRANSITION_INVALID: "The request lifecycle does not allow that status change.",
   REQUEST_STATE_CONFLICT: "The request is no longer in the status the change expects.",
+  REQUEST_EMAIL_REQUIRED: "The request needs an address for its mails.",
   IDEMPOTENCY_KEY_INVALID: "The Idempotency-Key must be 1 to 255 printable ASCII characters.",
   IDEMPOTENCY_KEY_REUSED: "The Idempotency-Key was already used for a different request.",
   APPROVER_NOT_LISTED: "That approver is not on the request's approver list.",
@@ -115,6 +117,11 @@ export const errorCodes = {
   API_KEY_EXISTS: "An API key with that id already exists.",
   API_KEY_NOT_FOUND: "There is no API key with that id.",
   API_KEY_LABEL_INVALID: "The API key's label is too long.",
+  API_KEY_OWNER_INVALID: "An API key's owner must be the email address of the person it acts for.",
+  PAGE_CURSOR_INVALID: "The page cursor is not one this listing gave out.",
+  // Identity
+  SIGN_IN_FAILED: "Signing in through the identity provider failed.",
+  IDENTITY_PROVIDER_UNAVAILABLE: "The identity provider cannot be reached.",
   MESSAGE_CLAIM_LOST: "Another sender took over this message.",
 } as const;
 

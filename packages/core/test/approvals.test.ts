@@ -63,6 +63,7 @@ describe("planApproval", () => {
     assert.deepEqual(planApproval("client", findProfile(config, "client"), "dev@example.com"), {
       mode: "automatic",
       approvers: [],
+      excluded: [],
       quorum: 0,
       timeoutSeconds: 0,
     });
@@ -72,9 +73,34 @@ describe("planApproval", () => {
     assert.deepEqual(planApproval("server", findProfile(config, "server"), "dev@example.com"), {
       mode: "manual",
       approvers: ["security@example.com"],
+      excluded: [],
       quorum: 1,
       timeoutSeconds: 168 * 3600,
     });
+  });
+
+  test("the requester under any alias of an approver's mailbox is left out, and named", () => {
+    const profile = {
+      ...findProfile(config, "server"),
+      approval: {
+        mode: "manual" as const,
+        approvers: ["security@example.com", "platform@example.com"],
+        quorum: 1,
+        timeoutHours: 1,
+      },
+    };
+    for (const alias of [
+      "Security+me@Example.com",
+      "SECURITY@example.com",
+      "security+@example.com",
+    ]) {
+      const plan = planApproval("pair", profile, alias);
+      assert.deepEqual(plan.approvers, ["platform@example.com"], alias);
+      assert.deepEqual(plan.excluded, ["security@example.com"], alias);
+    }
+    // A different mailbox is a different person: dots and other local parts are not folded.
+    assert.deepEqual(planApproval("pair", profile, "sec.urity@example.com").excluded, []);
+    assert.deepEqual(planApproval("pair", profile, "security@example.org").excluded, []);
   });
 
   test("a fractional timeoutHours waits whole seconds (0.001 hours is 4 s)", () => {

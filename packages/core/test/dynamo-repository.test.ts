@@ -1,8 +1,9 @@
 /**
  * The storage authority against dynalite (in-process, one server for the file, a fresh table
- * per test): the request lifecycle and its audit trail, conditional transitions and races,
- * idempotency keys, approval links and quorum, serial uniqueness, hashed API keys, status-page
- * secrets, browser sessions and sent markers. Every refusal is asserted by its PkiError code.
+ * per test): the request lifecycle and its audit trail, page cursors, the submitting principal,
+ * conditional transitions and races, idempotency keys, approval links, quorum and four eyes,
+ * serial uniqueness, hashed API keys and their owners, status-page secrets, browser sessions
+ * (a key's or a person's) and sent markers. Every refusal is asserted by its PkiError code.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -26,6 +27,8 @@ const REQUESTER = "requester@example.com";
 const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
 const CAROL = "carol@example.com";
+/** Who submits the fixtures' requests: an API key acting for REQUESTER. */
+const KEY_PRINCIPAL = "api-key:0123456789abcdef";
 
 let dynamo: LocalDynamo;
 before(async () => {
@@ -76,7 +79,8 @@ function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
       timeoutSeconds: 7 * 86400,
       deadline: null,
     },
-    submittedBy: "api-key:0123456789abcdef",
+    submittedBy: KEY_PRINCIPAL,
+    principal: { id: KEY_PRINCIPAL, email: REQUESTER, groups: [] },
     ...overrides,
   };
 }
@@ -272,7 +276,7 @@ describe("requests", () => {
     assert.deepEqual(
       history.map((e) => [e.seq, e.action, e.actor, e.from, e.to]),
       [
-        [1, "submitted", "api-key:0123456789abcdef", null, "submitted"],
+        [1, "submitted", `${REQUESTER} (${KEY_PRINCIPAL})`, null, "submitted"],
         [2, "pending_approval", "workflow:StoreRequest", "submitted", "pending_approval"],
         [3, "approval.opened", "workflow:RequestApproval", null, null],
         [4, "approval.approve", `approver:${ALICE}`, null, null],
@@ -281,8 +285,10 @@ describe("requests", () => {
         [7, "issued", "workflow:StoreCertificate", "approved", "issued"],
       ],
     );
+    // Who submitted (the principal's id) and where mails go (the notification address).
     assert.deepEqual(history[0]!.details, {
-      requester: REQUESTER,
+      principal: KEY_PRINCIPAL,
+      notify: REQUESTER,
       profile: "server",
       csrSha256: input.csrSummary.sha256,
     });
@@ -523,6 +529,138 @@ describe("requests", () => {
     assert.deepEqual(
       (await repo.listRequestsByStatus("submitted", { newestFirst: true })).items,
       [],
+    );
+  });
+
+  test("a cursor the repository did not make is PAGE_CURSOR_INVALID, never a DynamoDB error", async () => {
+    const { repo } = await setup();
+    const a = await requestIn(repo, "submitted");
+    await requestIn(repo, "submitted");
+    await requestIn(repo, "pending_approval");
+    const page1 = await repo.listRequestsByStatus("submitted", { limit: 1 });
+    assert.ok(page1.next);
+    const genuine = JSON.parse(Buffer.from(page1.next, "base64url").toString("utf8"));
+    assert.deepEqual(Object.keys(genuine).sort(), ["gsi1pk", "gsi1sk", "pk", "sk"]);
+    assert.equal(genuine.gsi1pk, "STATUS#submitted");
+    const encode = (value: unknown) =>
+      Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
+    const other = newRequestId();
+    const position = `2030-01-01T00:00:00.000Z#${a}`;
+    const crafted: Record<string, unknown>[] = [
+      // Well formed, the right index partition, but a key that does not fit.
+      { ...genuine, pk: "REQ#other" },
+      { ...genuine, pk: `REQ#${other}` },
+      { ...genuine, pk: "" },
+      { ...genuine, sk: "" },
+      { ...genuine, sk: "SESSION" },
+      { ...genuine, gsi1sk: "" },
+      { ...genuine, gsi1sk: "x".repeat(2000) },
+      { ...genuine, gsi1sk: `${"2".repeat(1990)}#${a}` },
+      { ...genuine, gsi1sk: `not a time#${a}` },
+      {
+        ...genuine,
+        gsi1sk: `2030-01-01T00:00:00.000Z#${"a".repeat(2000)}`,
+        pk: `REQ#${"a".repeat(2000)}`,
+      },
+      { gsi1pk: "STATUS#submitted", gsi1sk: position, pk: `REQ#${other}`, sk: "REQUEST" },
+      { ...genuine, gsi1sk: 7 },
+      { ...genuine, pk: { S: `REQ#${a}` } },
+      { ...genuine, pk: null },
+      // Another index partition; a name missing or added.
+      { ...genuine, gsi1pk: "STATUS#pending_approval" },
+      { ...genuine, gsi1pk: "APIKEYS" },
+      { pk: genuine.pk, sk: genuine.sk, gsi1pk: genuine.gsi1pk },
+      { ...genuine, extra: "x" },
+    ];
+    const garbage = [
+      "",
+      "not base64!",
+      Buffer.from("not json", "utf8").toString("base64url"),
+      encode([genuine]),
+      encode("text"),
+      encode(null),
+      page1.next.slice(0, -4),
+    ];
+    for (const cursor of [...crafted.map(encode), ...garbage]) {
+      await rejectsWith(
+        repo.listRequestsByStatus("submitted", { limit: 1, cursor }),
+        "PAGE_CURSOR_INVALID",
+      );
+    }
+    // A genuine cursor is not accepted for another status's listing either.
+    await rejectsWith(
+      repo.listRequestsByStatus("pending_approval", { cursor: page1.next }),
+      "PAGE_CURSOR_INVALID",
+    );
+    // The genuine one still pages on.
+    const page2 = await repo.listRequestsByStatus("submitted", { limit: 1, cursor: page1.next });
+    assert.equal(page2.items.length, 1);
+  });
+});
+
+describe("principals", () => {
+  test("a request keeps who submitted it apart from where its mails go", async () => {
+    const { repo } = await setup();
+    const principal = { id: "oidc:sam", email: "sam@example.com", groups: ["team-platform"] };
+    const input = newRequest({
+      requester: "pki-team@example.com",
+      principal,
+      submittedBy: "oidc:sam",
+    });
+    const { request } = await repo.createRequest(input);
+    assert.deepEqual(request.principal, principal);
+    assert.equal(request.requester, "pki-team@example.com");
+    assert.equal(request.submittedBy, "oidc:sam");
+    assert.deepEqual(await repo.getRequest(input.id), request);
+    const [submitted] = await repo.history(input.id);
+    assert.equal(submitted!.actor, "sam@example.com (oidc:sam)");
+    assert.deepEqual(submitted!.details, {
+      principal: "oidc:sam",
+      notify: "pki-team@example.com",
+      profile: "server",
+      csrSha256: input.csrSummary.sha256,
+    });
+    // Nobody signed in: the principal is the client's address, and so is the actor.
+    const open = newRequest({
+      principal: { id: "anonymous:10.0.0.7", email: null, groups: [] },
+      submittedBy: "anonymous:10.0.0.7",
+    });
+    await repo.createRequest(open);
+    assert.equal((await repo.history(open.id))[0]!.actor, "anonymous:10.0.0.7");
+  });
+
+  test("a request stored before principals were recorded reads with the key and address it had", async () => {
+    const { repo, clock, tableName } = await setup();
+    // Then, a key (submittedBy was its bare id) typed Carol's address.
+    const input = newRequest({
+      requester: CAROL,
+      submittedBy: "0123456789abcdef",
+      approval: { ...newRequest().approval, approvers: [ALICE, BOB, CAROL], quorum: 1 },
+    });
+    await repo.createRequest(input);
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `REQ#${input.id}` }, sk: { S: "REQUEST" } },
+        UpdateExpression: "REMOVE #principal",
+        ExpressionAttributeNames: { "#principal": "principal" },
+      }),
+    );
+    const legacy = await repo.getRequest(input.id);
+    // The typed address stands in for the submitter's email; no groups share it.
+    assert.equal(legacy!.principal.email, CAROL);
+    assert.deepEqual(legacy!.principal.groups, []);
+    assert.ok(legacy!.principal.id.endsWith("0123456789abcdef"), legacy!.principal.id);
+    // Four eyes then goes by the address typed at the time.
+    await repo.transition(input.id, { from: "submitted", to: "pending_approval", actor: "t" });
+    const deadline = new Date(clock.now.getTime() + 3600_000).toISOString();
+    await rejectsWith(
+      repo.openApproval(input.id, {
+        taskToken: "t",
+        deadline,
+        links: [{ approver: CAROL, secretHash: sha256("c"), expiresAt: deadline }],
+      }),
+      "APPROVAL_SELF",
     );
   });
 });
@@ -807,6 +945,121 @@ describe("approvals", () => {
     assert.equal(state.links.length, 1);
   });
 
+  test("four eyes goes by the principal's mailbox: case and +tag do not make another person", async () => {
+    const { repo, clock, tableName } = await setup();
+    const SECURITY = "security@example.com";
+    const deadline = new Date(clock.now.getTime() + 3600_000).toISOString();
+    const link = (approver: string) => ({
+      approver,
+      secretHash: sha256(approver),
+      expiresAt: deadline,
+    });
+    const { request } = await repo.createRequest(
+      newRequest({
+        // Submitted by Sam himself under an alias; his mails go to the team list.
+        requester: "pki-team@example.com",
+        principal: { id: "oidc:sam", email: "Security+me@Example.com", groups: [] },
+        submittedBy: "oidc:sam",
+        approval: { ...newRequest().approval, approvers: [SECURITY, ALICE], quorum: 1 },
+      }),
+    );
+    await repo.transition(request.id, { from: "submitted", to: "pending_approval", actor: "t" });
+    await rejectsWith(
+      repo.openApproval(request.id, { taskToken: "t", deadline, links: [link(SECURITY)] }),
+      "APPROVAL_SELF",
+    );
+    await rejectsWith(
+      repo.openApproval(request.id, {
+        taskToken: "t",
+        deadline,
+        links: [link(ALICE), link("SECURITY@example.com")],
+      }),
+      "APPROVAL_SELF",
+    );
+    assert.deepEqual((await repo.getApproval(request.id))!.links, [], "nothing was written");
+
+    // recordDecision checks again: a link for Sam stored while the request named someone else
+    // (say, before four eyes knew about aliases) still cannot decide it.
+    const { request: other } = await repo.createRequest(
+      newRequest({
+        approval: { ...newRequest().approval, approvers: [SECURITY, ALICE], quorum: 1 },
+      }),
+    );
+    await repo.transition(other.id, { from: "submitted", to: "pending_approval", actor: "t" });
+    await repo.openApproval(other.id, { taskToken: "t", deadline, links: [link(SECURITY)] });
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `REQ#${other.id}` }, sk: { S: "REQUEST" } },
+        UpdateExpression: "SET #principal.#email = :email",
+        ExpressionAttributeNames: { "#principal": "principal", "#email": "email" },
+        ExpressionAttributeValues: { ":email": { S: "Security+me@Example.com" } },
+      }),
+    );
+    await rejectsWith(
+      repo.recordDecision(other.id, { secretHash: sha256(SECURITY), decision: "approve" }),
+      "APPROVAL_SELF",
+    );
+    const after = await repo.getRequest(other.id);
+    assert.equal(after!.status, "pending_approval");
+    assert.deepEqual(after!.decisions, []);
+  });
+
+  test("the typed address counts for four eyes only when the principal has no email", async () => {
+    const { repo, clock } = await setup();
+    const deadline = new Date(clock.now.getTime() + 3600_000).toISOString();
+    const link = (approver: string) => ({
+      approver,
+      secretHash: sha256(approver),
+      expiresAt: deadline,
+    });
+    const approval = { ...newRequest().approval, approvers: [ALICE, BOB], quorum: 1 };
+    // A key acting for REQUESTER, whose mails go to Alice: Alice did not ask, so she may decide.
+    const { request: keyed } = await repo.createRequest(newRequest({ requester: ALICE, approval }));
+    await repo.transition(keyed.id, { from: "submitted", to: "pending_approval", actor: "t" });
+    const state = await repo.openApproval(keyed.id, {
+      taskToken: "t",
+      deadline,
+      links: [link(ALICE)],
+    });
+    assert.deepEqual(
+      state.links.map((l) => l.approver),
+      [ALICE],
+    );
+    // Alice decides signed in: the audit trail names her as she signed in.
+    const decided = await repo.recordDecision(keyed.id, {
+      secretHash: sha256(ALICE),
+      decision: "approve",
+      actor: `${ALICE} (oidc:alice)`,
+    });
+    assert.equal(decided.outcome, "approved");
+    assert.deepEqual(
+      (await repo.history(keyed.id)).slice(-2).map((e) => [e.action, e.actor]),
+      [
+        ["approval.approve", `${ALICE} (oidc:alice)`],
+        ["approved", `${ALICE} (oidc:alice)`],
+      ],
+    );
+
+    // Nobody signed in: the address given is all there is to go on.
+    const { request: open } = await repo.createRequest(
+      newRequest({
+        requester: ALICE,
+        principal: { id: "anonymous:10.0.0.7", email: null, groups: [] },
+        submittedBy: "anonymous:10.0.0.7",
+        approval,
+      }),
+    );
+    await repo.transition(open.id, { from: "submitted", to: "pending_approval", actor: "t" });
+    for (const self of [ALICE, "Alice+pki@Example.com"]) {
+      await rejectsWith(
+        repo.openApproval(open.id, { taskToken: "t", deadline, links: [link(self)] }),
+        "APPROVAL_SELF",
+      );
+    }
+    await repo.openApproval(open.id, { taskToken: "t", deadline, links: [link(BOB)] });
+  });
+
   test("a retried approval step replaces the token and unused links, never used ones", async () => {
     const { repo, clock } = await setup();
     const p = await pendingWithLinks(repo, clock, [ALICE, BOB]);
@@ -896,7 +1149,12 @@ describe("API keys", () => {
     const { repo, tableName } = await setup();
     const raw = `spca_${randomBytes(32).toString("base64url")}`;
     const keyHash = sha256(raw);
-    const created = await repo.createApiKey({ keyHash, role: "admin", label: "bootstrap" });
+    const created = await repo.createApiKey({
+      keyHash,
+      role: "admin",
+      label: "bootstrap",
+      owner: "admin@example.com",
+    });
     assert.equal(created.id, keyHash.slice(0, 16));
     assert.equal(created.revokedAt, null);
     assert.deepEqual(await repo.findActiveApiKey(keyHash), created);
@@ -908,7 +1166,7 @@ describe("API keys", () => {
     );
     assert.equal(await repo.findActiveApiKey(raw), undefined);
     await rejectsWith(
-      repo.createApiKey({ keyHash, role: "requester", label: "dup" }),
+      repo.createApiKey({ keyHash, role: "requester", label: "dup", owner: ALICE }),
       "API_KEY_EXISTS",
     );
 
@@ -916,6 +1174,7 @@ describe("API keys", () => {
       keyHash: sha256("second key"),
       role: "requester",
       label: "ci",
+      owner: ALICE,
     });
     assert.deepEqual(
       (await repo.listApiKeys()).map((k) => k.id).sort(),
@@ -935,6 +1194,53 @@ describe("API keys", () => {
     assert.ok(dump.includes(keyHash));
     assert.ok(!dump.includes(raw), "the raw key is never stored");
     assert.ok(!dump.includes(raw.slice(5)), "nor its secret part");
+  });
+
+  test("a key is stored with its owner, and found and listed with it", async () => {
+    const { repo, tableName } = await setup();
+    const keyHash = sha256("alice's build key");
+    const created = await repo.createApiKey({
+      keyHash,
+      role: "requester",
+      label: "alice's build farm",
+      owner: ALICE,
+    });
+    assert.deepEqual(created, {
+      id: keyHash.slice(0, 16),
+      role: "requester",
+      label: "alice's build farm",
+      owner: ALICE,
+      createdAt: "2030-01-01T00:00:00.000Z",
+      revokedAt: null,
+    });
+    assert.deepEqual(await repo.findActiveApiKey(keyHash), created);
+    assert.deepEqual(await repo.listApiKeys(), [created]);
+    const item = (await scanAll(tableName)).find((i) => i.pk?.S === `APIKEY#${created.id}`);
+    assert.equal(item?.owner?.S, ALICE);
+    // Revoking keeps the owner.
+    assert.equal((await repo.revokeApiKey(created.id)).owner, ALICE);
+    assert.equal((await repo.listApiKeys())[0]!.owner, ALICE);
+  });
+
+  test("a key stored before keys had owners reads with owner null", async () => {
+    const { repo, tableName } = await setup();
+    const keyHash = sha256("an old key");
+    const created = await repo.createApiKey({
+      keyHash,
+      role: "admin",
+      label: "old",
+      owner: "admin@example.com",
+    });
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `APIKEY#${created.id}` }, sk: { S: "APIKEY" } },
+        UpdateExpression: "REMOVE #owner",
+        ExpressionAttributeNames: { "#owner": "owner" },
+      }),
+    );
+    assert.deepEqual(await repo.findActiveApiKey(keyHash), { ...created, owner: null });
+    assert.deepEqual(await repo.listApiKeys(), [{ ...created, owner: null }]);
   });
 });
 
@@ -1052,6 +1358,7 @@ describe("browser sessions", () => {
       keyHash: sha256(randomBytes(32).toString("base64url")),
       role,
       label: "operator",
+      owner: ALICE,
     });
     const expiresIn = (seconds: number) =>
       new Date(context.clock.now.getTime() + seconds * 1000).toISOString();
@@ -1065,14 +1372,14 @@ describe("browser sessions", () => {
     const secret = newSecret();
     const secretHash = sha256(secret);
     const expiresAt = expiresIn(8 * HOUR);
-    await repo.createSession({ secretHash, keyId: key.id, expiresAt });
+    await repo.createSession({ secretHash, holder: { keyId: key.id }, expiresAt });
     advance(10);
     assert.deepEqual(await repo.findSession(secretHash), {
-      keyId: key.id,
-      role: "requester",
+      holder: { key },
       createdAt: "2030-01-01T00:00:00.000Z",
       expiresAt,
     });
+    assert.equal(key.role, "requester");
 
     // The role is read from the key at each lookup, not copied at sign-in.
     await dynamo.client.send(
@@ -1084,7 +1391,11 @@ describe("browser sessions", () => {
         ExpressionAttributeValues: { ":role": { S: "admin" } },
       }),
     );
-    assert.equal((await repo.findSession(secretHash))!.role, "admin");
+    assert.deepEqual(await repo.findSession(secretHash), {
+      holder: { key: { ...key, role: "admin" } },
+      createdAt: "2030-01-01T00:00:00.000Z",
+      expiresAt,
+    });
 
     const items = await scanAll(tableName);
     const item = items.find((i) => i.sk?.S === "SESSION");
@@ -1100,12 +1411,55 @@ describe("browser sessions", () => {
     assert.ok(!JSON.stringify(items).includes(secret), "the session secret is never stored");
   });
 
+  test("a person's session keeps the person as signed in, until it expires", async () => {
+    // No key at all: a person signs in through the identity provider.
+    const { repo, clock, advance, tableName } = await setup();
+    const person = {
+      sub: "00u1a2b3c4d5e6f7g8h9",
+      email: "sam@example.com",
+      name: "Sam Security",
+      groups: ["pki-approvers", "team-platform"],
+    };
+    const secret = newSecret();
+    const secretHash = sha256(secret);
+    const expiresAt = new Date(clock.now.getTime() + 8 * HOUR * 1000).toISOString();
+    await repo.createSession({ secretHash, holder: { person }, expiresAt });
+    advance(10);
+    assert.deepEqual(await repo.findSession(secretHash), {
+      holder: { person },
+      createdAt: "2030-01-01T00:00:00.000Z",
+      expiresAt,
+    });
+    // A person without a name from the provider.
+    const nameless = sha256(newSecret());
+    const rita = { sub: "u-2", email: "rita@example.com", name: null, groups: [] };
+    await repo.createSession({ secretHash: nameless, holder: { person: rita }, expiresAt });
+    assert.deepEqual((await repo.findSession(nameless))?.holder, { person: rita });
+
+    const item = (await scanAll(tableName)).find((i) => i.pk?.S === `SESSION#${secretHash}`);
+    assert.ok(item && !("keyId" in item), "a person's session names no key");
+    assert.ok(!JSON.stringify(await scanAll(tableName)).includes(secret));
+
+    advance(8 * HOUR - 11);
+    assert.ok(await repo.findSession(secretHash), "still valid a second before expiry");
+    advance(1);
+    assert.equal(await repo.findSession(secretHash), undefined, "expired at expiresAt");
+    assert.equal(await repo.findSession(nameless), undefined);
+    await repo.deleteSession(secretHash);
+    assert.ok(!(await scanAll(tableName)).some((i) => i.pk?.S === `SESSION#${secretHash}`));
+  });
+
   test("a session ends at its expiry; TTL is only housekeeping", async () => {
     const { repo, key, expiresIn, advance, tableName } = await withKey("admin");
     const secretHash = sha256(newSecret());
-    await repo.createSession({ secretHash, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    await repo.createSession({
+      secretHash,
+      holder: { keyId: key.id },
+      expiresAt: expiresIn(HOUR),
+    });
     advance(HOUR - 1);
-    assert.equal((await repo.findSession(secretHash))!.role, "admin");
+    assert.deepEqual((await repo.findSession(secretHash))!.holder, { key });
+    assert.equal(key.role, "admin");
     advance(1);
     assert.equal(await repo.findSession(secretHash), undefined, "expired at expiresAt");
     advance(2 * HOUR);
@@ -1120,25 +1474,36 @@ describe("browser sessions", () => {
       keyHash: sha256("another key"),
       role: "admin",
       label: "other",
+      owner: "admin@example.com",
     });
     const a = sha256(newSecret());
     const b = sha256(newSecret());
     const c = sha256(newSecret());
-    await repo.createSession({ secretHash: a, keyId: key.id, expiresAt: expiresIn(HOUR) });
-    await repo.createSession({ secretHash: b, keyId: key.id, expiresAt: expiresIn(HOUR) });
-    await repo.createSession({ secretHash: c, keyId: other.id, expiresAt: expiresIn(HOUR) });
-    assert.ok(await repo.findSession(a));
-    assert.ok(await repo.findSession(b));
+    const d = sha256(newSecret());
+    const expiresAt = expiresIn(HOUR);
+    const person = { sub: "alice", email: ALICE, name: "Alice", groups: [] };
+    await repo.createSession({ secretHash: a, holder: { keyId: key.id }, expiresAt });
+    await repo.createSession({ secretHash: b, holder: { keyId: key.id }, expiresAt });
+    await repo.createSession({ secretHash: c, holder: { keyId: other.id }, expiresAt });
+    // The key's owner signed in herself: revoking her key does not sign her out.
+    await repo.createSession({ secretHash: d, holder: { person }, expiresAt });
+    assert.deepEqual((await repo.findSession(a))?.holder, { key });
+    assert.deepEqual((await repo.findSession(b))?.holder, { key });
     await repo.revokeApiKey(key.id);
     assert.equal(await repo.findSession(a), undefined);
     assert.equal(await repo.findSession(b), undefined);
-    assert.deepEqual((await repo.findSession(c))!.keyId, other.id);
+    assert.deepEqual((await repo.findSession(c))?.holder, { key: other });
+    assert.deepEqual((await repo.findSession(d))?.holder, { person });
   });
 
   test("a session whose key does not exist resolves to nothing", async () => {
     const { repo, expiresIn } = await withKey();
     const secretHash = sha256(newSecret());
-    await repo.createSession({ secretHash, keyId: "ffffffffffffffff", expiresAt: expiresIn(HOUR) });
+    await repo.createSession({
+      secretHash,
+      holder: { keyId: "ffffffffffffffff" },
+      expiresAt: expiresIn(HOUR),
+    });
     assert.equal(await repo.findSession(secretHash), undefined);
   });
 
@@ -1146,8 +1511,9 @@ describe("browser sessions", () => {
     const { repo, key, expiresIn } = await withKey();
     const keep = sha256(newSecret());
     const end = sha256(newSecret());
-    await repo.createSession({ secretHash: keep, keyId: key.id, expiresAt: expiresIn(HOUR) });
-    await repo.createSession({ secretHash: end, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    const holder = { keyId: key.id };
+    await repo.createSession({ secretHash: keep, holder, expiresAt: expiresIn(HOUR) });
+    await repo.createSession({ secretHash: end, holder, expiresAt: expiresIn(HOUR) });
     await repo.deleteSession(end);
     assert.equal(await repo.findSession(end), undefined);
     assert.ok(await repo.findSession(keep), "other sessions of the key go on");
@@ -1162,7 +1528,11 @@ describe("browser sessions", () => {
     const { repo, key, expiresIn } = await withKey();
     const secret = newSecret();
     const secretHash = sha256(secret);
-    await repo.createSession({ secretHash, keyId: key.id, expiresAt: expiresIn(HOUR) });
+    await repo.createSession({
+      secretHash,
+      holder: { keyId: key.id },
+      expiresAt: expiresIn(HOUR),
+    });
     for (const probe of [
       sha256(`${secret}x`),
       secret,
@@ -1181,27 +1551,40 @@ describe("browser sessions", () => {
       keyHash: sha256("another key"),
       role: "admin",
       label: "other",
+      owner: "admin@example.com",
     });
     const secretHash = sha256(newSecret());
     const expiresAt = expiresIn(HOUR);
-    await repo.createSession({ secretHash, keyId: key.id, expiresAt });
+    await repo.createSession({ secretHash, holder: { keyId: key.id }, expiresAt });
     await assert.rejects(
-      repo.createSession({ secretHash, keyId: other.id, expiresAt: expiresIn(2 * HOUR) }),
+      repo.createSession({
+        secretHash,
+        holder: { keyId: other.id },
+        expiresAt: expiresIn(2 * HOUR),
+      }),
+      TransientError,
+    );
+    await assert.rejects(
+      repo.createSession({
+        secretHash,
+        holder: { person: { sub: "x", email: BOB, name: null, groups: [] } },
+        expiresAt: expiresIn(2 * HOUR),
+      }),
       TransientError,
     );
     assert.deepEqual(await repo.findSession(secretHash), {
-      keyId: key.id,
-      role: "requester",
+      holder: { key },
       createdAt: "2030-01-01T00:00:00.000Z",
       expiresAt,
     });
+    assert.equal(key.role, "requester");
   });
 
   test("a malformed hash is refused, and nothing is stored", async () => {
     const { repo, key, expiresIn, tableName } = await withKey();
     for (const secretHash of ["", "abc", newSecret(), sha256("x").toUpperCase()]) {
       await assert.rejects(
-        repo.createSession({ secretHash, keyId: key.id, expiresAt: expiresIn(HOUR) }),
+        repo.createSession({ secretHash, holder: { keyId: key.id }, expiresAt: expiresIn(HOUR) }),
         TypeError,
       );
     }

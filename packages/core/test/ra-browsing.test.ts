@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { isPkiError } from "../src/errors.ts";
 import { createEvent, type EventBus } from "../src/events/bus.ts";
+import { principalOfKey } from "../src/identity/principal.ts";
 import { hashSecret, newLinkSecret } from "../src/links/secrets.ts";
 import { requestPagePath } from "../src/notifications/messages.ts";
 import { loadConfig } from "../src/policy/config.ts";
@@ -37,7 +38,13 @@ import { shippedConfigPath } from "./support/test-ca.ts";
 const config = loadConfig(shippedConfigPath);
 const work = scratchDir("ra-browsing-");
 const START = "2030-01-01T00:00:00.000Z";
-const caller = { keyId: "0123456789abcdef" };
+/** Who submits here: an API key acting for dev@example.com. */
+const caller = principalOfKey({
+  id: "0123456789abcdef",
+  role: "requester",
+  owner: "dev@example.com",
+});
+const REQUESTED_BY = "dev@example.com (api-key:0123456789abcdef)";
 
 let dynamo: LocalDynamo;
 before(async () => {
@@ -171,10 +178,11 @@ describe("status-page links", () => {
     assert.equal(Buffer.from(token, "base64url").length, 32);
 
     const viewed = await ra.getRequestByStatusToken(result.request.id, token);
-    assert.deepEqual(viewed, await ra.getRequest(result.request.id));
+    assert.deepEqual(viewed, await ra.getRequest(result.request.id, caller));
     assert.deepEqual(viewed, result.request);
     assert.equal(viewed!.status, "submitted");
     assert.equal(viewed!.requester, "dev@example.com");
+    assert.equal(viewed!.requestedBy, REQUESTED_BY);
     assert.ok(!JSON.stringify(viewed).includes(hashSecret(token)), "the view carries no hash");
 
     // The link carries the token as it is.
@@ -392,22 +400,26 @@ describe("browser sessions", () => {
   test("signing in with a key gives a secret whose session is the key's", async () => {
     const world = await setup();
     const { ra, advance, tableName } = world;
-    const { key, record } = await ra.createApiKey("requester", "ci");
+    const { key, record } = await ra.createApiKey("requester", "ci", "dev@example.com");
     const signedIn = await ra.signIn(key);
     assert.ok(signedIn);
     assert.match(signedIn.secret, /^[A-Za-z0-9_-]{43}$/);
     assert.notEqual(signedIn.secret, key);
-    assert.equal(signedIn.keyId, record.id);
-    assert.equal(signedIn.role, "requester");
+    assert.deepEqual(signedIn.principal, {
+      id: `api-key:${record.id}`,
+      kind: "api-key",
+      email: "dev@example.com",
+      groups: [],
+      roles: ["requester"],
+    });
     assert.equal(
       signedIn.expiresAt,
       new Date(Date.parse(START) + SESSION_SECONDS * 1000).toISOString(),
     );
     advance(60);
     assert.deepEqual(await ra.session(signedIn.secret), {
-      keyId: record.id,
-      role: "requester",
-      createdAt: START,
+      principal: signedIn.principal,
+      name: "ci",
       expiresAt: signedIn.expiresAt,
     });
     const dump = await scanDump(tableName);
@@ -418,12 +430,12 @@ describe("browser sessions", () => {
 
   test("an admin key's session is an admin's; each sign-in is its own session", async () => {
     const { ra } = await setup();
-    const { key, record } = await ra.createApiKey("admin", "operator");
+    const { key, record } = await ra.createApiKey("admin", "operator", "admin@example.com");
     const first = (await ra.signIn(key))!;
     const second = (await ra.signIn(key))!;
     assert.notEqual(first.secret, second.secret);
-    assert.equal((await ra.session(first.secret))!.role, "admin");
-    assert.equal((await ra.session(second.secret))!.keyId, record.id);
+    assert.deepEqual((await ra.session(first.secret))!.principal.roles, ["admin"]);
+    assert.equal((await ra.session(second.secret))!.principal.id, `api-key:${record.id}`);
     await ra.signOut(first.secret);
     assert.equal(await ra.session(first.secret), undefined);
     assert.ok(await ra.session(second.secret), "signing out of one leaves the other");
@@ -431,7 +443,7 @@ describe("browser sessions", () => {
 
   test("a session lapses after SESSION_SECONDS", async () => {
     const { ra, advance } = await setup();
-    const { key } = await ra.createApiKey("requester", "ci");
+    const { key } = await ra.createApiKey("requester", "ci", "dev@example.com");
     const { secret } = (await ra.signIn(key))!;
     advance(SESSION_SECONDS - 1);
     assert.ok(await ra.session(secret));
@@ -441,8 +453,8 @@ describe("browser sessions", () => {
 
   test("revoking the key ends its sessions at once and refuses new ones", async () => {
     const { ra } = await setup();
-    const { key, record } = await ra.createApiKey("admin", "to revoke");
-    const other = await ra.createApiKey("requester", "stays");
+    const { key, record } = await ra.createApiKey("admin", "to revoke", "admin@example.com");
+    const other = await ra.createApiKey("requester", "stays", "dev@example.com");
     const { secret } = (await ra.signIn(key))!;
     const otherSession = (await ra.signIn(other.key))!;
     assert.ok(await ra.session(secret));
@@ -454,7 +466,7 @@ describe("browser sessions", () => {
 
   test("signOut ends the session, and repeating it or a garbage secret is harmless", async () => {
     const { ra } = await setup();
-    const { key } = await ra.createApiKey("requester", "ci");
+    const { key } = await ra.createApiKey("requester", "ci", "dev@example.com");
     const { secret } = (await ra.signIn(key))!;
     await ra.signOut(secret);
     assert.equal(await ra.session(secret), undefined);
@@ -466,7 +478,7 @@ describe("browser sessions", () => {
 
   test("unknown keys sign in to nothing, and non-secrets are no session", async () => {
     const { ra } = await setup();
-    const { key } = await ra.createApiKey("requester", "ci");
+    const { key } = await ra.createApiKey("requester", "ci", "dev@example.com");
     assert.equal(await ra.signIn(`${key}x`), undefined);
     assert.equal(await ra.signIn("spca_unknown"), undefined);
     assert.equal(await ra.signIn(""), undefined);
@@ -497,6 +509,7 @@ describe("listings", () => {
       id: ids[2],
       status: "submitted",
       requester: "three@example.com",
+      requestedBy: REQUESTED_BY,
       profile: "client",
       subject: "CN=three.example.internal",
       sans: [{ type: "dns", value: "three.example.internal" }],
@@ -548,6 +561,7 @@ describe("listings", () => {
         serial: "0a02",
         requestId: valid.id,
         requester: "b@example.com",
+        requestedBy: REQUESTED_BY,
         profile: "client",
         subject: "CN=valid.example.internal",
         notAfter: inDays(start, 30),
@@ -557,6 +571,7 @@ describe("listings", () => {
         serial: "0a01",
         requestId: expiring.id,
         requester: "a@example.com",
+        requestedBy: REQUESTED_BY,
         profile: "client",
         subject: "CN=expiring.example.internal",
         notAfter: inDays(start, 1),
@@ -662,7 +677,7 @@ describe("search", () => {
     assert.deepEqual(ids(await ra.searchRequests("ALICE")), [alice]);
     assert.deepEqual(ids(await ra.searchRequests("@example.net")), [carol]);
     // In a SAN and not in the subject.
-    assert.ok(!(await ra.getRequest(alice))!.subject.includes("alt-only"));
+    assert.ok(!(await ra.getRequest(alice, caller))!.subject.includes("alt-only"));
     assert.deepEqual(ids(await ra.searchRequests("alt-only")), [alice]);
     assert.deepEqual(ids(await ra.searchRequests("10.1.2.3")), [alice]);
     assert.deepEqual(ids(await ra.searchRequests("Cache.Example")), [carol]);

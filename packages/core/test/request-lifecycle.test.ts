@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isPkiError, TransientError } from "../src/errors.ts";
+import { principalOfKey } from "../src/identity/principal.ts";
 import type { WorkflowEngine } from "../src/workflow/engine.ts";
 import type { LocalWorkflowEngine } from "../src/workflow/local-engine.ts";
 import { createStepHandlers } from "../src/workflow/steps/index.ts";
@@ -22,6 +23,13 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 const csr = (name: string) => ecCsrFor(work, name).toString("utf8");
 
+/** Who submits: a build machine's API key, acting for Alice. */
+const alice = principalOfKey({
+  id: "0123456789abcdef",
+  role: "requester",
+  owner: "alice@example.com",
+});
+
 describe("request lifecycle", () => {
   let world: Awaited<ReturnType<typeof setUp>>;
   before(async () => {
@@ -31,7 +39,7 @@ describe("request lifecycle", () => {
     await world.close();
   });
 
-  const caller = { keyId: "k-test" };
+  const caller = alice;
 
   test("automatic approval: issued, the requester mailed the certificate, history recorded", async () => {
     const { ra, engine, mailer, bus, ca } = world;
@@ -44,10 +52,25 @@ describe("request lifecycle", () => {
     const done = await engine.waitForExecution(request.id);
     assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
     await bus.drain();
-    const view = (await ra.getRequest(request.id))!;
+    const view = (await ra.getRequest(request.id, caller))!;
     assert.equal(view.status, "issued");
     assert.match(view.serial!, /^[0-9a-f]+$/);
-    const cert = (await ra.getCertificate(view.serial!))!;
+    assert.equal(view.requester, "dev@example.com");
+    assert.equal(view.requestedBy, "alice@example.com (api-key:0123456789abcdef)");
+    const cert = (await ra.getCertificate(view.serial!, caller))!;
+    // Another requester sees neither; the request's own page (ofRequest) sees the certificate.
+    const bob = principalOfKey({
+      id: "fedcba9876543210",
+      role: "requester",
+      owner: "bob@example.com",
+    });
+    assert.equal(await ra.getRequest(request.id, bob), undefined);
+    assert.equal(await ra.getCertificate(view.serial!, bob), undefined);
+    assert.equal((await ra.getCertificate(view.serial!, { ofRequest: request.id }))!.pem, cert.pem);
+    assert.equal(
+      await ra.getCertificate(view.serial!, { ofRequest: "another-request" }),
+      undefined,
+    );
     const mails = mailer.to("dev@example.com");
     const issued = mails.find((m) => m.attachments?.length);
     assert.ok(issued, `no mail with attachments among: ${mails.map((m) => m.subject).join(" | ")}`);
@@ -84,7 +107,7 @@ describe("request lifecycle", () => {
     assert.equal(summary.status, "pending_approval");
     assert.equal(summary.comment, "<b>hi</b>");
     assert.equal(
-      (await ra.getRequest(request.id))!.status,
+      (await ra.getRequest(request.id, caller))!.status,
       "pending_approval",
       "a GET changes nothing",
     );
@@ -92,7 +115,7 @@ describe("request lifecycle", () => {
     const done = await engine.waitForExecution(request.id);
     assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
     await bus.drain();
-    assert.equal((await ra.getRequest(request.id))!.status, "issued");
+    assert.equal((await ra.getRequest(request.id, caller))!.status, "issued");
     await assert.rejects(ra.decide(request.id, token, "approve", undefined), (e) =>
       isPkiError(e, "APPROVAL_ALREADY_DECIDED"),
     );
@@ -116,7 +139,7 @@ describe("request lifecycle", () => {
     await ra.decide(request.id, token, "reject", "not this host");
     assert.equal((await engine.waitForExecution(request.id)).status, "SUCCEEDED");
     await bus.drain();
-    const view = (await ra.getRequest(request.id))!;
+    const view = (await ra.getRequest(request.id, caller))!;
     assert.equal(view.status, "rejected");
     const last = mailer.to("dev3@example.com").at(-1)!;
     assert.match(last.text, /not this host/);
@@ -166,12 +189,23 @@ describe("request lifecycle", () => {
       ),
       (e) => isPkiError(e, "PROFILE_UNKNOWN"),
     );
+    // server-client needs both its approvers; one of them asking leaves too few. Four eyes
+    // goes by who asks (here platform@'s own key), not by the address typed for the mails.
+    const platform = principalOfKey({
+      id: "00112233445566ff",
+      role: "requester",
+      owner: "platform@example.com",
+    });
     await assert.rejects(
       ra.submit(
-        { csr: csr("y.example.com"), email: "platform@example.com", profile: "server-client" },
-        caller,
+        { csr: csr("y.example.com"), email: "platform-team@example.com", profile: "server-client" },
+        platform,
         undefined,
       ),
+      (e) => isPkiError(e, "APPROVAL_QUORUM_UNREACHABLE"),
+    );
+    await assert.rejects(
+      ra.submit({ csr: csr("y.example.com"), profile: "server-client" }, platform, undefined),
       (e) => isPkiError(e, "APPROVAL_QUORUM_UNREACHABLE"),
     );
   });
@@ -202,7 +236,7 @@ function failingDelivery(failures: number) {
 }
 
 describe("a decision that does not reach the workflow at first", () => {
-  const caller = { keyId: "k-test" };
+  const caller = alice;
 
   test("the approver is told to send it again; the resend delivers it and issues once", async () => {
     const world = await setUp({ raEngine: failingDelivery(1) });
@@ -222,14 +256,14 @@ describe("a decision that does not reach the workflow at first", () => {
             e.message,
           ),
       );
-      assert.equal((await ra.getRequest(request.id))!.status, "approved");
+      assert.equal((await ra.getRequest(request.id, caller))!.status, "approved");
       // The same decision again: refused as a second decision, but it delivers the first.
       await assert.rejects(ra.decide(request.id, token, "approve", undefined), (e) =>
         isPkiError(e, "APPROVAL_ALREADY_DECIDED"),
       );
       assert.equal((await engine.waitForExecution(request.id)).status, "SUCCEEDED");
       await bus.drain();
-      const view = (await ra.getRequest(request.id))!;
+      const view = (await ra.getRequest(request.id, caller))!;
       assert.equal(view.status, "issued");
       assert.equal(view.history.filter((h) => h.action === "issued").length, 1);
       assert.equal(view.history.filter((h) => h.action === "approval.approve").length, 1);
@@ -237,7 +271,7 @@ describe("a decision that does not reach the workflow at first", () => {
       await assert.rejects(ra.decide(request.id, token, "approve", undefined), (e) =>
         isPkiError(e, "APPROVAL_ALREADY_DECIDED"),
       );
-      assert.equal((await ra.getRequest(request.id))!.history.length, view.history.length);
+      assert.equal((await ra.getRequest(request.id, caller))!.history.length, view.history.length);
     } finally {
       await world.close();
     }
@@ -259,7 +293,7 @@ describe("a decision that does not reach the workflow at first", () => {
       const done = await engine.waitForExecution(request.id);
       assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
       await bus.drain();
-      const view = (await ra.getRequest(request.id))!;
+      const view = (await ra.getRequest(request.id, caller))!;
       assert.equal(view.status, "issued");
       const actions = view.history.map((h) => h.action);
       assert.ok(!actions.includes("expired"), actions.join(", "));
@@ -284,7 +318,7 @@ describe("a decision that does not reach the workflow at first", () => {
       );
       assert.equal((await engine.waitForExecution(request.id)).status, "SUCCEEDED");
       await bus.drain();
-      const view = (await ra.getRequest(request.id))!;
+      const view = (await ra.getRequest(request.id, caller))!;
       assert.equal(view.status, "rejected");
       assert.equal(view.reason, "wrong team");
       const mails = mailer.to("dev@example.com");

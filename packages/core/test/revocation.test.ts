@@ -20,6 +20,7 @@ import { decodePemBlocks, encodePem } from "../src/encoding/pem.ts";
 import { isPkiError } from "../src/errors.ts";
 import { createEvent, type EventBus } from "../src/events/bus.ts";
 import type { DomainEvent } from "../src/events/catalogue.ts";
+import { principalOfKey } from "../src/identity/principal.ts";
 import type { ObjectStore } from "../src/store/object-store.ts";
 import type { RevocationRecord, RevocationStore } from "../src/store/revocation-store.ts";
 import { ecCsrFor, openssl, opensslVerifyPem } from "./support/openssl.ts";
@@ -28,7 +29,20 @@ import { setUp } from "./support/world.ts";
 const work = mkdtempSync(join(tmpdir(), "revocation-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const caller = { keyId: "k-admin" };
+/** Who revokes: an admin's API key. */
+const caller = principalOfKey({
+  id: "a0b1c2d3e4f5a6b7",
+  role: "admin",
+  owner: "admin@example.com",
+});
+/** How the revocation records them. */
+const REVOKED_BY = "admin@example.com (api-key:a0b1c2d3e4f5a6b7)";
+/** Who asks for the certificates: a build machine's key, acting for Alice. */
+const requester = principalOfKey({
+  id: "0123456789abcdef",
+  role: "requester",
+  owner: "alice@example.com",
+});
 const csr = (name: string) => ecCsrFor(work, name).toString("utf8");
 type World = Awaited<ReturnType<typeof setUp>>;
 
@@ -36,13 +50,13 @@ type World = Awaited<ReturnType<typeof setUp>>;
 async function issue(world: World, name: string, email = "dev@example.com") {
   const { request } = await world.ra.submit(
     { csr: csr(name), email, profile: "client" },
-    { keyId: "k-req" },
+    requester,
     undefined,
   );
   const done = await world.engine.waitForExecution(request.id);
   assert.equal(done.status, "SUCCEEDED", JSON.stringify(done));
-  const serial = (await world.ra.getRequest(request.id))!.serial!;
-  const cert = (await world.ra.getCertificate(serial))!;
+  const serial = (await world.ra.getRequest(request.id, requester))!.serial!;
+  const cert = (await world.ra.getCertificate(serial, requester))!;
   return { serial, pem: cert.pem, requestId: request.id, notAfter: cert.notAfter };
 }
 
@@ -71,7 +85,7 @@ describe("revoking a certificate", () => {
     const result = await world.ra.revokeCertificate(cert.serial, "keyCompromise", caller);
     assert.equal(result.created, true);
     assert.equal(result.reason, "keyCompromise");
-    assert.equal(result.revokedBy, "k-admin");
+    assert.equal(result.revokedBy, REVOKED_BY);
     assert.equal(result.requestId, cert.requestId);
     await world.bus.drain();
 
@@ -95,7 +109,7 @@ describe("revoking a certificate", () => {
     assert.equal(verdict.ok, false);
     assert.match(verdict.output, /certificate revoked/);
 
-    const view = (await world.ra.getRequest(cert.requestId))!;
+    const view = (await world.ra.getRequest(cert.requestId, caller))!;
     assert.equal(view.status, "revoked");
     const revokedEntry = view.history.find((h) => h.action === "revoked");
     assert.deepEqual(revokedEntry?.details, {
@@ -103,8 +117,8 @@ describe("revoking a certificate", () => {
       reason: "keyCompromise",
       revokedAt: result.revokedAt,
     });
-    assert.equal(revokedEntry?.actor, "k-admin");
-    const certView = (await world.ra.getCertificate(cert.serial))!;
+    assert.equal(revokedEntry?.actor, REVOKED_BY);
+    const certView = (await world.ra.getCertificate(cert.serial, caller))!;
     assert.equal(certView.status, "revoked");
     assert.equal(certView.revocation?.reason, "keyCompromise");
     const mails = world.mailer.to("dev@example.com").filter((m) => /revoked/i.test(m.subject));
@@ -165,7 +179,7 @@ describe("revoking a certificate", () => {
         isPkiError(e, "REVOCATION_REASON_INVALID"),
       );
     }
-    assert.equal((await ra.getCertificate(cert.serial))!.status, "valid");
+    assert.equal((await ra.getCertificate(cert.serial, caller))!.status, "valid");
   });
 
   test("the CA certificate (DER, PEM) and the trust-store bundle are published beside the CRL", async () => {
@@ -376,7 +390,7 @@ function revocationOf(
     reason: "keyCompromise",
     revokedAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
     requestId: cert.requestId,
-    revokedBy: "k-admin",
+    revokedBy: REVOKED_BY,
   };
 }
 
@@ -579,7 +593,7 @@ describe("expiry", () => {
         (await world.ra.revokeCertificate(revoked.serial, "superseded", caller)).created,
         false,
       );
-      assert.equal((await world.ra.getCertificate(expired.serial))!.status, "expired");
+      assert.equal((await world.ra.getCertificate(expired.serial, caller))!.status, "expired");
 
       offsetMs = notAfter + 86_400_000 - Date.now(); // within the 2-day grace period
       await world.publisher.publish("schedule");

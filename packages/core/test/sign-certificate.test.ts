@@ -85,7 +85,8 @@ async function approvedRequest(deps: StepDependencies, name: string): Promise<st
     csrSummary: summariseCsr(csr),
     validityDays: null,
     approval: { mode: "automatic", approvers: [], quorum: 0, timeoutSeconds: 0, deadline: null },
-    submittedBy: "k-test",
+    submittedBy: "api-key:0123456789abcdef",
+    principal: { id: "api-key:0123456789abcdef", email: "alice@example.com", groups: [] },
   });
   await deps.repository.transition(request.id, {
     from: "submitted",

@@ -94,6 +94,7 @@ function newRequest(): NewRequest {
     validityDays: null,
     approval: { mode: "automatic", approvers: [], quorum: 0, timeoutSeconds: 0, deadline: null },
     submittedBy: "api-key:0123456789abcdef",
+    principal: { id: "api-key:0123456789abcdef", email: "alice@example.com", groups: [] },
   };
 }
 

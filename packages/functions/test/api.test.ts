@@ -6,21 +6,35 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PkiError } from "@spca/core/errors";
+import { anonymousPrincipal, principalOfKey } from "@spca/core/identity/principal";
 import { createApi } from "../src/api/app.ts";
 import { RateLimiter } from "../src/api/rate-limit.ts";
 import { MAX_BODY_BYTES } from "../src/api/schemas.ts";
 import type {
   ApiKeyView,
   ApiServices,
-  Caller,
   CertificateView,
+  Principal,
   RequestView,
   SubmitInput,
 } from "../src/api/services.ts";
 
-const KEYS: Record<string, { keyId: string; role: "requester" | "admin" }> = {
-  requesterKey_0123456789abcdef: { keyId: "k-req", role: "requester" },
-  adminKey_0123456789abcdefghij: { keyId: "k-adm", role: "admin" },
+const KEYS: Record<string, Principal> = {
+  requesterKey_0123456789abcdef: principalOfKey({
+    id: "k-req",
+    role: "requester",
+    owner: "dev@example.com",
+  }),
+  adminKey_0123456789abcdefghij: principalOfKey({
+    id: "k-adm",
+    role: "admin",
+    owner: "admin@example.com",
+  }),
+  auditorKey_0123456789abcdefgh: principalOfKey({
+    id: "k-aud",
+    role: "auditor",
+    owner: "auditor@example.com",
+  }),
 };
 const auth = { authorization: "Bearer requesterKey_0123456789abcdef" };
 
@@ -29,6 +43,7 @@ const view: RequestView = {
   status: "pending_approval",
   profile: "server",
   requester: "dev@example.com",
+  requestedBy: "dev@example.com (api-key:k-req)",
   subject: "CN=a.example.com",
   sans: [{ type: "dns", value: "a.example.com" }],
   key: "EC P-256",
@@ -58,6 +73,7 @@ const apiKey: ApiKeyView = {
   id: "0123456789abcdef",
   role: "requester",
   label: "ci",
+  owner: "dev@example.com",
   createdAt: "2026-11-22T10:00:00.000Z",
   revokedAt: null,
 };
@@ -66,13 +82,14 @@ const CRL_DER = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x07);
 
 function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished?: boolean } = {}) {
   const calls: {
-    submit: { input: SubmitInput; caller: Caller; key: string | undefined }[];
-    createApiKey: { role: string; label: string }[];
-    revoke: { serial: string; reason: string; caller: Caller }[];
+    submit: { input: SubmitInput; caller: Principal; key: string | undefined }[];
+    createApiKey: { role: string; label: string; owner: string }[];
+    revoke: { serial: string; reason: string; caller: Principal }[];
     published: string[];
   } = { submit: [], createApiKey: [], revoke: [], published: [] };
   const services: ApiServices = {
     authenticate: async (raw) => KEYS[raw],
+    anonymous: (address) => anonymousPrincipal(address),
     submit: async (input, caller, key) => {
       calls.submit.push({ input, caller, key });
       if (input.profile === "nope")
@@ -91,9 +108,9 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished
       throw new PkiError("APPROVAL_TOKEN_INVALID");
     },
     caChainPem: async () => PEM + CHAIN,
-    createApiKey: async (role, label) => {
-      calls.createApiKey.push({ role, label });
-      return { key: "spca_new", record: { ...apiKey, role, label } };
+    createApiKey: async (role, label, owner) => {
+      calls.createApiKey.push({ role, label, owner });
+      return { key: "spca_new", record: { ...apiKey, role, label, owner } };
     },
     listApiKeys: async () => [apiKey],
     revokeApiKey: async (id) => {
@@ -108,7 +125,7 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished
         serial,
         reason,
         revokedAt: "2026-11-22T11:00:00.000Z",
-        revokedBy: caller.keyId,
+        revokedBy: caller.id,
         requestId: "req1",
         created: true,
       };
@@ -184,11 +201,8 @@ describe("POST /v1/requests", () => {
     });
     assert.equal(res.headers.get("location"), "/v1/requests/req1");
     assert.equal(calls.submit[0]!.key, "abc-1");
-    assert.deepEqual(calls.submit[0]!.caller, {
-      keyId: "k-req",
-      role: "requester",
-      address: "198.51.100.7",
-    });
+    // The key's principal: its owner, on whose behalf it submits.
+    assert.deepEqual(calls.submit[0]!.caller, KEYS.requesterKey_0123456789abcdef);
   });
 
   test("a replayed Idempotency-Key answers 200 with the first request", async () => {
@@ -247,12 +261,15 @@ describe("POST /v1/requests", () => {
       const body = await problemOf(await app.request("/v1/requests", init), status, code);
       if (detail) assert.match(String(body.detail), detail);
     }
-    const raw = await app.request("/v1/requests?profile=server", {
+    const raw = await app.request("/v1/requests?email=dev@example.com", {
       method: "POST",
       headers: { "content-type": "application/pkcs10", ...auth },
       body: "x",
     });
-    assert.match(String((await problemOf(raw, 400, "QUERY_INVALID")).detail), /email/);
+    assert.match(
+      String((await problemOf(raw, 400, "QUERY_INVALID")).detail),
+      /^profile is required$/,
+    );
     assert.deepEqual(errors, []);
   });
 
@@ -280,7 +297,7 @@ describe("POST /v1/requests", () => {
     const { authorization: _, ...noAuth } = json(submission).headers;
     const res = await app.request("/v1/requests", { ...json(submission), headers: noAuth });
     assert.equal(res.status, 202);
-    assert.equal(calls.submit[0]!.caller.role, "anonymous");
+    assert.deepEqual(calls.submit[0]!.caller, anonymousPrincipal("198.51.100.7"));
     await problemOf(
       await app.request(
         "/v1/requests",
@@ -380,11 +397,8 @@ describe("GET routes", () => {
     };
     assert.equal(doc.openapi, "3.1.0");
     assert.ok(doc.paths["/v1/requests"] && doc.paths["/v1/approvals/{id}"]);
-    assert.deepEqual(doc.components.schemas.SubmitRequest.required.sort(), [
-      "csr",
-      "email",
-      "profile",
-    ]);
+    // email is the notification address: the principal's own when absent.
+    assert.deepEqual(doc.components.schemas.SubmitRequest.required.sort(), ["csr", "profile"]);
     assert.equal(doc.components.schemas.SubmitRequest.additionalProperties, false);
     // Every route the app serves is documented, under its OpenAPI path and method.
     const served = app.routes
@@ -452,13 +466,15 @@ describe("API keys", () => {
     const created = await app.request("/v1/keys", {
       method: "POST",
       headers: { ...admin, "content-type": "application/json" },
-      body: JSON.stringify({ role: "requester", label: "ci" }),
+      body: JSON.stringify({ role: "requester", label: "ci", owner: "dev@example.com" }),
     });
     assert.equal(created.status, 201, await created.clone().text());
     assert.equal(created.headers.get("location"), `/v1/keys/${apiKey.id}`);
     assert.equal(created.headers.get("cache-control"), "no-store");
     assert.deepEqual(await created.json(), { ...apiKey, key: "spca_new" });
-    assert.deepEqual(calls.createApiKey, [{ role: "requester", label: "ci" }]);
+    assert.deepEqual(calls.createApiKey, [
+      { role: "requester", label: "ci", owner: "dev@example.com" },
+    ]);
 
     const listed = await app.request("/v1/keys", { headers: admin });
     assert.deepEqual(await listed.json(), { keys: [apiKey] });
@@ -509,16 +525,33 @@ describe("API keys", () => {
         headers: { ...admin, "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-    const role = await problemOf(await post({ role: "root" }), 400, "BODY_INVALID");
-    assert.match(String(role.detail), /role must be "requester" or "admin"/);
-    const extra = await problemOf(await post({ role: "admin", scope: "*" }), 400, "BODY_INVALID");
+    const owner = "ops@example.com";
+    const role = await problemOf(await post({ role: "root", owner }), 400, "BODY_INVALID");
+    assert.match(
+      String(role.detail),
+      /^role: role must be one of requester, approver, admin, auditor$/,
+    );
+    const extra = await problemOf(
+      await post({ role: "admin", owner, scope: "*" }),
+      400,
+      "BODY_INVALID",
+    );
     assert.match(String(extra.detail), /scope/);
     const label = await problemOf(
-      await post({ role: "admin", label: "x".repeat(201) }),
+      await post({ role: "admin", owner, label: "x".repeat(201) }),
       400,
       "BODY_INVALID",
     );
     assert.match(String(label.detail), /label is limited to 200 characters/);
+    // Every key acts for someone: no owner, or one that is not an address, is refused.
+    const missing = await problemOf(await post({ role: "requester" }), 400, "BODY_INVALID");
+    assert.equal(missing.detail, "owner is required");
+    const notMail = await problemOf(
+      await post({ role: "requester", owner: "ops" }),
+      400,
+      "BODY_INVALID",
+    );
+    assert.match(String(notMail.detail), /owner must be an email address/);
     assert.equal(calls.createApiKey.length, 0);
   });
 });
@@ -543,8 +576,8 @@ describe("revocation and publication", () => {
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { reason: string }).reason, "keyCompromise");
     assert.deepEqual(
-      calls.revoke.map((c) => [c.serial, c.reason, c.caller.keyId]),
-      [["0a1b", "keyCompromise", "k-adm"]],
+      calls.revoke.map((c) => [c.serial, c.reason, c.caller.id]),
+      [["0a1b", "keyCompromise", "api-key:k-adm"]],
     );
   });
 

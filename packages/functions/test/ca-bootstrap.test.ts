@@ -416,7 +416,7 @@ describe("CA bootstrap on deploy", () => {
       ],
       [{ action: "csr", subject: 42 }, /subject: Invalid type: Expected string but received 42/],
       [{ action: "show", bucket: "elsewhere" }, /bucket: Invalid key: Expected never/],
-      [{ action: "import" }, /chain: Invalid key: Expected "chain" but received undefined/],
+      [{ action: "import" }, /chain is required/],
       [{ action: "import", chain: ["x"] }, /chain: Invalid type: Expected string/],
     ] as const) {
       const result = await lambda(event as unknown);

@@ -30,6 +30,7 @@ import { loadConfig } from "@spca/core/policy/config";
 import { API_KEY_LABEL_MAX, hashApiKey } from "@spca/core/ra/api-keys";
 import type { SigningAlgorithm } from "@spca/core/signer/algorithms";
 import { generateKey, LocalSigner } from "@spca/core/signer/local-signer";
+import type { ApiKeyRole } from "@spca/core/store/request-repository";
 import { S3ObjectStore } from "@spca/core/store/s3-object-store";
 import { parseNameText } from "@spca/core/x509/name";
 import { mockClient } from "aws-sdk-client-mock";
@@ -166,6 +167,15 @@ function apiAuthority(s3: LocalS3, dynamo: LocalDynamo, d: Pick<Deployment, "buc
 
 /** An API key as the generator makes them: spca_ and 192 bits, base64url. */
 const API_KEY = /^spca_[A-Za-z0-9_-]{32}$/;
+
+/** Who the API's authentication says a key is: a machine acting for its owner, in its role. */
+const keyPrincipal = (id: string, role: ApiKeyRole, owner: string) => ({
+  id: `api-key:${id}`,
+  kind: "api-key",
+  email: owner,
+  groups: [],
+  roles: [role],
+});
 
 /** The offline root: a local P-384 key with a certificate from createRootCertificate. */
 const ROOT_BASE_URL = "https://root.example.com";
@@ -527,18 +537,24 @@ describe("pki ca csr|import|show --aws, in process", () => {
     );
   });
 
-  test("keys create --aws: an admin key in the deployment's table, which the API's authentication accepts", async () => {
+  test("keys create --aws: an admin key for its owner in the deployment's table, which the API's authentication accepts", async () => {
     const d = await keyDeployment();
     logs.clear();
     const started = new Date().toISOString();
     const { stdout, stderr } = await run(d, {
       sub: "create-api-key",
       role: "admin",
+      owner: "ops@example.com",
       label: "first admin",
     });
     assert.deepEqual(lambda.events.at(-1), {
       name: d.fn,
-      event: { action: "create-api-key", role: "admin", label: "first admin" },
+      event: {
+        action: "create-api-key",
+        role: "admin",
+        owner: "ops@example.com",
+        label: "first admin",
+      },
     });
     // What pki keys create prints: the key alone on stdout, the rest on stderr.
     assert.match(stdout, /^spca_[A-Za-z0-9_-]{32}\n$/);
@@ -546,16 +562,17 @@ describe("pki ca csr|import|show --aws, in process", () => {
     const id = hashApiKey(key).slice(0, 16);
     assert.equal(
       stderr,
-      `Created admin key ${id} in the deployment's table (through the CA function ${d.fn}). This is the only time the key is shown.\n`,
+      `Created admin key ${id} for ops@example.com in the deployment's table (through the CA function ${d.fn}). This is the only time the key is shown.\n`,
     );
 
-    // The deployed API accepts it as an admin key, from the same table.
+    // The deployed API accepts it as an admin key acting for its owner, from the same table.
     const api = apiAuthority(s3, dynamo, d);
-    assert.deepEqual(await api.authenticate(key), { keyId: id, role: "admin" });
+    assert.deepEqual(await api.authenticate(key), keyPrincipal(id, "admin", "ops@example.com"));
     const [record, ...others] = await api.listApiKeys();
     assert.deepEqual(others, []);
     assert.equal(record?.id, id);
     assert.equal(record.role, "admin");
+    assert.equal(record.owner, "ops@example.com");
     assert.equal(record.label, "first admin");
     assert.equal(record.revokedAt, null);
     assert.ok(record.createdAt >= started, record.createdAt);
@@ -577,83 +594,139 @@ describe("pki ca csr|import|show --aws, in process", () => {
     }
   });
 
-  test("keys create --aws: a requester key; the function answers as POST /v1/keys does", async () => {
+  test("keys create --aws: a requester key, an auditor key; the function answers as POST /v1/keys does", async () => {
     const d = await keyDeployment();
-    const { stdout } = await run(d, { sub: "create-api-key", role: "requester", label: "ci" });
+    const { stdout } = await run(d, {
+      sub: "create-api-key",
+      role: "requester",
+      owner: "rita@example.com",
+      label: "ci",
+    });
     const key = stdout.trimEnd();
     assert.match(key, API_KEY);
     const api = apiAuthority(s3, dynamo, d);
-    assert.deepEqual(await api.authenticate(key), {
-      keyId: hashApiKey(key).slice(0, 16),
-      role: "requester",
-    });
+    assert.deepEqual(
+      await api.authenticate(key),
+      keyPrincipal(hashApiKey(key).slice(0, 16), "requester", "rita@example.com"),
+    );
 
     // The answer itself: the record's fields, then the secret, as the API's 201 has them. The
     // label is optional, empty by default (as in POST /v1/keys).
     const handler = lambda.functions.get(d.fn)!;
-    const answer = (await handler({ action: "create-api-key", role: "requester" } as never)) as {
-      readonly [field: string]: unknown;
-    };
-    assert.deepEqual(Object.keys(answer), ["id", "role", "label", "createdAt", "revokedAt", "key"]);
+    const answer = (await handler({
+      action: "create-api-key",
+      role: "auditor",
+      owner: "a@example.com",
+    } as never)) as { readonly [field: string]: unknown };
+    assert.deepEqual(Object.keys(answer), [
+      "id",
+      "role",
+      "label",
+      "owner",
+      "createdAt",
+      "revokedAt",
+      "key",
+    ]);
     assert.match(String(answer.key), API_KEY);
     assert.equal(answer.id, hashApiKey(String(answer.key)).slice(0, 16));
-    assert.equal(answer.role, "requester");
+    assert.equal(answer.role, "auditor");
+    assert.equal(answer.owner, "a@example.com");
     assert.equal(answer.label, "");
     assert.equal(answer.revokedAt, null);
     assert.deepEqual(
-      (await api.listApiKeys()).map((k) => [k.role, k.label]),
+      await api.authenticate(String(answer.key)),
+      keyPrincipal(String(answer.id), "auditor", "a@example.com"),
+    );
+    assert.deepEqual(
+      (await api.listApiKeys()).map((k) => [k.role, k.owner, k.label]),
       [
-        ["requester", "ci"],
-        ["requester", ""],
+        ["requester", "rita@example.com", "ci"],
+        ["auditor", "a@example.com", ""],
       ],
     );
   });
 
-  test("keys create --aws: a bad role, a label over the limit, a malformed event: an error result, and no key", async () => {
+  test("keys create --aws: a bad role or owner, a label over the limit, a malformed event: an error result, and no key", async () => {
     const d = await keyDeployment();
     logs.clear();
-    // The CLI refuses a bad role itself (a usage error); the function does too.
+    const owner = "ops@example.com";
+    // The CLI refuses a bad role or owner itself (a usage error); the function does too.
     await fails(
       d,
-      { sub: "create-api-key", role: "root" as "admin", label: "x" },
+      { sub: "create-api-key", role: "root" as "admin", owner, label: "x" },
       "EVENT_INVALID",
-      / role: role must be "requester" or "admin"\. Operator actions are .*\{"action": "create-api-key", "role": "admin" \| "requester", "label"\?: text\}/,
+      / role: role must be one of requester, approver, admin, auditor\. Operator actions are .*\{"action": "create-api-key", "role": "requester" \| "approver" \| "admin" \| "auditor", "owner": email, "label"\?: text\}/,
     );
-    // The same code and message as pki keys create on a data folder.
+    // The same codes and messages as pki keys create on a data folder, through the service.
     await fails(
       d,
-      { sub: "create-api-key", role: "admin", label: "x".repeat(API_KEY_LABEL_MAX + 1) },
+      { sub: "create-api-key", role: "admin", owner, label: "x".repeat(API_KEY_LABEL_MAX + 1) },
       "API_KEY_LABEL_INVALID",
       /^The API key's label is too long\. A label has at most 200 characters\.$/,
     );
+    await fails(
+      d,
+      { sub: "create-api-key", role: "admin", owner: "not-an-email", label: "x" },
+      "API_KEY_OWNER_INVALID",
+      /"not-an-email" is not an email address\./,
+    );
     const handler = lambda.functions.get(d.fn)!;
-    for (const [event, message] of [
-      [{ action: "create-api-key" }, / role: Invalid key: Expected "role" but received undefined/],
-      [{ action: "create-api-key", role: "Admin" }, / role: role must be "requester" or "admin"/],
-      [{ action: "create-api-key", role: "admin", label: 42 }, / label: Invalid type/],
-      [{ action: "create-api-key", role: "admin", id: "0123456789abcdef" }, / id: Invalid key/],
+    for (const [event, code, message] of [
       [
-        { action: "create-api-key", role: "admin", key: "spca_chosen" },
+        { action: "create-api-key", role: "admin" },
+        "EVENT_INVALID",
+        / owner is required\. Operator actions are .*"owner": email/,
+      ],
+      [
+        { action: "create-api-key", role: "admin", owner: 42 },
+        "EVENT_INVALID",
+        / owner: owner must be the email address of the person the key acts for/,
+      ],
+      [
+        { action: "create-api-key", role: "admin", owner: "" },
+        "API_KEY_OWNER_INVALID",
+        /"" is not an email address/,
+      ],
+      [{ action: "create-api-key", owner }, "EVENT_INVALID", / role is required\./],
+      [
+        { action: "create-api-key", role: "Admin", owner },
+        "EVENT_INVALID",
+        / role: role must be one of requester, approver, admin, auditor/,
+      ],
+      [
+        { action: "create-api-key", role: "admin", owner, label: 42 },
+        "EVENT_INVALID",
+        / label: Invalid type/,
+      ],
+      [
+        { action: "create-api-key", role: "admin", owner, id: "0123456789abcdef" },
+        "EVENT_INVALID",
+        / id: Invalid key/,
+      ],
+      [
+        { action: "create-api-key", role: "admin", owner, key: "spca_chosen" },
+        "EVENT_INVALID",
         / key: Invalid key: Expected never/,
       ],
     ] as const) {
+      // An error result, never a thrown error (a FunctionError for the CLI).
       const answer = (await handler(event as never)) as {
         error?: { code: string; message: string };
       };
-      assert.equal(answer.error?.code, "EVENT_INVALID", JSON.stringify(answer));
+      assert.equal(answer.error?.code, code, JSON.stringify(answer));
       assert.match(answer.error.message, message);
     }
     const api = apiAuthority(s3, dynamo, d);
     assert.deepEqual(await api.listApiKeys(), []);
-    assert.equal(logs.logs(/^operator action refused: /).length, 7);
+    assert.equal(logs.logs(/^operator action refused: /).length, 11);
 
     // A label at the limit is taken.
     const label = "x".repeat(API_KEY_LABEL_MAX);
-    const { stdout } = await run(d, { sub: "create-api-key", role: "admin", label });
-    assert.deepEqual(await api.authenticate(stdout.trimEnd()), {
-      keyId: hashApiKey(stdout.trimEnd()).slice(0, 16),
-      role: "admin",
-    });
+    const { stdout } = await run(d, { sub: "create-api-key", role: "admin", owner, label });
+    assert.deepEqual(
+      await api.authenticate(stdout.trimEnd()),
+      keyPrincipal(hashApiKey(stdout.trimEnd()).slice(0, 16), "admin", owner),
+    );
     assert.deepEqual(
       (await api.listApiKeys()).map((k) => k.label),
       [label],
@@ -703,7 +776,7 @@ describe("pki ca csr|import|show --aws, in process", () => {
     await failsWith({ fn: "spca-prod-Other" }, { sub: "show" }, (e) => {
       assert.match(
         e.message,
-        /^The CA function spca-prod-Other answered "show" with something else \(chain: .*\); is the stage deployed with the current stacks\?/,
+        /^The CA function spca-prod-Other answered "show" with something else \(chain is required\); is the stage deployed with the current stacks\?/,
       );
       return true;
     });
@@ -739,7 +812,7 @@ describe("SST_RESOURCE_Pki", () => {
       "without caFunction",
       JSON.stringify({ bucket: "b", caKeyArn: TEST_KEY_ARN }),
       "AWS_TARGET_INVALID",
-      /SST_RESOURCE_Pki: caFunction: .*Deploy the current stacks \(they link "Pki"\)/,
+      /SST_RESOURCE_Pki: caFunction is required\. Deploy the current stacks \(they link "Pki"\)/,
     ],
     [
       "with something that is not a function",
@@ -778,8 +851,8 @@ describe("pki ca … --aws through the CLI", () => {
       [["ca", "import", bundle, "--aws"], "npx pki ca import FILE --aws"],
       [["ca", "show", "--aws"], "npx pki ca show --aws"],
       [
-        ["keys", "create", "--aws", "--role", "admin"],
-        "npx pki keys create --role admin|requester --aws",
+        ["keys", "create", "--aws", "--role", "admin", "--owner", "ops@example.com"],
+        "npx pki keys create --role ROLE --owner EMAIL --aws",
       ],
     ] as const) {
       const r = pki(args, { ...noResource, cwd: dir });
@@ -796,7 +869,7 @@ describe("pki ca … --aws through the CLI", () => {
     assertPkiError(
       old,
       "AWS_TARGET_INVALID",
-      /caFunction: .*Deploy the current stacks .*npx sst shell --stage <stage> -- npx pki ca show --aws/,
+      /caFunction is required\. .*Deploy the current stacks .*npx sst shell --stage <stage> -- npx pki ca show --aws/,
     );
     // No data folder was made in the working directory.
     assert.deepEqual(readdirSync(dir), ["bundle.pem"]);
@@ -814,16 +887,27 @@ describe("pki ca … --aws through the CLI", () => {
       // Listing and revoking deployed keys is the API's, with an admin key.
       [
         ["keys", "list", "--aws"],
-        /pki keys list --aws is not available: list the deployment's keys through its API, GET \/v1\/keys, with an admin key \(pki keys create --aws --role admin makes one\)/,
+        /pki keys list --aws is not available: list the deployment's keys through its API, GET \/v1\/keys, with an admin key \(pki keys create --aws --role admin --owner EMAIL makes one\)/,
       ],
       [
         ["keys", "revoke", "0123456789abcdef", "--aws"],
         /pki keys revoke --aws is not available: revoke a deployed key through its API, DELETE \/v1\/keys\/\{id\}, with an admin key/,
       ],
-      [["keys", "create", "--aws"], /pki keys create needs --role requester or --role admin$/m],
       [
-        ["keys", "create", "--aws", "--role", "root"],
-        /needs --role requester or --role admin, not "root"/,
+        ["keys", "create", "--aws", "--owner", "ops@example.com"],
+        /pki keys create needs --role requester\|approver\|admin\|auditor$/m,
+      ],
+      [
+        ["keys", "create", "--aws", "--role", "root", "--owner", "ops@example.com"],
+        /needs --role requester\|approver\|admin\|auditor, not "root"/,
+      ],
+      [
+        ["keys", "create", "--aws", "--role", "admin"],
+        /pki keys create needs --owner EMAIL, the email address of the person the key acts for \(for example --owner alice@example\.com\)$/m,
+      ],
+      [
+        ["keys", "create", "--aws", "--role", "admin", "--owner", "not-an-email"],
+        /--owner must be an email address \(for example --owner alice@example\.com\), not "not-an-email"$/m,
       ],
       [
         ["keys", "create", "--aws", "--role", "admin", "--data-dir", "/tmp/x"],
@@ -835,7 +919,11 @@ describe("pki ca … --aws through the CLI", () => {
       ],
       [
         ["keys", "create", "extra", "--aws", "--role", "admin"],
-        /usage: pki keys create --aws --role requester\|admin \[--label TEXT\]/,
+        /usage: pki keys create --aws --role requester\|approver\|admin\|auditor --owner EMAIL \[--label TEXT\]/,
+      ],
+      [
+        ["ca", "show", "--aws", "--owner", "a@example.com"],
+        /pki ca show --aws does not take --owner/,
       ],
       [["ca", "show", "--aws", "--label", "x"], /pki ca show --aws does not take --label/],
       [
@@ -994,11 +1082,18 @@ describe("pki ca … --aws through the CLI", () => {
       logs.clear();
 
       const admin = await pkiAsync(
-        ["keys", "create", "--aws", "--role", "admin", "--label", "first admin"],
-        {
-          env: cliEnv(d.fn),
-          cwd: dir,
-        },
+        [
+          "keys",
+          "create",
+          "--aws",
+          "--role",
+          "admin",
+          "--owner",
+          "ops@example.com",
+          "--label",
+          "first admin",
+        ],
+        { env: cliEnv(d.fn), cwd: dir },
       );
       const key = assertOk(admin).trimEnd();
       assert.equal(admin.stdout, `${key}\n`);
@@ -1006,31 +1101,37 @@ describe("pki ca … --aws through the CLI", () => {
       const id = hashApiKey(key).slice(0, 16);
       assert.equal(
         admin.stderr,
-        `Created admin key ${id} in the deployment's table (through the CA function ${functionArn(d.fn)}). This is the only time the key is shown.\n`,
+        `Created admin key ${id} for ops@example.com in the deployment's table (through the CA function ${functionArn(d.fn)}). This is the only time the key is shown.\n`,
       );
       assert.deepEqual(lambda.events.at(-1), {
         name: d.fn,
-        event: { action: "create-api-key", role: "admin", label: "first admin" },
+        event: {
+          action: "create-api-key",
+          role: "admin",
+          owner: "ops@example.com",
+          label: "first admin",
+        },
       });
-      assert.deepEqual(await api.authenticate(key), { keyId: id, role: "admin" });
+      assert.deepEqual(await api.authenticate(key), keyPrincipal(id, "admin", "ops@example.com"));
 
       // Without --label, the key says how it was made.
-      const requester = await pkiAsync(["keys", "create", "--aws", "--role", "requester"], {
-        env: cliEnv(d.fn),
-        cwd: dir,
-      });
+      const requester = await pkiAsync(
+        ["keys", "create", "--aws", "--role", "requester", "--owner", "rita@example.com"],
+        { env: cliEnv(d.fn), cwd: dir },
+      );
       const requesterKey = assertOk(requester).trimEnd();
-      assert.deepEqual(await api.authenticate(requesterKey), {
-        keyId: hashApiKey(requesterKey).slice(0, 16),
-        role: "requester",
-      });
       assert.deepEqual(
-        (await api.listApiKeys()).map((k) => [k.id, k.role, k.label]).sort(),
+        await api.authenticate(requesterKey),
+        keyPrincipal(hashApiKey(requesterKey).slice(0, 16), "requester", "rita@example.com"),
+      );
+      assert.deepEqual(
+        (await api.listApiKeys()).map((k) => [k.id, k.role, k.owner, k.label]).sort(),
         [
-          [id, "admin", "first admin"],
+          [id, "admin", "ops@example.com", "first admin"],
           [
             hashApiKey(requesterKey).slice(0, 16),
             "requester",
+            "rita@example.com",
             "created with pki keys create --aws",
           ],
         ].sort(),
@@ -1046,11 +1147,14 @@ describe("pki ca … --aws through the CLI", () => {
 
       // The same lines as pki keys create on a data folder, where the key was stored aside.
       const data = join(dir, "data");
-      const local = pki(["keys", "create", "--role", "admin", "--data-dir", data], { cwd: dir });
+      const local = pki(
+        ["keys", "create", "--role", "admin", "--owner", "ops@example.com", "--data-dir", data],
+        { cwd: dir },
+      );
       const localKey = assertOk(local).trimEnd();
       assert.equal(
         local.stderr,
-        `Created admin key ${hashApiKey(localKey).slice(0, 16)} in ${data}. This is the only time the key is shown.\n`,
+        `Created admin key ${hashApiKey(localKey).slice(0, 16)} for ops@example.com in ${data}. This is the only time the key is shown.\n`,
       );
     });
 
@@ -1064,6 +1168,8 @@ describe("pki ca … --aws through the CLI", () => {
           "--aws",
           "--role",
           "admin",
+          "--owner",
+          "ops@example.com",
           "--label",
           "x".repeat(API_KEY_LABEL_MAX + 1),
         ],
@@ -1079,10 +1185,13 @@ describe("pki ca … --aws through the CLI", () => {
 
       // A function whose table is missing fails (unhandled), and says why.
       const tableless = deploy(lambda, s3, { bucket: "spca-cli", kms, dynamo });
-      const failed = await pkiAsync(["keys", "create", "--aws", "--role", "admin"], {
-        env: cliEnv(tableless.fn),
-        cwd: dir,
-      });
+      const failed = await pkiAsync(
+        ["keys", "create", "--aws", "--role", "admin", "--owner", "ops@example.com"],
+        {
+          env: cliEnv(tableless.fn),
+          cwd: dir,
+        },
+      );
       assertCliFailure(
         failed,
         new RegExp(
@@ -1094,10 +1203,13 @@ describe("pki ca … --aws through the CLI", () => {
       t.after(() => {
         lambda.deny = undefined;
       });
-      const denied = await pkiAsync(["keys", "create", "--aws", "--role", "admin"], {
-        env: cliEnv(d.fn),
-        cwd: dir,
-      });
+      const denied = await pkiAsync(
+        ["keys", "create", "--aws", "--role", "admin", "--owner", "ops@example.com"],
+        {
+          env: cliEnv(d.fn),
+          cwd: dir,
+        },
+      );
       assertCliFailure(
         denied,
         /^pki: Invoking the CA function arn:aws:lambda:\S+ failed: AccessDeniedException: .*The caller needs lambda:InvokeFunction on the CA function\.\n$/,

@@ -140,7 +140,7 @@ describe("the CLI's service client on a connection that dies under a request", (
     const client = serviceClient(api, "k");
     await client.json("GET", "/v1/keys");
     await assert.rejects(
-      client.json("POST", "/v1/keys", { role: "requester", label: "ci" }),
+      client.json("POST", "/v1/keys", { role: "requester", owner: "ci@example.com", label: "ci" }),
       /The local service should be at http:\/\/127\.0\.0\.1:\d+ \(runtime\.json\) but cannot be reached: .*(other side closed|ECONNRESET)/,
     );
     assert.deepEqual(

@@ -14,6 +14,8 @@ import {
   rmSync,
   statSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -32,6 +34,7 @@ import {
   type CliResult,
   pemBlocks,
   pki,
+  pkiAsync,
   repoRoot,
   scratch,
   writeFile,
@@ -108,6 +111,9 @@ describe("usage", () => {
         "pki revoke SERIAL --reason REASON",
         "pki crl",
         "pki inspect FILE",
+        "pki keys create --role ROLE --owner EMAIL [--label TEXT]",
+        "pki keys create --aws --role ROLE --owner EMAIL [--label TEXT]",
+        "Roles: requester, approver, admin, auditor.",
         "--data-dir DIR",
       ]) {
         assert.ok(out.includes(command), `usage does not mention "${command}"`);
@@ -694,13 +700,15 @@ describe("the data folder", () => {
 });
 
 describe("pki keys on a stopped data folder", () => {
-  test("create prints the key alone on stdout; list shows it without the secret; revoke", (t) => {
+  test("create prints the key alone on stdout; list shows it and its owner without the secret; revoke", (t) => {
     const data = dataDir(scratch(t));
     const created = pki([
       "keys",
       "create",
       "--role",
       "admin",
+      "--owner",
+      "ops@example.com",
       "--label",
       "ops",
       "--data-dir",
@@ -708,28 +716,85 @@ describe("pki keys on a stopped data folder", () => {
     ]);
     const key = assertOk(created).trim();
     assert.match(key, /^spca_[A-Za-z0-9_-]{32}$/);
-    const id = /Created admin key ([0-9a-f]{16}) in /.exec(created.stderr)![1]!;
+    const id = /Created admin key ([0-9a-f]{16}) for ops@example\.com in /.exec(
+      created.stderr,
+    )![1]!;
     const listed = assertOk(pki(["keys", "list", "--data-dir", data]));
     assert.doesNotMatch(listed, new RegExp(key));
-    assert.match(listed, new RegExp(`^${id}  admin  \\S+Z  -        ops$`, "m"));
+    assert.match(listed, /^ID {16}ROLE {3}OWNER {12}CREATED/);
+    assert.match(listed, new RegExp(`^${id}  admin  ops@example\\.com  \\S+Z  -        ops$`, "m"));
     assert.match(assertOk(pki(["keys", "revoke", id, "--data-dir", data])), /revoked at \S+Z/);
     // Revoking again reports the same revocation.
     const again = assertOk(pki(["keys", "revoke", id, "--data-dir", data]));
     assert.match(
       assertOk(pki(["keys", "list", "--data-dir", data])),
-      new RegExp(`admin  \\S+Z  ${/at (\S+Z)/.exec(again)![1]}  ops`),
+      new RegExp(`admin  ops@example\\.com  \\S+Z  ${/at (\S+Z)/.exec(again)![1]}  ops`),
     );
   });
 
-  test("bad roles and ids are usage errors; an unknown id is API_KEY_NOT_FOUND", (t) => {
+  test("every role: an auditor key for its owner, listed with the owner", (t) => {
     const data = dataDir(scratch(t));
+    const ids: string[] = [];
+    for (const [role, owner] of [
+      ["auditor", "a@example.com"],
+      ["approver", "Security+CI@Example.com"],
+      ["requester", "rita@example.com"],
+    ] as const) {
+      const created = pki(["keys", "create", "--role", role, "--owner", owner, "--data-dir", data]);
+      assertOk(created);
+      const id = new RegExp(`^Created ${role} key ([0-9a-f]{16}) for (\\S+) in ${data}\\. `).exec(
+        created.stderr,
+      );
+      assert.ok(id, created.stderr);
+      assert.equal(id[2], owner);
+      ids.push(id[1]!);
+    }
+    const rows = assertOk(pki(["keys", "list", "--data-dir", data]))
+      .trimEnd()
+      .split("\n")
+      .map((line) => line.split(/ {2,}/));
+    assert.deepEqual(rows[0], ["ID", "ROLE", "OWNER", "CREATED", "REVOKED", "LABEL"]);
+    assert.deepEqual(
+      rows
+        .slice(1)
+        .map(([id, role, owner, , revoked, label]) => [id, role, owner, revoked, label])
+        .sort(),
+      [
+        [ids[0], "auditor", "a@example.com", "-", "created with pki keys create"],
+        [ids[1], "approver", "Security+CI@Example.com", "-", "created with pki keys create"],
+        [ids[2], "requester", "rita@example.com", "-", "created with pki keys create"],
+      ].sort(),
+    );
+  });
+
+  test("bad roles, owners and ids are usage errors; an unknown id is API_KEY_NOT_FOUND", (t) => {
+    const data = dataDir(scratch(t));
+    const owner = ["--owner", "ops@example.com"];
     assertUsageError(
-      pki(["keys", "create", "--data-dir", data]),
-      /needs --role requester or --role admin/,
+      pki(["keys", "create", ...owner, "--data-dir", data]),
+      /needs --role requester\|approver\|admin\|auditor\n/,
     );
     assertUsageError(
-      pki(["keys", "create", "--role", "root", "--data-dir", data]),
-      /--role requester or --role admin, not "root"/,
+      pki(["keys", "create", "--role", "root", ...owner, "--data-dir", data]),
+      /--role requester\|approver\|admin\|auditor, not "root"/,
+    );
+    // The owner is required, and an email address; nothing is opened or made before.
+    assertUsageError(
+      pki(["keys", "create", "--role", "admin", "--data-dir", data]),
+      /^pki: pki keys create needs --owner EMAIL, the email address of the person the key acts for \(for example --owner alice@example\.com\)\n/,
+    );
+    for (const bad of ["not-an-email", "", "ops@", "@example.com", "a b@example.com"]) {
+      assertUsageError(
+        pki(["keys", "create", "--role", "admin", "--owner", bad, "--data-dir", data]),
+        new RegExp(
+          `^pki: --owner must be an email address \\(for example --owner alice@example\\.com\\), not "${bad}"\n`,
+        ),
+      );
+    }
+    assert.equal(existsSync(data), false, "a usage error opened the data folder");
+    assertUsageError(
+      pki(["keys", "create", "extra", "--role", "admin", ...owner, "--data-dir", data]),
+      /usage: pki keys create --role requester\|approver\|admin\|auditor --owner EMAIL \[--label TEXT\]/,
     );
     assertUsageError(
       pki(["keys", "revoke", "../x", "--data-dir", data]),
@@ -746,6 +811,7 @@ describe("pki keys on a stopped data folder", () => {
       "create",
       "--role",
       "admin",
+      ...owner,
       "--label",
       "x".repeat(201),
       "--data-dir",
@@ -754,7 +820,112 @@ describe("pki keys on a stopped data folder", () => {
     assertPkiError(label, "API_KEY_LABEL_INVALID", /at most 200 characters/);
     assert.equal(
       assertOk(pki(["keys", "list", "--data-dir", data])),
-      "ID  ROLE  CREATED  REVOKED  LABEL\n",
+      "ID  ROLE  OWNER  CREATED  REVOKED  LABEL\n",
+    );
+  });
+});
+
+describe("pki keys through a running local service", () => {
+  test("create sends the owner in POST /v1/keys; list shows the owners, - for a key without one", async (t) => {
+    const dir = scratch(t);
+    // A stand-in for the service's API, and a data folder that a live process (this test) holds.
+    const seen: { method?: string; url?: string; authorization?: string; body: string }[] = [];
+    const server = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => {
+        body += chunk;
+      });
+      request.on("end", () => {
+        seen.push({
+          method: request.method,
+          url: request.url,
+          authorization: request.headers.authorization,
+          body,
+        });
+        const record = {
+          id: "0123456789abcdef",
+          role: "auditor",
+          label: "audit",
+          owner: "a@example.com",
+          createdAt: "2030-01-01T00:00:00.000Z",
+          revokedAt: null,
+        };
+        const answer =
+          request.method === "POST"
+            ? { ...record, key: `spca_${"k".repeat(32)}` }
+            : {
+                keys: [
+                  record,
+                  { ...record, id: "fedcba9876543210", role: "admin", owner: null, label: "old" },
+                ],
+              };
+        response.writeHead(request.method === "POST" ? 201 : 200, {
+          "content-type": "application/json",
+        });
+        response.end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    t.after(() => server.close());
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const data = dataDir(dir);
+    mkdirSync(data, { mode: 0o700 });
+    writeFile(data, "runtime.lock", String(process.pid));
+    writeFile(
+      data,
+      "runtime.json",
+      JSON.stringify({ api, adminKey: "admin-key", pid: process.pid }),
+    );
+
+    const created = await pkiAsync([
+      "keys",
+      "create",
+      "--role",
+      "auditor",
+      "--owner",
+      "a@example.com",
+      "--label",
+      "audit",
+      "--data-dir",
+      data,
+    ]);
+    assert.equal(assertOk(created), `spca_${"k".repeat(32)}\n`);
+    assert.equal(
+      created.stderr,
+      `Created auditor key 0123456789abcdef for a@example.com in ${api}. This is the only time the key is shown.\n`,
+    );
+    assert.deepEqual(seen.shift(), {
+      method: "POST",
+      url: "/v1/keys",
+      authorization: "Bearer admin-key",
+      body: JSON.stringify({ role: "auditor", label: "audit", owner: "a@example.com" }),
+    });
+
+    const listed = assertOk(await pkiAsync(["keys", "list", "--data-dir", data]));
+    assert.equal(
+      listed,
+      "ID                ROLE     OWNER          CREATED                   REVOKED  LABEL\n" +
+        "0123456789abcdef  auditor  a@example.com  2030-01-01T00:00:00.000Z  -        audit\n" +
+        "fedcba9876543210  admin    -              2030-01-01T00:00:00.000Z  -        old\n",
+    );
+
+    // Without an owner, or with one that is not an email address, nothing is sent.
+    const missing = await pkiAsync(["keys", "create", "--role", "auditor", "--data-dir", data]);
+    assertUsageError(missing, /pki keys create needs --owner EMAIL/);
+    const bad = await pkiAsync([
+      "keys",
+      "create",
+      "--role",
+      "auditor",
+      "--owner",
+      "not-an-email",
+      "--data-dir",
+      data,
+    ]);
+    assertUsageError(bad, /--owner must be an email address .*, not "not-an-email"/);
+    assert.deepEqual(
+      seen.map((s) => `${s.method} ${s.url}`),
+      ["GET /v1/keys"],
     );
   });
 });

@@ -185,7 +185,11 @@ describe("Lambda entry points on stand-ins", () => {
       encodePem("CERTIFICATE", caDer),
       "application/x-pem-file",
     );
-    ({ key: adminKey } = await createApiKey(services.repository, "admin", "lambda test"));
+    ({ key: adminKey } = await createApiKey(services.repository, {
+      role: "admin",
+      label: "lambda test",
+      owner: "admin@example.com",
+    }));
   });
 
   after(async () => {
@@ -550,7 +554,8 @@ describe("Lambda entry points on stand-ins", () => {
       csrSummary: summariseCsr(csr),
       validityDays: null,
       approval: { mode: "automatic", approvers: [], quorum: 0, timeoutSeconds: 0, deadline: null },
-      submittedBy: null,
+      submittedBy: "api-key:0123456789abcdef",
+      principal: { id: "api-key:0123456789abcdef", email: "alice@example.com", groups: [] },
     });
     const sweeper = requestSweeperLambda(() => services);
     await assert.rejects(sweeper({} as never), (e) => isPkiError(e, "EVENT_INVALID"));
@@ -629,7 +634,7 @@ describe("Lambda settings from the environment", () => {
     [
       "an invalid configuration",
       { ...base, PKI_CONFIG: '{"profiles":{}}' },
-      /PKI_CONFIG: publicBaseUrl: Invalid key/,
+      /PKI_CONFIG: publicBaseUrl is required/,
     ],
     ["a missing configuration file", { ...base, PKI_CONFIG_FILE: "/nonexistent.json" }, /ENOENT/],
     [

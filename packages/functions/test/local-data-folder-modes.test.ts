@@ -138,9 +138,21 @@ describe("the CLI on a stopped data folder", () => {
     const dataDir = join(work, "cli");
     const init = pki(["ca", "init", "--data-dir", dataDir], { umask: "000" });
     assert.equal(init.status, 0, init.stderr);
-    const key = pki(["keys", "create", "--role", "requester", "--data-dir", dataDir], {
-      umask: "000",
-    });
+    const key = pki(
+      [
+        "keys",
+        "create",
+        "--role",
+        "requester",
+        "--owner",
+        "dev@example.com",
+        "--data-dir",
+        dataDir,
+      ],
+      {
+        umask: "000",
+      },
+    );
     assert.equal(key.status, 0, key.stderr);
     assertPrivate(dataDir);
   });

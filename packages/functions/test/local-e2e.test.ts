@@ -137,11 +137,23 @@ describe("local service over HTTP", () => {
     // Not spawnSync: this process's event loop keeps running while pki does, so the
     // connections it keeps alive to the service are let go in time.
     const cli = (...args: string[]) => pkiAsync([...args, "--data-dir", dataDir]);
-    const offline = await cli("keys", "create", "--role", "requester", "--label", "before start");
+    const offline = await cli(
+      "keys",
+      "create",
+      "--role",
+      "requester",
+      "--owner",
+      "dev@example.com",
+      "--label",
+      "before start",
+    );
     assert.equal(offline.status, 0, offline.stderr);
     const offlineKey = offline.stdout.trim();
     assert.match(offlineKey, /^spca_[A-Za-z0-9_-]{32}$/);
-    assert.match(offline.stderr, new RegExp(`Created requester key [0-9a-f]{16} in ${dataDir}`));
+    assert.match(
+      offline.stderr,
+      new RegExp(`Created requester key [0-9a-f]{16} for dev@example.com in ${dataDir}`),
+    );
 
     const s = await startService(dataDir);
     const withKey = (key: string, path: string, init: RequestInit = {}) =>
@@ -165,9 +177,21 @@ describe("local service over HTTP", () => {
       // A requester key cannot manage keys.
       assert.equal((await withKey(offlineKey, "/v1/keys")).status, 403);
 
-      const online = await cli("keys", "create", "--role", "admin", "--label", "while running");
+      const online = await cli(
+        "keys",
+        "create",
+        "--role",
+        "admin",
+        "--owner",
+        "ops@example.com",
+        "--label",
+        "while running",
+      );
       assert.equal(online.status, 0, online.stderr);
-      assert.match(online.stderr, new RegExp(`Created admin key [0-9a-f]{16} in ${s.api}`));
+      assert.match(
+        online.stderr,
+        new RegExp(`Created admin key [0-9a-f]{16} for ops@example.com in ${s.api}`),
+      );
       const onlineKey = online.stdout.trim();
       onlineId = /key ([0-9a-f]{16})/.exec(online.stderr)![1]!;
       assert.equal((await withKey(onlineKey, "/v1/keys")).status, 200);
@@ -189,7 +213,7 @@ describe("local service over HTTP", () => {
     assert.equal(rows.length, 3, listed.stdout);
     assert.match(
       rows.find((r) => r.startsWith(onlineId))!,
-      /admin\s+\S+\s+20\d\d-\S+Z\s+while running/,
+      /admin\s+ops@example\.com\s+\S+\s+20\d\d-\S+Z\s+while running/,
     );
     assert.ok(rows.some((r) => /requester .* - +before start$/.test(r)));
   });

@@ -9,7 +9,7 @@ import { html } from "hono/html";
 import { Assets, SOURCE_ASSETS_DIR } from "./assets.ts";
 import { alert } from "./html/components.ts";
 import { layout } from "./html/layout.ts";
-import { makeKit } from "./kit.ts";
+import { makeKit, renderSafely } from "./kit.ts";
 import { approvalRoutes } from "./routes/approval.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { requestRoutes } from "./routes/request.ts";
@@ -27,6 +27,8 @@ export interface PagesOptions {
   readonly openSubmission: boolean;
   /** Where app.css and app.js are; the repository's packages/web/assets by default. */
   readonly assetsDir?: string;
+  /** The client's address as the platform reports it; names anonymous submitters. */
+  readonly clientAddress?: (c: Context) => string;
   /** Called with every error no page handled (the answer is a plain 500 page). */
   readonly onUnexpectedError?: (error: unknown, c: Context) => void;
 }
@@ -55,6 +57,7 @@ export const PAGE_PATHS = [
   "/approvals/*",
   "/sign-in",
   "/sign-out",
+  "/auth/*",
   "/operators",
   "/operators/*",
   "/assets/*",
@@ -68,12 +71,14 @@ export function createPages(options: PagesOptions): Pages {
     assets,
     csrf: new Csrf({ https, publicBaseUrl: options.publicBaseUrl }),
     sessions: new Sessions(options.services, { https }),
-    settings: { openSubmission: options.openSubmission },
+    settings: { openSubmission: options.openSubmission, publicBaseUrl: options.publicBaseUrl },
+    clientAddress: options.clientAddress ?? (() => "unknown"),
   });
 
   const plainPage = async (c: Context, status: keyof typeof errorTitles, detail: string) => {
     const title = errorTitles[status];
-    const response = await c.html(
+    const response = await renderSafely(
+      c,
       layout(assets, {
         title,
         signedIn: undefined,

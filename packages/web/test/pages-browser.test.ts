@@ -1,8 +1,10 @@
 /**
  * The pages in real Chromium against `npm start`'s runtime (its own process, scratch data
  * folder, public base URL on its real port so the mailed links work as they are):
- *   submit through the page → the approval link from the SES stand-in → approve → download the
- *   certificate and full chain from the request page, verified by OpenSSL, GnuTLS and NSS;
+ *   sign in through the local OpenID provider as a requester and submit through the page → the
+ *   approver signs in too and approves from the link the SES stand-in holds → download the
+ *   certificate and full chain, verified by OpenSSL, GnuTLS and NSS → a second requester sees
+ *   neither request nor certificate, on the pages or through the API with their access token;
  *   a rejection with a reason; an expired link; a replayed link; no-JavaScript approval with
  *   keyboard only; an operator revoking a certificate and watching the CRL number rise.
  * Every page is screenshot, checked for accessibility and narrow screens, and must load
@@ -27,6 +29,7 @@ import {
   waitForStatus,
   writeConfig,
 } from "../../functions/test/support/local-service.ts";
+import { signInWithoutBrowser } from "../../functions/test/support/oidc-browserless.ts";
 import {
   accessibilityViolations,
   checkPage,
@@ -40,6 +43,8 @@ let service: Running;
 let browser: Browser;
 let origin: string;
 let requesterKey: string;
+/** The OpenID provider stand-in (runtime.json) and the service's client there. */
+let oidc: { issuer: string; clientId: string; clientSecret: string };
 const contexts: Watched[] = [];
 
 async function freePort(): Promise<number> {
@@ -55,6 +60,15 @@ before(async () => {
   origin = `http://127.0.0.1:${port}`;
   const config = writeConfig(join(work, "pki.config.json"), (c) => {
     c.publicBaseUrl = origin;
+    // The local provider's users: one per role, and a second requester.
+    c.identity = {
+      localUsers: [
+        { email: "requester@example.com", name: "Rita Requester", groups: ["pki-requesters"] },
+        { email: "other@example.com", name: "Oskar Other", groups: ["pki-requesters"] },
+        { email: "security@example.com", name: "Sam Security", groups: ["pki-approvers"] },
+        { email: "admin@example.com", name: "Ada Admin", groups: ["pki-admins"] },
+      ],
+    };
     // "quick": the server profile with links that expire after about four seconds.
     c.profiles.quick = {
       ...structuredClone(c.profiles.server!),
@@ -71,10 +85,11 @@ before(async () => {
   const created = await fetch(`${origin}/v1/keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${service.key}`, "content-type": "application/json" },
-    body: JSON.stringify({ role: "requester", label: "browser tests" }),
+    body: JSON.stringify({ role: "requester", label: "browser tests", owner: "dev@example.com" }),
   });
   assert.equal(created.status, 201, await created.clone().text());
   requesterKey = ((await created.json()) as { key: string }).key;
+  oidc = JSON.parse(readFileSync(join(service.dataDir, "runtime.json"), "utf8")).oidc;
   browser = await launchChromium();
 });
 
@@ -86,7 +101,11 @@ after(async () => {
 
 /** A new browser (own cookies) whose problems are asserted empty at the end of the test. */
 async function newBrowserContext(options?: Parameters<typeof watchedContext>[2]): Promise<Watched> {
-  const watched = await watchedContext(browser, origin, options);
+  // The provider's sign-in is the one other origin a page may lead to.
+  const watched = await watchedContext(browser, origin, {
+    ...options,
+    alsoAllowed: [new URL(oidc.issuer).origin],
+  });
   contexts.push(watched);
   return watched;
 }
@@ -97,7 +116,19 @@ function assertNoProblems(watched: Watched): void {
 
 async function signIn(page: Page, key: string, next = "/"): Promise<void> {
   await page.goto(`${origin}/sign-in?next=${encodeURIComponent(next)}`);
+  // People sign in at the provider; the key form waits behind its disclosure.
+  await page.getByText("Sign in with an API key instead").click();
   await page.getByLabel("API key").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${origin}${next}`);
+}
+
+/** Signs in as `email` through the provider's own login page, from our sign-in page. */
+async function signInAtProvider(page: Page, email: string, next = "/"): Promise<void> {
+  await page.goto(`${origin}/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByRole("link", { name: "Sign in with your organisation's account" }).click();
+  await page.waitForURL(`${new URL(oidc.issuer).origin}/**`);
+  await page.getByLabel("Email").fill(email);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(`${origin}${next}`);
 }
@@ -165,18 +196,19 @@ describe("the pages in Chromium", () => {
     );
   });
 
-  test("submit through the page, approve from the mailed link, download and verify the certificate", async () => {
+  test("sign in at the provider, submit, approve from the mailed link, verify; another requester sees nothing", async () => {
     const watched = await newBrowserContext();
     const page = await watched.context.newPage();
 
-    // Submission needs a key here (local mode is not open): the page says so and links to sign-in.
+    // Submission needs a signed-in requester (local mode is not open): the page says so.
     await page.goto(`${origin}/`);
-    assert.match(await mainText(page), /Submitting needs an API key/);
+    assert.match(await mainText(page), /Submitting needs you to sign in/);
     await checkPage(page, "submit-signed-out");
-    await page.getByRole("link", { name: "Sign in with your API key" }).click();
+    await page.getByRole("link", { name: "Sign in" }).last().click();
     await page.waitForURL(`${origin}/sign-in?next=/`);
     await checkPage(page, "sign-in");
-    await signIn(page, requesterKey);
+    await signInAtProvider(page, "requester@example.com");
+    assert.match(await page.locator("header").innerText(), /requester@example\.com/);
 
     // A DER file: the page turns it into PEM and previews it before anything is sent.
     const der = ecCsrFor(work, "web.example.com", "DER");
@@ -195,16 +227,21 @@ describe("the pages in Chromium", () => {
     );
 
     // Errors appear inline and name the problem, and nothing is submitted.
+    await page.getByLabel(/^Email for notifications/).fill("not an address");
     await page.getByRole("button", { name: "Submit request" }).click();
     await page.waitForLoadState();
     assert.match(
       await page.locator("#email-error").innerText(),
-      /Enter the requester's email address/,
+      /Enter the address for mails about this request/,
     );
-    assert.equal(await page.getByLabel("Requester email").getAttribute("aria-invalid"), "true");
+    assert.equal(
+      await page.getByLabel(/^Email for notifications/).getAttribute("aria-invalid"),
+      "true",
+    );
     await checkPage(page, "submit-errors");
 
-    await page.getByLabel("Requester email").fill("dev@example.com");
+    // Empty: the mails go to the signed-in requester's own address.
+    await page.getByLabel(/^Email for notifications/).fill("");
     await page
       .getByLabel("Comment for the approvers")
       .fill("New internal web service, ticket OPS-42.");
@@ -220,13 +257,16 @@ describe("the pages in Chromium", () => {
     // The approver opens the link exactly as mailed, in their own browser.
     const link = await mailedApprovalLink("security@example.com", id);
     assert.ok(link.startsWith(`${origin}/approvals/${id}?token=`), link);
+    // They sign in as themselves first: a signed-in decider must be the link's approver.
     const approver = await newBrowserContext();
     const approval = await approver.context.newPage();
+    await signInAtProvider(approval, "security@example.com", "/operators");
     const response = await approval.goto(link);
     assert.equal(response?.status(), 200);
     const facts = await mainText(approval);
+    assert.match(facts, /Requested by\s+requester@example\.com \(oidc:[^)]+\)/);
     for (const expected of [
-      "dev@example.com",
+      "requester@example.com",
       "New internal web service, ticket OPS-42.",
       "CN=web.example.com",
       "EC P-256",
@@ -239,7 +279,7 @@ describe("the pages in Chromium", () => {
     assert.match(facts, /Policy checks passed/);
     assert.ok((await approval.locator("ul.checks li").count()) > 0, "the checks are listed");
     await checkPage(approval, "approval");
-    await approval.getByRole("button", { name: "Approve" }).click();
+    await approval.getByRole("button", { name: "Approve", exact: true }).click();
     await approval.waitForURL(link);
     assert.match(await mainText(approval), /This link has been used: you approved this request/);
     await checkPage(approval, "approval-done");
@@ -265,8 +305,35 @@ describe("the pages in Chromium", () => {
       assert.ok(verdict.ok, `${tool}: ${verdict.output}`);
     }
     issuedSerial = (await waitForStatus(service, id, "issued")).serial!;
+
+    // A second requester, signed in: the request and its certificate are not theirs to see.
+    const others = await newBrowserContext();
+    const other = await others.context.newPage();
+    await signInAtProvider(other, "other@example.com");
+    for (const path of [
+      `/requests/${id}`,
+      `/requests/${id}/certificate.pem`,
+      `/operators/certificates/${issuedSerial}`,
+    ]) {
+      const refused = await other.goto(`${origin}${path}`);
+      assert.ok([403, 404].includes(refused!.status()), `${path}: ${refused!.status()}`);
+      assert.doesNotMatch(await mainText(other), /BEGIN CERTIFICATE|CN=web\.example\.com/);
+    }
+    // Nor through the API, with an access token the provider gave them.
+    const { accessToken } = await signInWithoutBrowser(oidc.issuer, {
+      clientId: oidc.clientId,
+      clientSecret: oidc.clientSecret,
+      redirectUri: `${origin}/auth/callback`,
+      email: "other@example.com",
+    });
+    const bearer = { authorization: `Bearer ${accessToken}` };
+    for (const path of [`/v1/requests/${id}`, `/v1/certificates/${issuedSerial}`]) {
+      const res = await fetch(`${origin}${path}`, { headers: bearer });
+      assert.equal(res.status, 404, `${path}: ${await res.text()}`);
+    }
     assertNoProblems(watched);
     assertNoProblems(approver);
+    assertNoProblems(others);
   });
 
   test("a rejection needs a reason, and the request page shows it", async () => {

@@ -25,6 +25,7 @@ import {
   HTTPS_BASE,
   issue,
   openApprovalLink,
+  operator,
   type RequestOptions,
   setCookie,
   setUp,
@@ -423,7 +424,7 @@ describe("CSRF", () => {
     assert.equal(cookie.attributes.has("domain"), false);
     assert.equal(csrfField(await response.text()), cookie.value);
     // And the token works there.
-    const { key } = await world.ra.createApiKey("admin", "ops");
+    const { key } = await world.ra.createApiKey("admin", "ops", "ops@example.com");
     const signIn = await browser.signIn(key);
     assert.equal(location(signIn), "/operators");
     const session = setCookie(signIn, "__Host-session");
@@ -455,7 +456,7 @@ describe("CSRF", () => {
 
   test("sign-in: a forged form signs nobody in", async () => {
     const world = await setUp();
-    const { key } = await world.ra.createApiKey("admin", "ops");
+    const { key } = await world.ra.createApiKey("admin", "ops", "ops@example.com");
     const browser = new Browser(world);
     const csrf = await browser.csrf();
     await forgeries(browser, "/sign-in", { csrf, key }, async (name, response) => {
@@ -529,7 +530,7 @@ describe("CSRF", () => {
     await forgeries(browser, path, { csrf, reason: "keyCompromise" }, async (name, response) => {
       const html = await page(response, 400);
       has(html, "Nothing was revoked");
-      assert.equal((await world.ra.getCertificate(serial))!.status, "valid", name);
+      assert.equal((await world.ra.getCertificate(serial, operator))!.status, "valid", name);
     });
     assert.equal((await world.repository.getRequest(request.id))!.status, "issued");
     assert.ok(!world.published.some((e) => e.type === "certificate.revoked"));
@@ -582,7 +583,7 @@ describe("sign-in and sessions", () => {
 
   test("a wrong, malformed or revoked key is a 401 with no session", async () => {
     const world = await setUp();
-    const { key, record } = await world.ra.createApiKey("admin", "ops");
+    const { key, record } = await world.ra.createApiKey("admin", "ops", "ops@example.com");
     await world.ra.revokeApiKey(record.id);
     const browser = new Browser(world);
     for (const wrong of [`spca_${"x".repeat(32)}`, "short", "", `${key}"><b>`, key]) {
@@ -596,7 +597,7 @@ describe("sign-in and sessions", () => {
 
   test("an admin key: session cookie, /operators, and sign-out ends it", async () => {
     const world = await setUp();
-    const { key, record } = await world.ra.createApiKey("admin", "ops");
+    const { key, record } = await world.ra.createApiKey("admin", "ops", "ops@example.com");
     const browser = new Browser(world);
     const response = await browser.signIn(` ${key} `);
     assert.equal(location(response), "/operators");
@@ -609,11 +610,11 @@ describe("sign-in and sessions", () => {
     assert.equal(cookie.attributes.get("path"), "/");
     assert.equal(cookie.attributes.get("max-age"), String(8 * 3600));
     assert.equal(cookie.attributes.has("secure"), false);
-    assert.deepEqual((await world.ra.session(cookie.value))?.keyId, record.id);
+    assert.equal((await world.ra.session(cookie.value))?.principal.id, `api-key:${record.id}`);
 
     const operators = await page(await browser.get("/operators"), 200);
     has(operators, "<h1>Operators</h1>");
-    has(operators, "Sign out (admin)");
+    has(operators, `Sign out <span class="who">ops@example.com</span> (admin)`);
 
     const csrf = csrfField(operators)!;
     const out = await browser.post("/sign-out", { csrf });
@@ -635,7 +636,7 @@ describe("sign-in and sessions", () => {
 
   test("next: a path on this site is followed; anything else is ignored", async () => {
     const world = await setUp();
-    const { key } = await world.ra.createApiKey("admin", "ops");
+    const { key } = await world.ra.createApiKey("admin", "ops", "ops@example.com");
     const form = await page(
       await new Browser(world).get("/sign-in?next=%2Foperators%2Fcertificates"),
       200,
@@ -652,7 +653,7 @@ describe("sign-in and sessions", () => {
       assert.equal(location(await new Browser(world).signIn(key, next)), "/operators", next);
     }
     // A requester lands on the submit page.
-    const requester = await world.ra.createApiKey("requester", "ci");
+    const requester = await world.ra.createApiKey("requester", "ci", "ci@example.com");
     assert.equal(location(await new Browser(world).signIn(requester.key)), "/");
   });
 
@@ -661,8 +662,8 @@ describe("sign-in and sessions", () => {
     const { browser } = await signedIn(world, "requester");
     for (const path of ["/operators", "/operators/certificates", "/operators/certificates/0a"]) {
       const html = await page(await browser.get(path), 403);
-      has(html, "These pages need an admin key.");
-      has(html, "Sign out (requester)");
+      has(html, "These pages are for approvers, auditors and admins.");
+      has(html, `Sign out <span class="who">requester@example.com</span> (requester)`);
     }
   });
 
@@ -673,12 +674,12 @@ describe("sign-in and sessions", () => {
     await world.ra.revokeApiKey(record.id);
     assert.equal(location(await browser.get("/operators")), "/sign-in?next=%2Foperators");
     const home = await page(await browser.get("/"), 200);
-    has(home, "Submitting needs an API key.");
+    has(home, "Submitting needs you to sign in.");
   });
 
   test("a forged or foreign session cookie is no session", async () => {
     const world = await setUp();
-    const { key } = await world.ra.createApiKey("admin", "ops");
+    const { key } = await world.ra.createApiKey("admin", "ops", "ops@example.com");
     for (const cookie of ["session=x", `session=${newLinkSecret()}`, `session=${key}`]) {
       const response = await world.app.request("/operators", { headers: { cookie } });
       assert.equal(location(response), "/sign-in?next=%2Foperators", cookie);
@@ -693,7 +694,7 @@ describe("submitting without JavaScript", () => {
     const world = await setUp();
     const browser = new Browser(world);
     const html = await page(await browser.get("/"), 200);
-    has(html, "Submitting needs an API key.");
+    has(html, "Submitting needs you to sign in.");
     has(html, `href="/sign-in?next=/"`);
     hasNot(html, `<form method="post" action="/"`);
     const csrf = await browser.csrf();
@@ -705,7 +706,7 @@ describe("submitting without JavaScript", () => {
       action: "submit",
     });
     const refused = await page(response, 403);
-    has(refused, "Sign in with an API key first.");
+    has(refused, "Sign in first.");
     assert.equal(await requestsIn(world), 0);
     assert.deepEqual(world.started, []);
   });
@@ -757,12 +758,14 @@ describe("submitting without JavaScript", () => {
     has(html, "<dd>CN=bare.example.internal</dd>");
     hasNot(html, "accepts this CSR");
     hasNot(html, `aria-invalid="true"`);
-    // Submitting the same form names the missing fields, and stores nothing.
+    // Submitting the same form names the missing field, and stores nothing. Signed in, the
+    // email may be left empty: mails then go to the principal's own address.
+    has(html, "empty: to you, requester@example.com.");
     const refused = await page(
       await browser.post("/", { csrf, csr: csrPem("bare.example.internal"), action: "submit" }),
       400,
     );
-    has(refused, `id="email-error"`);
+    hasNot(refused, `id="email-error"`);
     has(refused, `id="profile-error"`);
     assert.equal(await requestsIn(world), 0);
   });
@@ -808,7 +811,12 @@ describe("submitting without JavaScript", () => {
     const stored = (await world.repository.getRequest(id!))!;
     assert.equal(stored.requester, "dev@example.com");
     assert.equal(stored.comment, "for the build farm");
-    assert.equal(stored.submittedBy, record.id);
+    assert.equal(stored.submittedBy, `api-key:${record.id}`);
+    assert.deepEqual(stored.principal, {
+      id: `api-key:${record.id}`,
+      email: "requester@example.com",
+      groups: [],
+    });
     assert.equal((await world.ra.getRequestByStatusToken(id!, token!))?.id, id);
     assert.deepEqual(world.started, [id]);
 
@@ -835,8 +843,7 @@ describe("submitting without JavaScript", () => {
       action: "submit",
     };
     const cases: [string, FormFields, string, string][] = [
-      ["email", { ...good, email: "not an address" }, "email", "Enter the requester&#39;s email"],
-      ["empty email", { ...good, email: "" }, "email", "Enter the requester&#39;s email"],
+      ["email", { ...good, email: "not an address" }, "email", "Enter the address for mails"],
       ["profile", { ...good, profile: "nope" }, "profile", "Choose one of the profiles."],
       ["no profile", { ...good, profile: "" }, "profile", "Choose one of the profiles."],
       ["prototype profile", { ...good, profile: "__proto__" }, "profile", "Choose one of"],
@@ -887,17 +894,26 @@ describe("submitting without JavaScript", () => {
     );
     has(outside, `id="csr-error"`);
     assert.match(outside, /<p class="field-error" id="csr-error">[^<]*evil\.example\.org/);
-    // The only approver asking for their own certificate: the email field is at fault.
+    // The only approver asking for their own certificate, under an alias of their mailbox: who
+    // is signed in counts, not the address typed for mails.
+    const { browser: approver } = await signedIn(
+      world,
+      "requester",
+      "alias",
+      "Security+me@Example.com",
+    );
     const self = await page(
-      await browser.post("/", {
+      await approver.post("/", {
         ...base,
+        csrf: await approver.csrf("/"),
         csr: csrPem("web.example.com"),
         profile: "server",
-        email: "security@example.com",
+        email: "someone-else@example.com",
       }),
       422,
     );
-    assert.match(self, /<p class="field-error" id="email-error">[^<]*security@example\.com/);
+    assert.match(self, /APPROVAL_QUORUM_UNREACHABLE|needs 1 approval\(s\) from others/);
+    has(self, "other than Security+me@Example.com");
     // Garbage, and a CSR whose name is markup: the message is shown escaped.
     const garbage = await page(
       await browser.post("/", { ...base, csr: "hello", profile: "client" }),
@@ -950,7 +966,7 @@ describe("submitting without JavaScript", () => {
     });
     const to = location(response);
     const id = /^\/requests\/([0-9a-f-]{36})\?token=/.exec(to)![1]!;
-    assert.equal((await world.repository.getRequest(id))!.submittedBy, "anonymous");
+    assert.match((await world.repository.getRequest(id))!.submittedBy ?? "", /^anonymous:/);
     await page(await browser.get(to), 200);
     // Still not without the token.
     const forged = await browser.post("/", {
@@ -1088,7 +1104,7 @@ describe("request status page", () => {
     }
   });
 
-  test("status JSON; a session opens the page without a token", async () => {
+  test("status JSON; the submitter's session opens the page without a token, another's does not", async () => {
     const world = await setUp();
     const { request, statusToken } = await submitted(world, "json.example.internal");
     const browser = new Browser(world);
@@ -1097,12 +1113,17 @@ describe("request status page", () => {
     assertPageHeaders(status, false);
     assert.deepEqual(await status.json(), { status: "submitted", updatedAt: request.updatedAt });
 
-    const { browser: requester } = await signedIn(world, "requester");
+    // Another key of the same person (dev@example.com submitted it).
+    const { browser: requester } = await signedIn(world, "requester", "dev", "Dev@Example.com");
     const html = await page(await requester.get(`/requests/${request.id}`), 200);
     has(html, "<dd>CN=json.example.internal</dd>");
     has(html, `data-poll="/requests/${request.id}/status"`);
     const json = await requester.get(`/requests/${request.id}/status`);
     assert.equal(((await json.json()) as { status: string }).status, "submitted");
+    // Someone else's requester session: as if there were no such request.
+    const { browser: other } = await signedIn(world, "requester", "other");
+    await page(await other.get(`/requests/${request.id}`), 404);
+    assert.equal((await other.get(`/requests/${request.id}/status`)).status, 404);
   });
 
   test("downloads: 404 before issue; after, the certificate and chain as attachments", async () => {
@@ -1139,7 +1160,7 @@ describe("request status page", () => {
       blocks.map((b) => b.label),
       ["CERTIFICATE"],
     );
-    assert.equal(pem, (await world.ra.getCertificate(serial))!.pem);
+    assert.equal(pem, (await world.ra.getCertificate(serial, operator))!.pem);
 
     const chain = await browser.get(`/requests/${request.id}/fullchain.pem${q}`);
     assert.equal(chain.status, 200);
@@ -1177,7 +1198,7 @@ describe("request status page", () => {
     has(issued, `<span class="badge badge-issued">Issued</span>`);
     hasNot(issued, `http-equiv="refresh"`);
     hasNot(issued, "data-poll");
-    await world.ra.revokeCertificate(serial, "superseded", { keyId: "cli" });
+    await world.ra.revokeCertificate(serial, "superseded", operator);
     const revoked = await page(await browser.get(link), 200);
     has(revoked, `<span class="badge badge-revoked">Revoked</span>`);
     has(revoked, "(revoked)");
@@ -1223,6 +1244,44 @@ describe("approval page", () => {
     return { id: request.id, ...link };
   }
 
+  test("control and bidi-override characters in a subject or comment are shown escaped", async () => {
+    const world = await setUp();
+    world.advance(1);
+    // "moc.elgoog" after U+202E reads as "google.com"; NUL, ESC and BEL are there as well.
+    const { request } = await world.ra.submit(
+      {
+        csr: csrWithSubject("/CN=odd.example.internal/O=\u202Emoc.elgoog", undefined, {
+          utf8: true,
+        }),
+        email: "dev@example.com",
+        profile: "server",
+        comment: "see \u202Emoc.elgoog\u202C now\u0000\u001b[31m\u0007",
+      },
+      operator,
+      undefined,
+    );
+    const stored = (await world.repository.getRequest(request.id))!;
+    assert.ok(stored.csrSummary.subject.includes("\u202E"), stored.csrSummary.subject);
+    const { secrets } = await openApprovalLink(world, request.id);
+    const html = await page(
+      await new Browser(world).get(
+        `/approvals/${request.id}?token=${secrets["security@example.com"]}`,
+      ),
+      200,
+    );
+    has(html, "O=[U+202E]moc.elgoog");
+    has(html, "see [U+202E]moc.elgoog[U+202C] now[U+0000][U+001B][31m[U+0007]");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: their absence is the point
+    assert.doesNotMatch(html, /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u202a-\u202e\u2066-\u2069]/);
+    // The same on the request's own page and in the operators' list.
+    const { browser } = await signedIn(world, "admin");
+    for (const path of [`/requests/${request.id}`, "/operators?status=pending_approval"]) {
+      const shown = await page(await browser.get(path), 200);
+      has(shown, "[U+202E]moc.elgoog");
+      assert.doesNotMatch(shown, /[\u202a-\u202e]/, path);
+    }
+  });
+
   test("a valid link shows the request; approving redirects and reaches the workflow", async () => {
     const world = await setUp();
     const { id, secrets, taskToken } = await pending(world, {
@@ -1234,6 +1293,7 @@ describe("approval page", () => {
     const html = await page(await browser.get(link), 200);
     const stored = (await world.repository.getRequest(id))!;
     has(html, "<dd>dev@example.com</dd>");
+    has(html, "<dd>dev@example.com (api-key:0123456789abcdef)</dd>");
     has(html, "&lt;script&gt;alert(&quot;comment&quot;)&lt;/script&gt; please");
     has(html, fingerprint(stored.csrSummary.sha256));
     has(html, `<span id="quorum">0 of 1 approval</span>`);
@@ -1538,7 +1598,7 @@ describe("operators' pages", () => {
     has(pendingTab, "None.");
   });
 
-  test("a tampered or stale page cursor sends the operator to the first page", async () => {
+  test("a tampered, crafted or stale page cursor is a 400 with a link to the first page", async () => {
     const world = await setUp();
     const { browser } = await signedIn(world, "admin");
     await submitted(world, "cursor.example.internal");
@@ -1547,10 +1607,24 @@ describe("operators' pages", () => {
       // A well-formed cursor of another listing (a JSON object, but not a key of this index).
       `/operators?status=submitted&cursor=${Buffer.from('{"a":1}').toString("base64url")}`,
       `/operators/certificates?cursor=${Buffer.from('{"a":1}').toString("base64url")}`,
+      // Crafted: every key name right and the partition this listing's, the rest made up.
+      `/operators?status=submitted&cursor=${Buffer.from(
+        JSON.stringify({ gsi1pk: "STATUS#submitted", gsi1sk: "x".repeat(2000), pk: "", sk: "" }),
+      ).toString("base64url")}`,
+      `/operators?status=submitted&cursor=${Buffer.from(
+        JSON.stringify({
+          gsi1pk: "STATUS#submitted",
+          gsi1sk: "2026-12-01T00:00:00.000Z#abc",
+          pk: "REQ#other",
+          sk: "REQUEST",
+        }),
+      ).toString("base64url")}`,
+      "/operators?status=submitted&cursor=%E2%80%AE",
     ]) {
-      const response = await browser.get(path);
-      assert.equal(response.status, 303, path);
-      assert.equal(location(response), path.replace(/[?&]cursor=[^&]*/, "").replace(/\?$/, ""));
+      const html = await page(await browser.get(path), 400);
+      has(html, "This page link is not valid");
+      const first = path.replace(/[?&]cursor=[^&]*/, "").replace(/\?$/, "");
+      has(html, `<a href="${first.replace(/&/g, "&amp;")}">Go to the first page</a>`);
     }
     assert.deepEqual(world.errors, []);
   });
@@ -1591,7 +1665,7 @@ describe("operators' pages", () => {
     const list = await page(await browser.get("/operators/certificates"), 200);
     has(list, `<a href="/operators/certificates/${serial}"><code>${serial}</code></a>`);
     has(list, "<td>CN=revoke.example.internal</td>");
-    has(list, "<td>owner@example.com</td>");
+    has(list, "<td>owner@example.com (api-key:0123456789abcdef)</td>");
     has(list, `<span class="badge badge-valid">Valid</span>`);
     has(list, "No CRL has been published yet.");
     has(await page(await browser.get("/operators/certificates?status=revoked"), 200), "None.");
@@ -1614,22 +1688,22 @@ describe("operators' pages", () => {
     for (const reason of ["", "because", "removeFromCRL", "toString"]) {
       const refused = await page(await browser.post(path, { csrf, reason }), 400);
       has(refused, "Choose a revocation reason.");
-      assert.equal((await world.ra.getCertificate(serial))!.status, "valid", reason);
+      assert.equal((await world.ra.getCertificate(serial, operator))!.status, "valid", reason);
     }
 
     const revoked = await browser.post(path, { csrf, reason: "keyCompromise" });
     assert.equal(location(revoked), `/operators/certificates/${serial}?revoked=1`);
-    const view = (await world.ra.getCertificate(serial))!;
+    const view = (await world.ra.getCertificate(serial, operator))!;
     assert.equal(view.status, "revoked");
     assert.equal(view.revocation?.reason, "keyCompromise");
-    assert.equal(view.revocation?.revokedBy, record.id);
+    assert.equal(view.revocation?.revokedBy, `admin@example.com (api-key:${record.id})`);
     assert.equal((await world.repository.getRequest(request.id))!.status, "revoked");
     assert.ok(world.published.some((e) => e.type === "certificate.revoked"));
 
     const after = await page(await browser.get(location(revoked)), 200);
     has(after, "The certificate is revoked.");
     has(after, `<span class="badge badge-revoked">Revoked</span>`);
-    has(after, `Key compromise, by ${record.id}`);
+    has(after, `Key compromise, by admin@example.com (api-key:${record.id})`);
     hasNot(after, `action="/operators/certificates/${serial}/revoke"`);
     const revokedList = await page(
       await browser.get("/operators/certificates?status=revoked"),
@@ -1639,7 +1713,10 @@ describe("operators' pages", () => {
     // Revoking again changes nothing: the first reason stands.
     const again = await browser.post(path, { csrf, reason: "superseded" });
     assert.equal(again.status, 303);
-    assert.equal((await world.ra.getCertificate(serial))!.revocation?.reason, "keyCompromise");
+    assert.equal(
+      (await world.ra.getCertificate(serial, operator))!.revocation?.reason,
+      "keyCompromise",
+    );
   });
 
   test("an expired certificate offers no revocation, and refuses one with 409", async () => {
@@ -1663,7 +1740,7 @@ describe("operators' pages", () => {
     );
     has(refused, "The certificate was not revoked.");
     has(refused, "an expired certificate is not revoked");
-    assert.equal((await world.ra.getCertificate(serial))!.status, "expired");
+    assert.equal((await world.ra.getCertificate(serial, operator))!.status, "expired");
   });
 
   test("an expired certificate is labelled as one", async () => {
@@ -1711,7 +1788,7 @@ describe("operators' pages", () => {
       location(response),
       `/sign-in?next=${encodeURIComponent(`/operators/certificates/${serial}/revoke`)}`,
     );
-    assert.equal((await world.ra.getCertificate(serial))!.status, "valid");
+    assert.equal((await world.ra.getCertificate(serial, operator))!.status, "valid");
     assert.equal(
       location(await browser.get(`/operators/certificates/${serial}`)),
       `/sign-in?next=${encodeURIComponent(`/operators/certificates/${serial}`)}`,

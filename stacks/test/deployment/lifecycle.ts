@@ -112,6 +112,7 @@ export async function runLifecycle(
   const created = await d.invoke<{ key?: string; error?: unknown }>("CaBootstrap", {
     action: "create-api-key",
     role: "admin",
+    owner: "ops@example.com",
     label: "conformance admin",
   });
   if (!created.key) throw new Error(`no admin key: ${JSON.stringify(created.error)}`);
@@ -121,7 +122,7 @@ export async function runLifecycle(
     created: await http("/v1/keys", {
       method: "POST",
       headers: { ...admin, "content-type": "application/json" },
-      body: JSON.stringify({ role: "requester", label: "ci" }),
+      body: JSON.stringify({ role: "requester", owner: "ci@example.com", label: "ci" }),
     }),
     listed: await http("/v1/keys", { headers: admin }),
   };
@@ -130,7 +131,7 @@ export async function runLifecycle(
     await http("/v1/keys", {
       method: "POST",
       headers: { ...admin, "content-type": "application/json" },
-      body: JSON.stringify({ role: "requester", label: "spare" }),
+      body: JSON.stringify({ role: "requester", owner: "ci@example.com", label: "spare" }),
     }),
   );
   const revokedKey = await http(`/v1/keys/${String(spare.id)}`, {

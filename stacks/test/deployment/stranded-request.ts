@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { planApproval } from "../../../packages/core/src/approvals/approvers.ts";
 import { checkCsr } from "../../../packages/core/src/csr/intake.ts";
 import { encodePem } from "../../../packages/core/src/encoding/pem.ts";
+import {
+  principalOfKey,
+  requestPrincipalOf,
+} from "../../../packages/core/src/identity/principal.ts";
 import { loadConfig } from "../../../packages/core/src/policy/config.ts";
 import { findProfile } from "../../../packages/core/src/policy/evaluate.ts";
 import { newRequestId, summariseCsr } from "../../../packages/core/src/requests/request.ts";
@@ -34,18 +38,25 @@ export async function storeStrandedRequest(
     now: () => storedAt,
   });
   const csr = checkCsr(ecCsrFor(work, name, "DER"));
-  const requester = "dev@example.com";
+  // Submitted with a build machine's API key, acting for its owner; mails go to the owner.
+  const caller = principalOfKey({
+    id: "0123456789abcdef",
+    role: "requester",
+    owner: "dev@example.com",
+  });
+  const requester = caller.email!;
   const plan = planApproval(profile, findProfile(config, profile), requester);
   const { request } = await repository.createRequest({
     id: newRequestId(),
     requester,
+    principal: requestPrincipalOf(caller, config.identity.roleGroups),
     profile,
     comment: "stored by an API function that died before starting the workflow",
     csr: encodePem("CERTIFICATE REQUEST", csr.der),
     csrSummary: summariseCsr(csr),
     validityDays: null,
     approval: { ...plan, approvers: [...plan.approvers], deadline: null },
-    submittedBy: null,
+    submittedBy: caller.id,
   });
   return request.id;
 }

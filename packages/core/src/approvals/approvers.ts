@@ -1,15 +1,19 @@
 /**
  * Who may approve a request. Four eyes: the requester never approves their own request, so a
  * requester on the approver list gets no link, and a quorum that can then no longer be met is
- * refused at submission rather than left to expire.
+ * refused at submission rather than left to expire. "The requester" is a person: the same
+ * mailbox under any case or "+tag" (identity/principal.ts mailboxOf).
  */
 import { PkiError } from "../errors.ts";
+import { isSamePerson } from "../identity/principal.ts";
 import type { Profile } from "../policy/config.ts";
 
 export interface ApprovalPlan {
   readonly mode: "automatic" | "manual";
   /** Approvers who get a link (the requester removed). */
   readonly approvers: readonly string[];
+  /** Listed approvers left out because they are the requester (under any alias). */
+  readonly excluded: readonly string[];
   readonly quorum: number;
   readonly timeoutSeconds: number;
 }
@@ -23,9 +27,9 @@ export function planApproval(
 ): ApprovalPlan {
   const approval = profile.approval;
   if (approval.mode === "automatic") {
-    return { mode: "automatic", approvers: [], quorum: 0, timeoutSeconds: 0 };
+    return { mode: "automatic", approvers: [], excluded: [], quorum: 0, timeoutSeconds: 0 };
   }
-  const approvers = approval.approvers.filter((a) => !isSameMailbox(a, requester));
+  const approvers = approval.approvers.filter((a) => !isSamePerson(a, requester));
   if (approvers.length < approval.quorum) {
     throw new PkiError(
       "APPROVAL_QUORUM_UNREACHABLE",
@@ -35,12 +39,8 @@ export function planApproval(
   return {
     mode: "manual",
     approvers,
+    excluded: approval.approvers.filter((a) => isSamePerson(a, requester)),
     quorum: approval.quorum,
     timeoutSeconds: Math.round((approval.timeoutHours ?? DEFAULT_APPROVAL_TIMEOUT_HOURS) * 3600),
   };
-}
-
-/** Mail addresses compare case-insensitively here, as the configuration's approver list does. */
-export function isSameMailbox(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }

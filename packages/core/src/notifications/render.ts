@@ -4,6 +4,7 @@
  * `escapeHtml`, so no message can inject markup, and every value is cleaned of control and
  * bidirectional-override characters first, so none can forge lines or reorder what is shown.
  */
+import { UNSAFE_TEXT } from "../encoding/unsafe-text.ts";
 
 export interface Field {
   readonly label: string;
@@ -35,11 +36,7 @@ const MAX_FIELD = 1_000;
 const MAX_QUOTE = 4_000;
 const MAX_SUBJECT = 150;
 
-// C0 and C1 controls, DEL, line and paragraph separators, and the bidi marks, embeddings,
-// overrides and isolates (Trojan Source, CVE-2021-42574).
-const UNSAFE =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = UNSAFE_TEXT;
 
 /** A value fit for one line: every unsafe character becomes U+FFFD, visibly. */
 export function oneLine(value: string, max = MAX_FIELD): string {

@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { EnforcementSchema } from "../enforcement/config.ts";
 import { PkiError } from "../errors.ts";
+import { IdentitySchema } from "../identity/config.ts";
+import { mailboxOf } from "../identity/principal.ts";
 import { issueMessages } from "../validation.ts";
 import { AwsSchema } from "./aws-config.ts";
 import { hasHostBits, parseCidr } from "./cidr.ts";
@@ -41,10 +43,10 @@ const Approval = v.variant("mode", [
         168,
       ),
     }),
-    // Mail addresses compare case-insensitively: one person listed twice is still one approver.
+    // One person listed twice (in another case, or with a +tag) is still one approver.
     v.check(
-      (a) => new Set(a.approvers.map((e) => e.toLowerCase())).size === a.approvers.length,
-      "approvers must be distinct people (addresses compare case-insensitively)",
+      (a) => new Set(a.approvers.map(mailboxOf)).size === a.approvers.length,
+      "approvers must be distinct people (addresses compare case-insensitively and without +tags)",
     ),
     v.check((a) => a.quorum <= a.approvers.length, "quorum cannot exceed the number of approvers"),
   ),
@@ -229,6 +231,7 @@ export const ConfigSchema = v.pipe(
     ),
     aws: v.optional(AwsSchema, {}),
     enforcement: EnforcementSchema,
+    identity: IdentitySchema,
     profiles: v.pipe(
       // valibot's record skips these keys without a word, which would drop a profile silently.
       v.custom<unknown>(

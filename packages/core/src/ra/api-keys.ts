@@ -1,8 +1,10 @@
 /**
- * API keys: 192 random bits behind a recognisable prefix, stored only as their SHA-256 (a
- * full-entropy key needs no slow hash, as with approval secrets).
+ * API keys, for machines: 192 random bits behind a recognisable prefix, stored only as their
+ * SHA-256 (a full-entropy key needs no slow hash, as with approval secrets). Every key acts for
+ * an owner, a person's email address: the requests it submits are that person's.
  */
 import { createHash, randomBytes } from "node:crypto";
+import * as v from "valibot";
 import { PkiError } from "../errors.ts";
 import type { ApiKeyRecord, ApiKeyRole, RequestRepository } from "../store/request-repository.ts";
 
@@ -25,19 +27,23 @@ export const API_KEY_LABEL_MAX = 200;
 /** A key's public id: the first 16 hex digits of its SHA-256. */
 export const API_KEY_ID = /^[0-9a-f]{16}$/;
 
-/** Makes a key with `role`, stores its hash, and returns the secret with the stored record. */
+const Owner = v.pipe(v.string(), v.maxLength(254), v.email());
+
+/** Makes a key with `role` for `owner`, stores its hash, and returns the secret and record. */
 export async function createApiKey(
   repository: Pick<RequestRepository, "createApiKey">,
-  role: ApiKeyRole,
-  label: string,
+  input: { readonly role: ApiKeyRole; readonly label: string; readonly owner: string },
 ): Promise<CreatedApiKey> {
-  if (label.length > API_KEY_LABEL_MAX) {
+  if (input.label.length > API_KEY_LABEL_MAX) {
     throw new PkiError(
       "API_KEY_LABEL_INVALID",
       `A label has at most ${API_KEY_LABEL_MAX} characters.`,
     );
   }
+  if (!v.is(Owner, input.owner)) {
+    throw new PkiError("API_KEY_OWNER_INVALID", `"${input.owner}" is not an email address.`);
+  }
   const key = newApiKey();
-  const record = await repository.createApiKey({ keyHash: hashApiKey(key), role, label });
+  const record = await repository.createApiKey({ keyHash: hashApiKey(key), ...input });
   return { key, record };
 }

@@ -4,6 +4,7 @@
  * index, newest first; nothing here feeds a decision.
  */
 import { normaliseSerial } from "../certificate/serial.ts";
+import { describePrincipal } from "../identity/principal.ts";
 import {
   isRequestId,
   type Request,
@@ -17,6 +18,8 @@ export interface RequestRow {
   readonly id: string;
   readonly status: RequestStatus;
   readonly requester: string;
+  /** Who submitted it, as authenticated. */
+  readonly requestedBy: string;
   readonly profile: string;
   readonly subject: string;
   readonly sans: readonly San[];
@@ -29,6 +32,7 @@ export interface CertificateRow {
   readonly serial: string;
   readonly requestId: string;
   readonly requester: string;
+  readonly requestedBy: string;
   readonly profile: string;
   readonly subject: string;
   readonly notAfter: string;
@@ -50,6 +54,7 @@ export function requestRow(request: Request): RequestRow {
     id: request.id,
     status: request.status,
     requester: request.requester,
+    requestedBy: describePrincipal(request.principal),
     profile: request.profile,
     subject: request.csrSummary.subject,
     sans: request.csrSummary.sans,
@@ -84,6 +89,7 @@ export async function listCertificates(
         serial: record.serial,
         requestId: request.id,
         requester: request.requester,
+        requestedBy: describePrincipal(request.principal),
         profile: request.profile,
         subject: record.subject,
         notAfter: record.notAfter,
@@ -131,6 +137,7 @@ export async function searchRequests(
       [
         r.id,
         r.requester,
+        r.principal.email ?? r.principal.id,
         r.profile,
         r.csrSummary.subject,
         r.serial ?? "",

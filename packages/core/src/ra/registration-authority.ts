@@ -12,11 +12,20 @@ import { checkCsr } from "../csr/intake.ts";
 import { encodePem } from "../encoding/pem.ts";
 import { isPkiError, PkiError } from "../errors.ts";
 import type { EventBus } from "../events/bus.ts";
+import {
+  anonymousPrincipal,
+  describePrincipal,
+  mayRead,
+  type Principal,
+  principalOfKey,
+  principalOfPerson,
+  requestPrincipalOf,
+} from "../identity/principal.ts";
+import type { IdentityProvider, PendingSignIn } from "../identity/provider.ts";
 import { hashSecret, isWellFormedSecret, newLinkSecret } from "../links/secrets.ts";
 import type { Config } from "../policy/config.ts";
 import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
 import {
-  approversOf,
   type CsrSummary,
   newRequestId,
   type Request,
@@ -27,17 +36,17 @@ import type { ObjectStore } from "../store/object-store.ts";
 import type {
   ApiKeyRecord,
   ApiKeyRole,
-  DecisionResult,
   PageInput,
   RequestRepository,
 } from "../store/request-repository.ts";
 import type { RevocationRecord, RevocationStore } from "../store/revocation-store.ts";
-import { isTaskTokenError, type WorkflowEngine } from "../workflow/engine.ts";
+import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
+import { ApprovalDecisions } from "./approval-decisions.ts";
 import { listCertificates, listRequests, searchRequests } from "./listing.ts";
 import { revokeCertificate } from "./revocation.ts";
-import { findSession, signIn, signOut } from "./sessions.ts";
+import { findSession, signInPerson, signInWithKey, signOut } from "./sessions.ts";
 import type { ApprovalView, CertificateView, RequestView } from "./views.ts";
 
 export interface RaDependencies {
@@ -48,12 +57,15 @@ export interface RaDependencies {
   readonly ca: IssuingCa;
   readonly objects: ObjectStore;
   readonly revocations: RevocationStore;
+  /** People's sign-in; absent where only API keys are used. */
+  readonly identity?: IdentityProvider;
   readonly now?: () => Date;
 }
 
 export interface Submission {
   readonly csr: string | Uint8Array;
-  readonly email: string;
+  /** Where mails about the request go; absent: the principal's own address. */
+  readonly email?: string;
   readonly profile: string;
   readonly comment?: string;
   readonly validityDays?: number;
@@ -71,19 +83,35 @@ export interface CsrPreview {
 
 export class RegistrationAuthority {
   private readonly deps: RaDependencies;
+  private readonly decisions: ApprovalDecisions;
 
   constructor(deps: RaDependencies) {
     this.deps = deps;
+    this.decisions = new ApprovalDecisions({ ...deps, now: () => this.now() });
   }
 
-  async authenticate(rawKey: string): Promise<{ keyId: string; role: ApiKeyRole } | undefined> {
-    const key = await this.deps.repository.findActiveApiKey(hashApiKey(rawKey));
-    return key ? { keyId: key.id, role: key.role } : undefined;
+  /**
+   * The principal a bearer credential names: an API key (`spca_…`), or a person's access token
+   * from the identity provider (a JWT). Undefined when it is neither valid key nor token.
+   */
+  async authenticate(credential: string): Promise<Principal | undefined> {
+    if (isJwt(credential)) {
+      const person = await this.deps.identity?.verifyAccessToken(credential);
+      return person && principalOfPerson(person, this.deps.config.identity.roleGroups);
+    }
+    if (!/^[A-Za-z0-9_-]{16,128}$/.test(credential)) return undefined;
+    const key = await this.deps.repository.findActiveApiKey(hashApiKey(credential));
+    return key && principalOfKey(key);
   }
 
-  /** A new key for `role`; its secret is in the result only. */
-  createApiKey(role: ApiKeyRole, label: string): Promise<CreatedApiKey> {
-    return createApiKey(this.deps.repository, role, label);
+  /** Nobody signed in, where submission is open: the client's address names them. */
+  anonymous(address: string): Principal {
+    return anonymousPrincipal(address);
+  }
+
+  /** A new key for `role`, acting for `owner`; its secret is in the result only. */
+  createApiKey(role: ApiKeyRole, label: string, owner: string): Promise<CreatedApiKey> {
+    return createApiKey(this.deps.repository, { role, label, owner });
   }
 
   listApiKeys(): Promise<readonly ApiKeyRecord[]> {
@@ -95,27 +123,41 @@ export class RegistrationAuthority {
     return this.deps.repository.revokeApiKey(id);
   }
 
-  async submit(input: Submission, caller: { keyId: string }, idempotencyKey: string | undefined) {
+  async submit(input: Submission, caller: Principal, idempotencyKey: string | undefined) {
     const csr = checkCsr(input.csr);
     const profile = findProfile(this.deps.config, input.profile);
     evaluatePolicy(csr, input.profile, profile, input.validityDays);
-    const plan = planApproval(input.profile, profile, input.email);
+    const notify = input.email ?? caller.email;
+    if (!notify) {
+      throw new PkiError(
+        "REQUEST_EMAIL_REQUIRED",
+        "Give the address that mails about this request go to (email).",
+      );
+    }
+    // Four eyes on who asked; only where nobody signed in, on the address given.
+    const plan = planApproval(input.profile, profile, caller.email ?? notify);
     // The status page's link secret: handed out once, below, and stored only hashed.
     const statusToken = newLinkSecret();
     const { request, created } = await this.deps.repository.createRequest(
       {
         id: newRequestId(),
-        requester: input.email,
+        requester: notify,
+        principal: requestPrincipalOf(caller, this.deps.config.identity.roleGroups),
         profile: input.profile,
         comment: input.comment ?? null,
         csr: encodePem("CERTIFICATE REQUEST", csr.der),
         csrSummary: summariseCsr(csr),
         validityDays: input.validityDays ?? null,
-        approval: { ...plan, approvers: [...plan.approvers], deadline: null },
-        submittedBy: caller.keyId,
+        approval: {
+          ...plan,
+          approvers: [...plan.approvers],
+          excluded: [...plan.excluded],
+          deadline: null,
+        },
+        submittedBy: caller.id,
         statusSecretHash: hashSecret(statusToken),
       },
-      idempotencyKey ? { idempotency: { scope: caller.keyId, key: idempotencyKey } } : {},
+      idempotencyKey ? { idempotency: { scope: caller.id, key: idempotencyKey } } : {},
     );
     // Also on a replay: the first attempt may have stored the request and died before this.
     const { executionId } = await this.deps.engine.startExecution(request.id);
@@ -137,11 +179,15 @@ export class RegistrationAuthority {
     };
   }
 
-  /** What the CSR holds and the profile's verdict on it; CSR errors are thrown as on submit. */
+  /**
+   * What the CSR holds and the profile's verdict on it; CSR errors are thrown as on submit.
+   * `submitter`: the address four eyes is judged on (the signed-in principal's, else the one
+   * given), as submission will.
+   */
   previewCsr(
     csr: string | Uint8Array,
     profileName: string | undefined,
-    email: string | undefined,
+    submitter: string | undefined,
   ): CsrPreview {
     const checked = checkCsr(csr);
     const summary = summariseCsr(checked);
@@ -149,7 +195,7 @@ export class RegistrationAuthority {
     try {
       const profile = findProfile(this.deps.config, profileName);
       evaluatePolicy(checked, profileName, profile);
-      if (email) planApproval(profileName, profile, email);
+      if (submitter) planApproval(profileName, profile, submitter);
       return { summary, policy: { ok: true } };
     } catch (error) {
       if (!isPkiError(error)) throw error;
@@ -174,11 +220,43 @@ export class RegistrationAuthority {
 
   /** A browser session for an active API key (pages' sign-in). */
   signIn(rawKey: string) {
-    return signIn(this.deps.repository, rawKey, this.now());
+    return signInWithKey(this.deps.repository, rawKey, this.now());
+  }
+
+  /** Whether people sign in through an identity provider here. */
+  get signsInPeople(): boolean {
+    return this.deps.identity !== undefined;
+  }
+
+  /** Starts a person's sign-in: where to send the browser, and what to keep for the callback. */
+  beginSignIn(redirectUri: string) {
+    return this.requireIdentity().beginSignIn(redirectUri);
+  }
+
+  /** Finishes it from the provider's callback: a session for the person it vouched for. */
+  async finishSignIn(callback: URL, pending: PendingSignIn) {
+    const person = await this.requireIdentity().finishSignIn(callback, pending);
+    return signInPerson(
+      this.deps.repository,
+      person,
+      this.deps.config.identity.roleGroups,
+      this.now(),
+    );
+  }
+
+  /** The provider's own sign-out, back to `returnTo`, where it has one. */
+  async signOutUrl(returnTo: string): Promise<string | undefined> {
+    return this.deps.identity?.signOutUrl(returnTo);
+  }
+
+  private requireIdentity(): IdentityProvider {
+    if (!this.deps.identity)
+      throw new PkiError("SIGN_IN_FAILED", "No identity provider is configured here.");
+    return this.deps.identity;
   }
 
   session(secret: string) {
-    return findSession(this.deps.repository, secret);
+    return findSession(this.deps.repository, secret, this.deps.config.identity.roleGroups);
   }
 
   signOut(secret: string) {
@@ -197,14 +275,32 @@ export class RegistrationAuthority {
     return searchRequests(this.deps.repository, text);
   }
 
-  async getRequest(id: string): Promise<RequestView | undefined> {
+  /**
+   * The request if `viewer` may read it: their own, a shared group's, or any for those who read
+   * everything. Undefined otherwise, as for a request that does not exist.
+   */
+  async getRequest(id: string, viewer: Principal): Promise<RequestView | undefined> {
     const request = await this.deps.repository.getRequest(id);
-    return request ? this.view(request) : undefined;
+    return request && mayRead(viewer, request.principal) ? this.view(request) : undefined;
   }
 
-  async getCertificate(serial: string): Promise<CertificateView | undefined> {
+  /**
+   * The certificate if `viewer` may read its request: a principal, or `ofRequest` for a caller
+   * that has already opened the request it was issued for (by its status link, say).
+   * Undefined otherwise, as for an unknown serial.
+   */
+  async getCertificate(
+    serial: string,
+    viewer: Principal | { readonly ofRequest: string },
+  ): Promise<CertificateView | undefined> {
     const record = await this.deps.repository.getCertificate(serial);
     if (!record) return undefined;
+    if ("ofRequest" in viewer) {
+      if (viewer.ofRequest !== record.requestId) return undefined;
+    } else {
+      const request = await this.deps.repository.getRequest(record.requestId);
+      if (!request || !mayRead(viewer, request.principal)) return undefined;
+    }
     const object = await this.deps.objects.get(record.objectKey);
     if (!object)
       throw new PkiError(
@@ -228,11 +324,11 @@ export class RegistrationAuthority {
   }
 
   /** Revokes a certificate (idempotent: again, it returns the first revocation). */
-  async revokeCertificate(serial: string, reason: string, caller: { keyId: string }) {
+  async revokeCertificate(serial: string, reason: string, caller: Principal) {
     const { record, created } = await revokeCertificate(this.deps, {
       serial,
       reason,
-      revokedBy: caller.keyId,
+      revokedBy: describePrincipal(caller),
     });
     return { ...revocationView(record), created };
   }
@@ -256,102 +352,26 @@ export class RegistrationAuthority {
     return this.deps.now?.() ?? new Date();
   }
 
-  async getApproval(requestId: string, token: string): Promise<ApprovalView> {
-    const found = isWellFormedSecret(token)
-      ? await this.deps.repository.findApprovalLink(requestId, hashSecret(token))
-      : undefined;
-    if (!found) throw new PkiError("APPROVAL_TOKEN_INVALID");
-    const { request, link } = found;
-    return {
-      requestId: request.id,
-      approver: link.approver,
-      status: request.status,
-      requester: request.requester,
-      profile: request.profile,
-      comment: request.comment,
-      subject: request.csrSummary.subject,
-      sans: request.csrSummary.sans,
-      key: request.csrSummary.key,
-      csrSha256: request.csrSummary.sha256,
-      checks: request.csrSummary.checks,
-      expiresAt: link.expiresAt,
-      decided: link.usedAt !== null,
-      expired: new Date(link.expiresAt) <= this.now(),
-      decision: link.decision,
-      // Quorum progress: approvals so far out of those required.
-      approvals: approversOf(request.decisions).length,
-      approvalsRequired: request.approval.quorum,
-    };
+  /**
+   * What the link's holder is asked to decide, also after the link was used or the request
+   * moved on. APPROVAL_TOKEN_INVALID for a wrong token.
+   */
+  getApproval(requestId: string, token: string): Promise<ApprovalView> {
+    return this.decisions.show(requestId, token);
   }
 
+  /**
+   * Records a decision through an approval link (approval-decisions.ts): bound to its
+   * approver, never the submitter's own, refusals in the audit trail.
+   */
   async decide(
     requestId: string,
     token: string,
     decision: "approve" | "reject",
     reason: string | undefined,
-  ) {
-    if (!isWellFormedSecret(token)) throw new PkiError("APPROVAL_TOKEN_INVALID");
-    const secretHash = hashSecret(token);
-    let result: DecisionResult;
-    try {
-      result = await this.deps.repository.recordDecision(requestId, {
-        secretHash,
-        decision,
-        reason: reason ?? null,
-      });
-    } catch (error) {
-      // A link used again: its decision stands (the 409 below), but if that decision settled
-      // the request and never reached the workflow, this is the moment to deliver it.
-      if (isPkiError(error, "APPROVAL_ALREADY_DECIDED"))
-        await this.redeliver(requestId, secretHash);
-      throw error;
-    }
-    const { request, taskToken } = result;
-    if (result.outcome !== "pending" && taskToken) {
-      await this.deliver(request, taskToken, reason ?? `Rejected by ${result.approver}.`);
-    }
-    return this.view(request);
-  }
-
-  /**
-   * Hands a settled request's outcome to the workflow waiting on `taskToken`. Every part may
-   * be repeated: the event's id names the fact, and a token whose task is over (delivered
-   * already, or timed out, when ExpireRequest finds the decision instead) is not an error.
-   */
-  private async deliver(request: Request, taskToken: string, rejection: string): Promise<void> {
-    try {
-      if (request.status === "approved") {
-        const approvers = approversOf(request.decisions);
-        await this.deps.bus.publish("request.approved", {
-          requestId: request.id,
-          requester: request.requester,
-          approvers,
-          approvedAt: request.updatedAt,
-        });
-        await this.deps.engine.sendTaskSuccess(taskToken, { decision: "approved", approvers });
-      } else {
-        await this.deps.engine.sendTaskFailure(taskToken, "Rejected", rejection);
-      }
-    } catch (error) {
-      if (isTaskTokenError(error)) return;
-      throw new PkiError(
-        "APPROVAL_DELIVERY_FAILED",
-        `The decision on request ${request.id} is recorded, but passing it on failed (${(error as Error).message}). Send the same decision again to finish; it will not be counted twice.`,
-        { cause: error },
-      );
-    }
-  }
-
-  private async redeliver(requestId: string, secretHash: string): Promise<void> {
-    const found = await this.deps.repository.findApprovalLink(requestId, secretHash);
-    const status = found?.request.status;
-    if (status !== "approved" && status !== "rejected") return;
-    // Only a link whose own decision matches the outcome may re-send it.
-    if (found!.link.decision !== (status === "approved" ? "approve" : "reject")) return;
-    const approval = await this.deps.repository.getApproval(requestId);
-    if (!approval?.taskToken) return;
-    const rejection = found!.request.reason ?? `Rejected by ${found!.link.approver}.`;
-    await this.deliver(found!.request, approval.taskToken, rejection);
+    signedIn?: Principal,
+  ): Promise<RequestView> {
+    return this.view(await this.decisions.decide(requestId, token, decision, reason, signedIn));
   }
 
   async caChainPem(): Promise<string> {
@@ -365,6 +385,7 @@ export class RegistrationAuthority {
       status: request.status,
       profile: request.profile,
       requester: request.requester,
+      requestedBy: describePrincipal(request.principal),
       subject: request.csrSummary.subject,
       sans: request.csrSummary.sans,
       key: request.csrSummary.key,
@@ -390,4 +411,9 @@ function revocationView(record: RevocationRecord) {
     revokedBy: record.revokedBy,
     requestId: record.requestId,
   };
+}
+
+/** A compact JWS (an access token), not an API key: three base64url parts. */
+function isJwt(credential: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(credential);
 }

@@ -15,7 +15,10 @@ export interface RequestView {
   readonly id: string;
   readonly status: string;
   readonly profile: string;
+  /** The notification address. */
   readonly requester: string;
+  /** Who submitted it, as authenticated: "alice@example.com (oidc:…)", "… (api-key:…)". */
+  readonly requestedBy: string;
   readonly subject: string;
   readonly sans: readonly { readonly type: string; readonly value: string }[];
   /** Key type and size in words, e.g. "EC P-256". */
@@ -66,7 +69,10 @@ export interface ApprovalView {
   readonly requestId: string;
   readonly approver: string;
   readonly status: string;
+  /** The notification address. */
   readonly requester: string;
+  /** Who submitted it, as authenticated: "alice@example.com (oidc:…)", "… (api-key:…)". */
+  readonly requestedBy: string;
   readonly profile: string;
   readonly comment: string | null;
   readonly subject: string;

@@ -17,6 +17,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { CheckedCsr } from "../csr/intake.ts";
+import type { RequestPrincipal } from "../identity/principal.ts";
 import type { San } from "../x509/general-names.ts";
 
 export const requestStatuses = [
@@ -109,6 +110,11 @@ export interface ApprovalSnapshot {
   readonly mode: ApprovalMode;
   /** The approvers who may decide (the requester already removed: four eyes). */
   readonly approvers: readonly string[];
+  /**
+   * Listed approvers removed because they are the requester (same mailbox, any case or
+   * +tag); the submission's audit entry names them. Absent on older requests.
+   */
+  readonly excluded?: readonly string[];
   /** Approvals needed; 0 for automatic approval. */
   readonly quorum: number;
   /** How long the workflow waits for the quorum; 0 for automatic approval. */
@@ -129,8 +135,13 @@ export interface Decision {
 export interface Request {
   readonly id: string;
   readonly status: RequestStatus;
-  /** The requester's email address. */
+  /**
+   * Where the requester's mails go: the address given with the request, or the principal's
+   * own. Only a notification address: who asked is `principal`.
+   */
   readonly requester: string;
+  /** Who submitted it, as authenticated (identity/principal.ts). */
+  readonly principal: RequestPrincipal;
   readonly profile: string;
   readonly comment: string | null;
   /** The CSR as submitted, PEM. */
@@ -147,7 +158,7 @@ export interface Request {
   readonly serial: string | null;
   /** The workflow execution (ARN or local id), once started. */
   readonly executionId: string | null;
-  /** Who submitted it: an API key id, or a client identifier for open submission. */
+  /** The submitting principal's id (the idempotency scope); see `principal`. */
   readonly submittedBy: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -165,6 +176,7 @@ export type NewRequest = Pick<
   | "validityDays"
   | "approval"
   | "submittedBy"
+  | "principal"
 > & {
   readonly executionId?: string | null;
   /**

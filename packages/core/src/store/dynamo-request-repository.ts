@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { normaliseSerial } from "../certificate/serial.ts";
 import { PkiError, TransientError } from "../errors.ts";
+import { describePrincipal, isSamePerson, type RequestPrincipal } from "../identity/principal.ts";
 import {
   type AuditEntry,
   approversOf,
@@ -92,7 +93,9 @@ interface LinkItem {
 
 type StoredAuditEntry = Omit<AuditEntry, "seq">;
 
-interface RequestItem extends Request {
+interface RequestItem extends Omit<Request, "principal"> {
+  /** Absent on requests stored before principals were recorded. */
+  readonly principal?: RequestPrincipal;
   readonly pk: string;
   readonly sk: string;
   readonly gsi1pk: string;
@@ -202,6 +205,7 @@ export class DynamoRequestRepository implements RequestRepository {
       id: input.id,
       status: "submitted",
       requester: input.requester,
+      principal: input.principal,
       profile: input.profile,
       comment: input.comment,
       csr: input.csr,
@@ -218,12 +222,17 @@ export class DynamoRequestRepository implements RequestRepository {
     };
     const entry: StoredAuditEntry = {
       at,
-      actor: input.submittedBy ?? "anonymous",
+      actor: describePrincipal(input.principal),
       action: "submitted",
       from: null,
       to: "submitted",
       details: {
-        requester: input.requester,
+        principal: input.principal.id,
+        notify: input.requester,
+        // Four eyes, on the record: who was listed but gets no link, being the submitter.
+        ...(input.approval.excluded?.length
+          ? { fourEyesExcluded: [...input.approval.excluded] }
+          : {}),
         profile: input.profile,
         csrSha256: input.csrSummary.sha256,
       },
@@ -429,7 +438,7 @@ export class DynamoRequestRepository implements RequestRepository {
       }
       const links: Record<string, LinkItem> = { ...item.links };
       for (const link of input.links) {
-        if (mailboxKey(link.approver) === mailboxKey(item.requester)) {
+        if (isSamePerson(link.approver, submitterEmail(item))) {
           throw new PkiError("APPROVAL_SELF", `${link.approver} submitted request ${requestId}.`);
         }
         if (!item.approval.approvers.some((a) => mailboxKey(a) === mailboxKey(link.approver))) {
@@ -529,7 +538,7 @@ export class DynamoRequestRepository implements RequestRepository {
             expiresAt: link.expiresAt,
           });
         }
-        if (mailboxKey(link.approver) === mailboxKey(item.requester)) {
+        if (isSamePerson(link.approver, submitterEmail(item))) {
           throw new PkiError("APPROVAL_SELF", `${link.approver} submitted request ${requestId}.`);
         }
         const at = now.toISOString();
@@ -545,7 +554,7 @@ export class DynamoRequestRepository implements RequestRepository {
             ? "approved"
             : "pending";
         decided = { approver: link.approver, tally, outcome };
-        const actor = `approver:${link.approver}`;
+        const actor = input.actor ?? `approver:${link.approver}`;
         const entries: StoredAuditEntry[] = [
           {
             at,
@@ -667,6 +676,7 @@ export class DynamoRequestRepository implements RequestRepository {
       id: input.keyHash.slice(0, 16),
       role: input.role,
       label: input.label,
+      owner: input.owner,
       createdAt: this.clock().toISOString(),
       revokedAt: null,
     };
@@ -746,7 +756,9 @@ export class DynamoRequestRepository implements RequestRepository {
         Item: {
           ...key.session(input.secretHash),
           type: "session",
-          keyId: input.keyId,
+          ...("keyId" in input.holder
+            ? { keyId: input.holder.keyId }
+            : { person: input.holder.person }),
           createdAt: this.clock().toISOString(),
           expiresAt: expiresAt.toISOString(),
           // TTL only tidies up: findSession checks expiresAt itself.
@@ -762,14 +774,11 @@ export class DynamoRequestRepository implements RequestRepository {
     if (!SHA256_HEX.test(secretHash)) return undefined;
     const session = await this.db.getItem(key.session(secretHash));
     if (!session || new Date(session.expiresAt) <= this.clock()) return undefined;
+    const times = { createdAt: session.createdAt, expiresAt: session.expiresAt };
+    if (session.person) return { holder: { person: session.person }, ...times };
     const apiKey = await this.db.getItem(key.apiKey(session.keyId));
     if (!apiKey || apiKey.revokedAt !== null) return undefined;
-    return {
-      keyId: session.keyId,
-      role: apiKey.role,
-      createdAt: session.createdAt,
-      expiresAt: session.expiresAt,
-    };
+    return { holder: { key: toApiKey(apiKey) }, ...times };
   }
 
   async deleteSession(secretHash: string): Promise<void> {
@@ -956,6 +965,7 @@ function toRequest(item: RequestItem): Request {
     id: item.id,
     status: item.status,
     requester: item.requester,
+    principal: item.principal ?? legacyPrincipal(item),
     profile: item.profile,
     comment: item.comment,
     csr: item.csr,
@@ -997,6 +1007,7 @@ function toApiKey(item: Item): ApiKeyRecord {
     id: item.id,
     role: item.role,
     label: item.label,
+    owner: item.owner ?? null,
     createdAt: item.createdAt,
     revokedAt: item.revokedAt ?? null,
   };
@@ -1031,6 +1042,22 @@ function stateConflict(
     `Request ${requestId} is ${current}, not ${expected.join(" or ")}, so it cannot become ${target}.`,
     { requestId, current, expected: [...expected], target },
   );
+}
+
+/**
+ * Requests stored before principals were recorded: the key that submitted (then stored as its
+ * bare id), and the address typed then (all four eyes had to go on).
+ */
+function legacyPrincipal(item: RequestItem): RequestPrincipal {
+  const by = item.submittedBy;
+  const id = by && /^[0-9a-f]{16}$/.test(by) ? `api-key:${by}` : `anonymous:${by ?? "unknown"}`;
+  return { id, email: item.requester, groups: [] };
+}
+
+/** Whose approval would be their own: the submitter's address, typed if nobody signed in. */
+function submitterEmail(item: RequestItem): string {
+  const principal = item.principal ?? legacyPrincipal(item);
+  return principal.email ?? item.requester;
 }
 
 /** Same request body, same fingerprint: what an idempotency key is checked against. */
@@ -1072,25 +1099,28 @@ function encodeCursor(lastKey: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(lastKey), "utf8").toString("base64url");
 }
 
+/** What a request's index position looks like: its creation time, then its id. */
+const CURSOR_SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z#([A-Za-z0-9_-]{1,64})$/;
+
 /**
  * A cursor this repository made for the index partition `indexKey`: anything else (edited,
- * or copied from another listing) is a RangeError here, not a DynamoDB validation error.
+ * crafted, or copied from another listing) is PAGE_CURSOR_INVALID here, never a key DynamoDB
+ * would refuse. Every part is checked, since a cursor is the client's text.
  */
 function decodeCursor(cursor: string, indexKey: string): Record<string, unknown> {
+  const invalid = () => new PkiError("PAGE_CURSOR_INVALID", "Start again from the first page.");
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      const key = value as Record<string, unknown>;
-      const names = Object.keys(key).sort().join(",");
-      if (
-        names === "gsi1pk,gsi1sk,pk,sk" &&
-        Object.values(key).every((v) => typeof v === "string") &&
-        key.gsi1pk === indexKey
-      )
-        return key;
-    }
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
-    // falls through
+    throw invalid();
   }
-  throw new RangeError("invalid page cursor");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid();
+  const key = value as Record<string, unknown>;
+  if (Object.keys(key).sort().join(",") !== "gsi1pk,gsi1sk,pk,sk") throw invalid();
+  const position = typeof key.gsi1sk === "string" ? CURSOR_SORT_KEY.exec(key.gsi1sk) : null;
+  const id = position?.[2];
+  if (key.gsi1pk !== indexKey || id === undefined || key.pk !== `REQ#${id}` || key.sk !== "REQUEST")
+    throw invalid();
+  return key;
 }

@@ -14,6 +14,7 @@
  */
 
 import { PkiError } from "../errors.ts";
+import { type Role, roles } from "../identity/config.ts";
 import type {
   AuditEntry,
   DecisionKind,
@@ -272,6 +273,8 @@ export interface DecisionInput {
   readonly secretHash: string;
   readonly decision: DecisionKind;
   readonly reason?: string | null;
+  /** Who decides, for the audit trail; default "approver:<the link's approver>". */
+  readonly actor?: string;
 }
 
 export interface ApprovalTally {
@@ -315,15 +318,17 @@ export interface PutCertificateResult {
   readonly created: boolean;
 }
 
-/** What an API key may do: submit and read, or also administer. */
-export const apiKeyRoles = ["requester", "admin"] as const;
-export type ApiKeyRole = (typeof apiKeyRoles)[number];
+/** What an API key may do: the roles people get from their groups (identity/config.ts). */
+export const apiKeyRoles = roles;
+export type ApiKeyRole = Role;
 
 export interface NewApiKey {
   /** SHA-256 of the key, lowercase hex. */
   readonly keyHash: string;
   readonly role: ApiKeyRole;
   readonly label: string;
+  /** The person the key belongs to, an email address: its requests are theirs. */
+  readonly owner: string;
 }
 
 export interface ApiKeyRecord {
@@ -331,22 +336,32 @@ export interface ApiKeyRecord {
   readonly id: string;
   readonly role: ApiKeyRole;
   readonly label: string;
+  /** Null only for keys made before keys had owners. */
+  readonly owner: string | null;
   readonly createdAt: string;
   readonly revokedAt: string | null;
+}
+
+/** A person as the OpenID provider vouched for them at sign-in. */
+export interface SignedInPerson {
+  readonly sub: string;
+  /** Verified. */
+  readonly email: string;
+  readonly name: string | null;
+  readonly groups: readonly string[];
 }
 
 export interface NewSession {
   /** SHA-256 of the session secret (the cookie), lowercase hex. */
   readonly secretHash: string;
-  /** The API key that signed in. */
-  readonly keyId: string;
+  /** Who signed in: an API key's id, or a person. */
+  readonly holder: { readonly keyId: string } | { readonly person: SignedInPerson };
   readonly expiresAt: string;
 }
 
 export interface SessionRecord {
-  readonly keyId: string;
-  /** The key's role now (not at sign-in). */
-  readonly role: ApiKeyRole;
+  /** The key as it is now (its role now, not at sign-in), or the person as signed in. */
+  readonly holder: { readonly key: ApiKeyRecord } | { readonly person: SignedInPerson };
   readonly createdAt: string;
   readonly expiresAt: string;
 }

@@ -60,6 +60,8 @@ export interface ReqOptions {
   /** Each becomes one -sigopt. */
   readonly sigopt?: readonly string[];
   readonly multivalueRdn?: boolean;
+  /** Read the subject as UTF-8 (-utf8), for names beyond ASCII. */
+  readonly utf8?: boolean;
   readonly format?: "DER" | "PEM";
 }
 
@@ -68,6 +70,7 @@ export function opensslReq(options: ReqOptions): Buffer {
   const args = ["req", "-new", "-config", options.config, "-key", options.key];
   if (options.subject !== null) args.push("-subj", options.subject ?? "/");
   if (options.multivalueRdn) args.push("-multivalue-rdn");
+  if (options.utf8) args.push("-utf8");
   for (const ext of options.addext ?? []) args.push("-addext", ext);
   if (options.digest) args.push(`-${options.digest}`);
   for (const opt of options.sigopt ?? []) args.push("-sigopt", opt);

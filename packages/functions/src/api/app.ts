@@ -27,7 +27,7 @@ import {
   SubmitRequestBody,
   SubmitRequestQuery,
 } from "./schemas.ts";
-import type { ApiServices, Caller, Role } from "./services.ts";
+import type { ApiServices, Principal, Role } from "./services.ts";
 
 export interface ApiOptions {
   readonly services: ApiServices;
@@ -42,7 +42,14 @@ export interface ApiOptions {
   readonly pages?: Pages;
 }
 
-type Env = { Variables: { caller: Caller } };
+type Env = { Variables: { caller: Principal | undefined } };
+
+/**
+ * What a route needs of its caller: a principal with one of these roles; any principal with a
+ * role (what it may read is then decided per request); anyone where submission is open; or
+ * nobody, though a credential that is sent is still checked.
+ */
+type Need = readonly Role[] | "signed-in" | "open-submission" | "none";
 
 export function createApi(options: ApiOptions) {
   const { services } = options;
@@ -91,50 +98,69 @@ export function createApi(options: ApiOptions) {
     }),
   );
 
-  /** Authenticates (when a key is sent or required) and applies the rate limits. */
-  const caller =
-    (required: Role | "open-submission" | "none") =>
-    async (c: Context<Env>, next: () => Promise<void>) => {
-      const address = options.clientAddress(c);
-      const limited = (bucket: string) => {
-        const wait = limiter.take(bucket);
-        if (wait <= 0) return undefined;
-        const res = problemResponse(c, {
-          status: 429,
-          code: "RATE_LIMITED",
-          detail: `Retry in ${wait} s.`,
-        });
-        res.headers.set("Retry-After", String(wait));
-        return res;
-      };
-      // The address pays before the key is looked up, so guessing keys is not free.
-      const byAddress = limited(`ip:${address}`);
-      if (byAddress) return byAddress;
-      const header = c.req.header("authorization");
-      let who: Caller = { keyId: "anonymous", role: "anonymous", address };
-      if (header !== undefined) {
-        const match = /^Bearer ([A-Za-z0-9_-]{16,128})$/.exec(header);
-        const key = match ? await services.authenticate(match[1]!) : undefined;
-        if (!key) throw problem(401, "UNAUTHENTICATED", "The API key is not valid.");
-        who = { keyId: key.keyId, role: key.role, address };
-      }
-      const needsKey =
-        required === "requester" ||
-        required === "admin" ||
-        (required === "open-submission" && !options.openSubmission);
-      if (needsKey && who.role === "anonymous") {
-        throw problem(401, "UNAUTHENTICATED", "Send Authorization: Bearer <API key>.");
-      }
-      if (required === "admin" && who.role !== "admin") {
-        throw problem(403, "FORBIDDEN", "This operation needs an admin key.");
-      }
-      if (who.role !== "anonymous") {
-        const byKey = limited(`key:${who.keyId}`);
-        if (byKey) return byKey;
-      }
-      c.set("caller", who);
-      await next();
+  /** Authenticates (when a credential is sent or required) and applies the rate limits. */
+  const caller = (required: Need) => async (c: Context<Env>, next: () => Promise<void>) => {
+    const address = options.clientAddress(c);
+    const limited = (bucket: string) => {
+      const wait = limiter.take(bucket);
+      if (wait <= 0) return undefined;
+      const res = problemResponse(c, {
+        status: 429,
+        code: "RATE_LIMITED",
+        detail: `Retry in ${wait} s.`,
+      });
+      res.headers.set("Retry-After", String(wait));
+      return res;
     };
+    // The address pays before the key is looked up, so guessing keys is not free.
+    const byAddress = limited(`ip:${address}`);
+    if (byAddress) return byAddress;
+    const header = c.req.header("authorization");
+    let who: Principal | undefined;
+    if (header !== undefined) {
+      // An API key or a JWT access token; the bound keeps a header from costing a parse.
+      const match = /^Bearer ([A-Za-z0-9_.-]{16,16384})$/.exec(header);
+      who = match ? await services.authenticate(match[1]!) : undefined;
+      if (!who) {
+        throw problem(
+          401,
+          "UNAUTHENTICATED",
+          "The credential is not valid: an unknown or revoked API key, or an access token that is expired, not signed by the identity provider, or issued for another audience.",
+        );
+      }
+    }
+    const open = required === "none" || (required === "open-submission" && options.openSubmission);
+    if (!who && !open) {
+      throw problem(
+        401,
+        "UNAUTHENTICATED",
+        "Send Authorization: Bearer <API key or access token>.",
+      );
+    }
+    if (who && required !== "none") {
+      const wanted: readonly Role[] =
+        required === "open-submission"
+          ? ["requester", "admin"]
+          : required === "signed-in"
+            ? roleNames
+            : required;
+      if (!who.roles.some((role) => wanted.includes(role))) {
+        throw problem(
+          403,
+          "FORBIDDEN",
+          who.roles.length === 0
+            ? `${who.email ?? who.id} has no role here: no group of theirs is mapped to one (identity.roleGroups).`
+            : `This operation needs the role ${wanted.join(" or ")}; ${who.email ?? who.id} has ${who.roles.join(", ")}.`,
+        );
+      }
+    }
+    if (who) {
+      const byPrincipal = limited(`principal:${who.id}`);
+      if (byPrincipal) return byPrincipal;
+    }
+    c.set("caller", who);
+    await next();
+  };
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
@@ -210,6 +236,7 @@ export function createApi(options: ApiOptions) {
   app.get("/truststore.pem", async (c) => publishedObject(c, "truststore.pem"));
 
   app.post("/v1/requests", caller("open-submission"), async (c) => {
+    const submitter = c.get("caller") ?? services.anonymous(options.clientAddress(c));
     const type = mediaType(c.req.header("content-type"));
     let input: v.InferOutput<typeof SubmitRequestBody>;
     let csr: string | Uint8Array;
@@ -230,12 +257,12 @@ export function createApi(options: ApiOptions) {
     const { request, created, statusToken } = await services.submit(
       {
         csr,
-        email: input.email,
+        ...(input.email !== undefined ? { email: input.email } : {}),
         profile: input.profile,
         ...(input.comment !== undefined ? { comment: input.comment } : {}),
         ...(input.validityDays !== undefined ? { validityDays: input.validityDays } : {}),
       },
-      c.get("caller"),
+      submitter,
       idempotencyKey,
     );
     // `page`: the browser status page, which opens without an API key (new requests only).
@@ -247,16 +274,17 @@ export function createApi(options: ApiOptions) {
     return c.json({ id: request.id, status: request.status, links }, created ? 202 : 200);
   });
 
-  app.get("/v1/requests/:id", caller("requester"), async (c) => {
+  // Someone else's request is not found, as if it did not exist: no probing for ids.
+  app.get("/v1/requests/:id", caller("signed-in"), async (c) => {
     const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
-    const request = await services.getRequest(id);
+    const request = await services.getRequest(id, c.get("caller")!);
     if (!request) throw problem(404, "NOT_FOUND", `No request ${id}.`);
     return c.json(request);
   });
 
-  app.get("/v1/certificates/:serial", caller("requester"), async (c) => {
+  app.get("/v1/certificates/:serial", caller("signed-in"), async (c) => {
     const serial = serialParam(c);
-    const cert = await services.getCertificate(serial);
+    const cert = await services.getCertificate(serial, c.get("caller")!);
     if (!cert) throw problem(404, "NOT_FOUND", `No certificate with serial ${serial}.`);
     const chain = c.req.query("chain");
     if (chain !== undefined && chain !== "true" && chain !== "false") {
@@ -295,31 +323,35 @@ export function createApi(options: ApiOptions) {
     }
   });
 
-  app.post("/v1/certificates/:serial/revoke", caller("admin"), async (c) => {
+  app.post("/v1/certificates/:serial/revoke", caller(["admin"]), async (c) => {
     const serial = serialParam(c);
     requireJson(c);
     const body = parse(RevokeBody, await jsonBody(c), "BODY_INVALID");
-    return c.json(await services.revokeCertificate(serial, body.reason, c.get("caller")));
+    return c.json(await services.revokeCertificate(serial, body.reason, c.get("caller")!));
   });
 
-  // API keys: admin only, never open. The secret appears once, in the creation response.
-  app.post("/v1/keys", caller("admin"), async (c) => {
+  // API keys: admins make and revoke them (auditors may list), never open. The secret
+  // appears once, in the creation response.
+  app.post("/v1/keys", caller(["admin"]), async (c) => {
     requireJson(c);
     const body = parse(CreateApiKeyBody, await jsonBody(c), "BODY_INVALID");
-    const { key, record } = await services.createApiKey(body.role, body.label);
+    const { key, record } = await services.createApiKey(body.role, body.label, body.owner);
     c.header("Location", `/v1/keys/${record.id}`);
     c.header("Cache-Control", "no-store");
     return c.json({ ...record, key }, 201);
   });
 
-  app.get("/v1/keys", caller("admin"), async (c) => c.json({ keys: await services.listApiKeys() }));
+  app.get("/v1/keys", caller(["admin", "auditor"]), async (c) =>
+    c.json({ keys: await services.listApiKeys() }),
+  );
 
-  app.delete("/v1/keys/:id", caller("admin"), async (c) => {
+  app.delete("/v1/keys/:id", caller(["admin"]), async (c) => {
     const id = parse(ApiKeyId, c.req.param("id"), "QUERY_INVALID");
     return c.json(await services.revokeApiKey(id));
   });
 
-  // Approvals carry their own secret; no API key. A GET never changes anything.
+  // Approvals carry their own secret; no API key. A GET never changes anything. Whoever is
+  // signed in while deciding must be the approver the link was sent to.
   app.get("/v1/approvals/:id", caller("none"), async (c) => {
     const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
     const token = c.req.query("token");
@@ -331,7 +363,13 @@ export function createApi(options: ApiOptions) {
     const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
     requireJson(c);
     const body = parse(DecisionBody, await jsonBody(c), "BODY_INVALID");
-    const request = await services.decide(id, body.token, body.decision, body.reason);
+    const request = await services.decide(
+      id,
+      body.token,
+      body.decision,
+      body.reason,
+      c.get("caller"),
+    );
     return c.json({ id: request.id, status: request.status });
   });
 
@@ -351,6 +389,8 @@ export function createApi(options: ApiOptions) {
 
   return app;
 }
+
+const roleNames: readonly Role[] = ["requester", "approver", "admin", "auditor"];
 
 /** A browser navigating (Accept lists text/html), not an API client. */
 function wantsHtml(c: Context): boolean {

@@ -16,8 +16,8 @@ export const apiErrorCodes = {
   BODY_TOO_LARGE: "The request body is larger than the limit.",
   BODY_INVALID: "The request body is not valid.",
   QUERY_INVALID: "The query parameters are not valid.",
-  UNAUTHENTICATED: "A valid API key is required.",
-  FORBIDDEN: "The API key's role does not allow this operation.",
+  UNAUTHENTICATED: "A valid API key or access token is required.",
+  FORBIDDEN: "The caller's role does not allow this operation.",
   RATE_LIMITED: "Too many requests; slow down.",
   INTERNAL: "The server failed to handle the request.",
 } as const;
@@ -58,11 +58,19 @@ export function problem(
 export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
   if (code === "CERT_NOT_FOUND" || code === "REQUEST_NOT_FOUND" || code === "API_KEY_NOT_FOUND")
     return 404;
-  if (code === "API_KEY_LABEL_INVALID") return 400;
+  if (code === "API_KEY_LABEL_INVALID" || code === "API_KEY_OWNER_INVALID") return 400;
+  if (code === "PAGE_CURSOR_INVALID") return 400;
+  if (code === "SIGN_IN_FAILED") return 401;
+  if (code === "IDENTITY_PROVIDER_UNAVAILABLE") return 503;
   if (code === "IDEMPOTENCY_KEY_INVALID") return 400;
   if (code === "REQUEST_STATE_CONFLICT") return 409;
   // A link that is not (or no longer) valid: the holder is not authorised to decide.
-  if (code === "APPROVAL_TOKEN_INVALID" || code === "APPROVAL_SELF") return 403;
+  if (
+    code === "APPROVAL_TOKEN_INVALID" ||
+    code === "APPROVAL_SELF" ||
+    code === "APPROVAL_WRONG_APPROVER"
+  )
+    return 403;
   if (code === "APPROVAL_EXPIRED") return 410;
   if (code === "APPROVAL_ALREADY_DECIDED" || code === "APPROVAL_NOT_PENDING") return 409;
   if (code === "CERT_EXPIRED") return 409;

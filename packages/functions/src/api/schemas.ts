@@ -22,7 +22,8 @@ const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
 
 export const SubmitRequestBody = v.strictObject({
   csr: v.pipe(v.string(), v.minLength(1, "csr must not be empty")),
-  email: Email,
+  /** Where mails about the request go; absent: the signed-in principal's own address. */
+  email: v.optional(Email),
   profile: ProfileName,
   comment: v.optional(Comment),
   validityDays: v.optional(Days),
@@ -30,7 +31,8 @@ export const SubmitRequestBody = v.strictObject({
 
 /** Query parameters for a raw application/pkcs10 submission. */
 export const SubmitRequestQuery = v.strictObject({
-  email: Email,
+  /** Where mails about the request go; absent: the signed-in principal's own address. */
+  email: v.optional(Email),
   profile: ProfileName,
   comment: v.optional(Comment),
   validityDays: v.optional(v.pipe(v.string(), v.regex(/^[1-9][0-9]{0,4}$/), v.transform(Number))),
@@ -49,7 +51,13 @@ export const DecisionBody = v.strictObject({
 });
 
 export const CreateApiKeyBody = v.strictObject({
-  role: v.picklist(apiKeyRoles, 'role must be "requester" or "admin"'),
+  role: v.picklist(apiKeyRoles, `role must be one of ${apiKeyRoles.join(", ")}`),
+  /** The person the key acts for: its requests are theirs. */
+  owner: v.pipe(
+    v.string("owner is required: the email address of the person the key acts for"),
+    v.maxLength(254, "owner is at most 254 characters"),
+    v.email("owner must be an email address"),
+  ),
   label: v.optional(
     v.pipe(
       v.string(),

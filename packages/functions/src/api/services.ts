@@ -3,6 +3,7 @@
  * in @spca/core implements it over the repository, the workflow engine and the CA; tests can
  * give a fake. Views are the JSON the API returns, so routes only translate HTTP.
  */
+import type { Principal } from "@spca/core/identity/principal";
 import type {
   ApprovalView,
   CertificateView,
@@ -11,7 +12,9 @@ import type {
   RequestView,
   RevocationView,
 } from "@spca/core/ra/views";
+import type { ApiKeyRole } from "@spca/core/store/request-repository";
 
+export type { Principal } from "@spca/core/identity/principal";
 export type {
   ApprovalView,
   CertificateView,
@@ -21,20 +24,13 @@ export type {
   RequestView,
   RevocationView,
 } from "@spca/core/ra/views";
-
-export type Role = "requester" | "admin";
-
-export interface Caller {
-  /** API key id, or "anonymous" where submission is open. */
-  readonly keyId: string;
-  readonly role: Role | "anonymous";
-  readonly address: string;
-}
+export type Role = ApiKeyRole;
 
 export interface SubmitInput {
   /** PEM text or DER bytes, exactly as received. */
   readonly csr: string | Uint8Array;
-  readonly email: string;
+  /** The notification address; absent: the principal's own. */
+  readonly email?: string;
   readonly profile: string;
   readonly comment?: string;
   readonly validityDays?: number;
@@ -45,16 +41,23 @@ export interface ApiKeyView {
   readonly id: string;
   readonly role: Role;
   readonly label: string;
+  /** The person the key acts for; null only on keys made before keys had owners. */
+  readonly owner: string | null;
   readonly createdAt: string;
   readonly revokedAt: string | null;
 }
 
 export interface ApiServices {
-  /** The key's id and role for a raw bearer key, or undefined when it is unknown or revoked. */
-  authenticate(rawKey: string): Promise<{ keyId: string; role: Role } | undefined>;
+  /**
+   * The principal a bearer credential names (an API key, or a person's access token from the
+   * identity provider); undefined when it is unknown, revoked, expired or not valid.
+   */
+  authenticate(credential: string): Promise<Principal | undefined>;
+  /** Nobody signed in, where submission is open. */
+  anonymous(address: string): Principal;
   submit(
     input: SubmitInput,
-    caller: Caller,
+    caller: Principal,
     idempotencyKey: string | undefined,
   ): Promise<{
     request: RequestView;
@@ -62,8 +65,9 @@ export interface ApiServices {
     /** The status page's link secret, for a new request only (it is stored hashed). */
     statusToken?: string | null;
   }>;
-  getRequest(id: string): Promise<RequestView | undefined>;
-  getCertificate(serial: string): Promise<CertificateView | undefined>;
+  /** Undefined also when `viewer` may not read it (not theirs, no shared group). */
+  getRequest(id: string, viewer: Principal): Promise<RequestView | undefined>;
+  getCertificate(serial: string, viewer: Principal): Promise<CertificateView | undefined>;
   /**
    * What the link's holder is asked to decide, also after the link was used or the request
    * moved on (`decided`, `status` say so). Throws APPROVAL_TOKEN_INVALID for a wrong token.
@@ -74,6 +78,8 @@ export interface ApiServices {
     token: string,
     decision: "approve" | "reject",
     reason: string | undefined,
+    /** Whoever is signed in while deciding: they must be the link's approver. */
+    signedIn?: Principal,
   ): Promise<RequestView>;
   caChainPem(): Promise<string>;
   /**
@@ -83,7 +89,7 @@ export interface ApiServices {
   revokeCertificate(
     serial: string,
     reason: string,
-    caller: Caller,
+    caller: Principal,
   ): Promise<RevocationView & { created: boolean }>;
   /** The published CRL, DER; undefined before the first publication. */
   crl(): Promise<Uint8Array | undefined>;
@@ -91,7 +97,11 @@ export interface ApiServices {
   /** A published object (CRL, CA certificate, trust store) by its bucket key. */
   publishedObject(key: string): Promise<PublishedObject | undefined>;
   /** Makes a key; the secret is returned here once and stored only hashed. */
-  createApiKey(role: Role, label: string): Promise<{ key: string; record: ApiKeyView }>;
+  createApiKey(
+    role: Role,
+    label: string,
+    owner: string,
+  ): Promise<{ key: string; record: ApiKeyView }>;
   listApiKeys(): Promise<readonly ApiKeyView[]>;
   /** Idempotent; throws PkiError API_KEY_NOT_FOUND for an unknown id. */
   revokeApiKey(id: string): Promise<ApiKeyView>;

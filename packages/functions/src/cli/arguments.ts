@@ -5,8 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { PkiError } from "@spca/core/errors";
-import type { ApiKeyRole } from "@spca/core/store/request-repository";
+import { type ApiKeyRole, apiKeyRoles } from "@spca/core/store/request-repository";
 import { parseNameText } from "@spca/core/x509/name";
+import * as v from "valibot";
 
 /** A command line `pki` cannot run as given. */
 export class UsageError extends Error {}
@@ -27,12 +28,33 @@ export function expectArgs(
 
 /** --role for pki keys create, checked before anything is opened or invoked. */
 export function apiKeyRole(role: string | undefined): ApiKeyRole {
-  if (role !== "requester" && role !== "admin") {
+  if (!(apiKeyRoles as readonly (string | undefined)[]).includes(role)) {
     throw new UsageError(
-      `pki keys create needs --role requester or --role admin${role === undefined ? "" : `, not "${role}"`}`,
+      `pki keys create needs --role ${apiKeyRoles.join("|")}${role === undefined ? "" : `, not "${role}"`}`,
     );
   }
-  return role;
+  return role as ApiKeyRole;
+}
+
+/** An email address, as core's createApiKey takes it for a key's owner. */
+const Email = v.pipe(v.string(), v.maxLength(254), v.email());
+
+/**
+ * --owner for pki keys create: the email address of the person the key acts for (the requests
+ * it submits are theirs), checked before anything is opened or invoked.
+ */
+export function apiKeyOwner(owner: string | undefined): string {
+  if (owner === undefined) {
+    throw new UsageError(
+      "pki keys create needs --owner EMAIL, the email address of the person the key acts for (for example --owner alice@example.com)",
+    );
+  }
+  if (!v.is(Email, owner)) {
+    throw new UsageError(
+      `--owner must be an email address (for example --owner alice@example.com), not "${owner}"`,
+    );
+  }
+  return owner;
 }
 
 /** --subject is checked here, so a typo is a usage error before anything is invoked. */

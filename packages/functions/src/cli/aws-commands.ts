@@ -2,7 +2,9 @@
  * `pki ca csr|import|show --aws` and `pki keys create --aws`: the deployed CA and table, through
  * the CA function (aws-target.ts); never a data folder or the runtime lock.
  */
+import { apiKeyRoles } from "@spca/core/store/request-repository";
 import {
+  apiKeyOwner,
   apiKeyRole,
   checkSubject,
   expectArgs,
@@ -27,9 +29,9 @@ export const awsCommands: Readonly<
   "ca import": { takes: [], args: 1, usage: "pki ca import FILE --aws" },
   "ca show": { takes: [], args: 0, usage: "pki ca show --aws" },
   "keys create": {
-    takes: ["role", "label"],
+    takes: ["role", "owner", "label"],
     args: 0,
-    usage: "pki keys create --aws --role requester|admin [--label TEXT]",
+    usage: `pki keys create --aws --role ${apiKeyRoles.join("|")} --owner EMAIL [--label TEXT]`,
   },
 };
 
@@ -48,7 +50,7 @@ export async function aws(
   const name = [command, sub].filter(Boolean).join(" ");
   if (command === "keys" && (sub === "list" || sub === "revoke")) {
     throw new UsageError(
-      `pki keys ${sub} --aws is not available: ${sub === "list" ? "list the deployment's keys through its API, GET /v1/keys" : "revoke a deployed key through its API, DELETE /v1/keys/{id}"}, with an admin key (pki keys create --aws --role admin makes one)`,
+      `pki keys ${sub} --aws is not available: ${sub === "list" ? "list the deployment's keys through its API, GET /v1/keys" : "revoke a deployed key through its API, DELETE /v1/keys/{id}"}, with an admin key (pki keys create --aws --role admin --owner EMAIL makes one)`,
     );
   }
   const spec = awsCommands[name];
@@ -68,14 +70,20 @@ export async function aws(
   const [file] = expectArgs(rest, spec.args, spec.usage);
   const subject = values.subject as string | undefined;
   if (subject !== undefined) checkSubject(subject);
-  const role = command === "keys" ? apiKeyRole(values.role as string | undefined) : undefined;
-  const action = role ? "create-api-key" : sub!;
+  const newKey =
+    command === "keys"
+      ? {
+          role: apiKeyRole(values.role as string | undefined),
+          owner: apiKeyOwner(values.owner as string | undefined),
+        }
+      : undefined;
+  const action = newKey ? "create-api-key" : sub!;
   // Usage first, then where the deployment is, then the input file.
   const resource = pkiResourceFromEnvironment(process.env, action);
-  const run: AwsCaCommand = role
+  const run: AwsCaCommand = newKey
     ? {
         sub: "create-api-key",
-        role,
+        ...newKey,
         label: (values.label as string | undefined) ?? "created with pki keys create --aws",
       }
     : sub === "csr"

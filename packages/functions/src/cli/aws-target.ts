@@ -100,7 +100,13 @@ export type AwsCaCommand =
   | { readonly sub: "csr"; readonly subject?: string }
   | { readonly sub: "import"; readonly pem: string }
   | { readonly sub: "show" }
-  | { readonly sub: "create-api-key"; readonly role: ApiKeyRole; readonly label: string };
+  | {
+      readonly sub: "create-api-key";
+      readonly role: ApiKeyRole;
+      /** The email address of the person the key acts for. */
+      readonly owner: string;
+      readonly label: string;
+    };
 
 export interface AwsCaRun {
   /** From pkiResourceFromEnvironment. */
@@ -146,6 +152,7 @@ export async function runAwsCaCommand(command: AwsCaCommand, run: AwsCaRun): Pro
         const { key, ...record } = await invoke({
           action: "create-api-key",
           role: command.role,
+          owner: command.owner,
           label: command.label,
         });
         printCreatedKey(

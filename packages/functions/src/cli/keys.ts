@@ -8,7 +8,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createApiKey } from "@spca/core/ra/api-keys";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
-import type { ApiKeyRecord, ApiKeyRole } from "@spca/core/store/request-repository";
+import type { ApiKeyRecord, NewApiKey } from "@spca/core/store/request-repository";
 import { createTable } from "@spca/core/store/table";
 import { securePrivateDataFolder } from "../local/data-folder-modes.ts";
 import { acquireLock } from "../local/runtime-lock.ts";
@@ -18,7 +18,8 @@ import { runningService, type ServiceClient } from "./service-client.ts";
 export interface KeyStore {
   /** Where the keys are, for messages: the service's URL or the data folder. */
   readonly where: string;
-  create(role: ApiKeyRole, label: string): Promise<{ key: string; record: ApiKeyRecord }>;
+  /** A key with `role` for `owner` (an email address): its requests are that person's. */
+  create(input: Omit<NewApiKey, "keyHash">): Promise<{ key: string; record: ApiKeyRecord }>;
   list(): Promise<readonly ApiKeyRecord[]>;
   revoke(id: string): Promise<ApiKeyRecord>;
   close(): Promise<void>;
@@ -51,7 +52,7 @@ async function openDataFolder(dataDir: string): Promise<KeyStore> {
     const repository = new DynamoRequestRepository({ client, tableName: LOCAL_TABLE });
     return {
       where: dataDir,
-      create: (role, label) => createApiKey(repository, role, label),
+      create: (input) => createApiKey(repository, input),
       list: () => repository.listApiKeys(),
       revoke: (id) => repository.revokeApiKey(id),
       close,
@@ -64,15 +65,19 @@ async function openDataFolder(dataDir: string): Promise<KeyStore> {
 
 /**
  * What `pki keys create` prints, on a data folder, through the local service or with --aws: the
- * key alone on stdout (for `> ci.key`), the rest on stderr. `where` names where it was stored.
+ * key alone on stdout (for `> ci.key`), the rest on stderr: its role, id and owner. `where`
+ * names where it was stored.
  */
 export function printCreatedKey(
   out: { stdout(text: string): void; stderr(text: string): void },
-  created: { readonly key: string; readonly record: Pick<ApiKeyRecord, "id" | "role"> },
+  created: {
+    readonly key: string;
+    readonly record: Pick<ApiKeyRecord, "id" | "role" | "owner">;
+  },
   where: string,
 ): void {
   out.stderr(
-    `Created ${created.record.role} key ${created.record.id} in ${where}. This is the only time the key is shown.\n`,
+    `Created ${created.record.role} key ${created.record.id} for ${created.record.owner ?? "no owner"} in ${where}. This is the only time the key is shown.\n`,
   );
   out.stdout(`${created.key}\n`);
 }
@@ -80,11 +85,11 @@ export function printCreatedKey(
 function serviceKeys(service: ServiceClient): KeyStore {
   return {
     where: service.api,
-    async create(role, label) {
+    async create({ role, label, owner }) {
       const { key, ...record } = await service.json<ApiKeyRecord & { key: string }>(
         "POST",
         "/v1/keys",
-        { role, label },
+        { role, label, owner },
       );
       return { key, record };
     },

@@ -23,12 +23,20 @@ import {
   signingAlgorithms,
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
+import { apiKeyRoles } from "@spca/core/store/request-repository";
 import type { CrlStatusView } from "../api/services.ts";
 import { securePrivateDataFolder } from "../local/data-folder-modes.ts";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
 import { hostsLocalService } from "../local/stand-ins.ts";
 import { configPath, dataDirPath } from "../locations.ts";
-import { apiKeyRole, expectArgs, processOutput, readInput, UsageError } from "./arguments.ts";
+import {
+  apiKeyOwner,
+  apiKeyRole,
+  expectArgs,
+  processOutput,
+  readInput,
+  UsageError,
+} from "./arguments.ts";
 import { aws } from "./aws-commands.ts";
 import { CaFunctionError } from "./aws-target.ts";
 import { openKeyStore, printCreatedKey } from "./keys.ts";
@@ -47,7 +55,8 @@ The deployment on AWS, run through SST: npx sst shell --stage STAGE -- npx pki .
   pki ca csr --aws [--subject DN]                               CSR for the deployed KMS key (default: the deployed ca.subject)
   pki ca import FILE --aws                                      check and install the signed certificate + chain
   pki ca show --aws                                             print the deployed CA chain (PEM)
-  pki keys create --aws --role requester|admin [--label TEXT]  print a new key for the deployed API (shown once)
+  pki keys create --aws --role ROLE --owner EMAIL [--label TEXT]
+                                                                print a new key for the deployed API (shown once)
   ca csr and ca import serve an offline root (aws.ca.bootstrap "external"); keys create makes
   the first admin key (list and revoke keys through the API with it: GET /v1/keys,
   DELETE /v1/keys/{id}). These invoke the deployed CA bootstrap function, which holds the KMS
@@ -66,9 +75,11 @@ While the local service runs on the data folder, revoke and crl go through its A
 republishes the CRL and tells the requester); issue and the CA commands wait for it to stop.
 
 API keys (for the local service's REST API; through its API while it runs)
-  pki keys create --role requester|admin [--label TEXT]        print a new key (shown once)
-  pki keys list                                                 ids, roles, labels, revocations
+  pki keys create --role ROLE --owner EMAIL [--label TEXT]     print a new key (shown once)
+  pki keys list                                                 ids, roles, owners, labels, revocations
   pki keys revoke ID                                            revoke a key by its id
+  Roles: ${apiKeyRoles.join(", ")}. The owner is the email address of the person the key acts
+  for: the requests it submits are theirs.
 
 Options for every command
   --data-dir DIR    data folder (default $PKI_DATA_DIR, else ./.pki-data)
@@ -97,6 +108,7 @@ const options = {
   der: { type: "boolean" },
   root: { type: "boolean" },
   role: { type: "string" },
+  owner: { type: "string" },
   label: { type: "string" },
   aws: { type: "boolean" },
 } as const;
@@ -239,7 +251,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "keys":
-      return keys(dataDir, sub, rest, values.role, values.label);
+      return keys(dataDir, sub, rest, values);
     case "inspect": {
       const [file] = expectArgs(
         [sub, ...rest].filter((x) => x !== undefined),
@@ -332,14 +344,18 @@ async function keys(
   dataDir: string,
   sub: string | undefined,
   rest: readonly string[],
-  role: string | undefined,
-  label: string | undefined,
+  values: { readonly role?: string; readonly owner?: string; readonly label?: string },
 ): Promise<number> {
   // Check the arguments before opening anything.
   switch (sub) {
     case "create":
-      expectArgs(rest, 0, "pki keys create --role requester|admin [--label TEXT]");
-      apiKeyRole(role);
+      expectArgs(
+        rest,
+        0,
+        `pki keys create --role ${apiKeyRoles.join("|")} --owner EMAIL [--label TEXT]`,
+      );
+      apiKeyRole(values.role);
+      apiKeyOwner(values.owner);
       break;
     case "list":
       expectArgs(rest, 0, "pki keys list");
@@ -358,20 +374,24 @@ async function keys(
   const store = await openKeyStore(dataDir);
   try {
     if (sub === "create") {
-      const created = await store.create(
-        role as "requester" | "admin",
-        label ?? "created with pki keys create",
-      );
+      const created = await store.create({
+        role: apiKeyRole(values.role),
+        owner: apiKeyOwner(values.owner),
+        label: values.label ?? "created with pki keys create",
+      });
       printCreatedKey(processOutput, created, store.where);
     } else if (sub === "list") {
       const rows = (await store.list()).map((k) => [
         k.id,
         k.role,
+        k.owner ?? "-",
         k.createdAt,
         k.revokedAt ?? "-",
         k.label,
       ]);
-      process.stdout.write(table([["ID", "ROLE", "CREATED", "REVOKED", "LABEL"], ...rows]));
+      process.stdout.write(
+        table([["ID", "ROLE", "OWNER", "CREATED", "REVOKED", "LABEL"], ...rows]),
+      );
     } else {
       const record = await store.revoke(rest[0]!);
       process.stdout.write(`Key ${record.id} (${record.role}) revoked at ${record.revokedAt}\n`);

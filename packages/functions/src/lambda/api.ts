@@ -34,6 +34,7 @@ export function apiLambda(services: () => AwsServices) {
         services: registrationAuthority,
         publicBaseUrl: settings.config.publicBaseUrl,
         openSubmission: settings.openSubmission,
+        clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
         ...(settings.webAssetsDir ? { assetsDir: settings.webAssetsDir } : {}),
         onUnexpectedError,
       }),

@@ -13,6 +13,7 @@ import type { DynamoEnforcementStateStore } from "@spca/core/enforcement/dynamo-
 import { EnforcementSync } from "@spca/core/enforcement/sync";
 import type { EnforcementTarget } from "@spca/core/enforcement/target";
 import type { EventBridgeBus } from "@spca/core/events/eventbridge-bus";
+import { OpenIdConnectProvider } from "@spca/core/identity/openid-connect";
 import type { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import type { KmsSigner } from "@spca/core/signer/kms-signer";
@@ -202,6 +203,9 @@ export class AwsServices {
           config: this.settings.config,
           engine: this.engine,
           revocations: this.revocations,
+          ...(this.settings.oidc
+            ? { identity: new OpenIdConnectProvider(this.settings.oidc) }
+            : {}),
         }),
     );
   }

@@ -5,13 +5,14 @@
  * function (lambda:InvokeFunction) instead of calling KMS, S3 and DynamoDB.
  *
  * Events: `{"action": "csr", "subject"?: DN}`, `{"action": "import", "chain": PEM}`,
- * `{"action": "show"}`, `{"action": "create-api-key", "role": "admin" | "requester",
- * "label"?: text}` (the first admin key; the answer is POST /v1/keys's, the secret included, so
- * the function never logs it). Expected failures (any PkiError: a bad bundle, another key's
- * certificate, no certificate yet, a label too long, a bad event) are answered as
- * `{"error": {"code", "message"}}`, so the operator sees the code; anything else throws and
- * reaches the caller as a Lambda FunctionError. The schemas below are the contract the CLI
- * checks the answers against.
+ * `{"action": "show"}`, `{"action": "create-api-key", "role": "requester" | "approver" |
+ * "admin" | "auditor", "owner": email, "label"?: text}` (the first admin key, acting for the
+ * person `owner` names; the answer is POST /v1/keys's, the secret included, so the function
+ * never logs it). Expected failures (any PkiError: a bad bundle, another key's certificate, no
+ * certificate yet, a label too long, an owner that is not an email address, a bad event) are
+ * answered as `{"error": {"code", "message"}}`, so the operator sees the code; anything else
+ * throws and reaches the caller as a Lambda FunctionError. The schemas below are the contract
+ * the CLI checks the answers against.
  */
 
 import { caIdOfChainPem } from "@spca/core/ca/authority";
@@ -35,8 +36,10 @@ export const CaOperationSchema = v.variant("action", [
   v.strictObject({ action: v.literal("show") }),
   v.strictObject({
     action: v.literal("create-api-key"),
-    role: v.picklist(apiKeyRoles, 'role must be "requester" or "admin"'),
-    // Its length is createApiKey's to check (API_KEY_LABEL_INVALID, as pki keys create says).
+    role: v.picklist(apiKeyRoles, `role must be one of ${apiKeyRoles.join(", ")}`),
+    // The person the key acts for. That it is an email address is createApiKey's to check
+    // (API_KEY_OWNER_INVALID), as is the label's length (API_KEY_LABEL_INVALID).
+    owner: v.string("owner must be the email address of the person the key acts for"),
     label: v.optional(v.string(), ""),
   }),
 ]);
@@ -74,6 +77,7 @@ export const caResultSchemas = {
     id: v.string(),
     role: v.picklist(apiKeyRoles),
     label: v.string(),
+    owner: v.nullable(v.string()),
     createdAt: v.string(),
     revokedAt: v.nullable(v.string()),
   }),
@@ -92,7 +96,7 @@ export type CaOperationResult = CaResults[CaAction] | CaErrorResult;
 export function operatorCommand(action: string): string {
   const command =
     action === "create-api-key"
-      ? "keys create --role admin|requester"
+      ? "keys create --role ROLE --owner EMAIL"
       : `ca ${action === "import" ? "import FILE" : action}`;
   return `npx sst shell --stage <stage> -- npx pki ${command} --aws`;
 }
@@ -129,11 +133,8 @@ export async function runCaOperation(
       case "show":
         return { chain: await chainPem(context) };
       case "create-api-key": {
-        const { key, record } = await createApiKey(
-          context.apiKeys(),
-          operation.role,
-          operation.label,
-        );
+        const { role, owner, label } = operation;
+        const { key, record } = await createApiKey(context.apiKeys(), { role, owner, label });
         return { ...record, key };
       }
     }
@@ -148,7 +149,7 @@ function parseOperation(event: unknown): CaOperation {
   if (result.success) return result.output;
   throw new PkiError(
     "EVENT_INVALID",
-    `${issueMessages(result.issues).join("; ")}. Operator actions are {"action": "csr", "subject"?: DN}, {"action": "import", "chain": PEM}, {"action": "show"} and {"action": "create-api-key", "role": "admin" | "requester", "label"?: text}.`,
+    `${issueMessages(result.issues).join("; ")}. Operator actions are {"action": "csr", "subject"?: DN}, {"action": "import", "chain": PEM}, {"action": "show"} and {"action": "create-api-key", "role": ${apiKeyRoles.map((r) => `"${r}"`).join(" | ")}, "owner": email, "label"?: text}.`,
   );
 }
 

@@ -6,9 +6,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { PkiError } from "@spca/core/errors";
+import type { OpenIdConnectSettings } from "@spca/core/identity/openid-connect";
 import { type Config, parseConfig } from "@spca/core/policy/config";
 import { type SigningAlgorithm, signingAlgorithms } from "@spca/core/signer/algorithms";
 import { WEB_ASSETS_FOLDER } from "@spca/web/assets";
+import { oidcFromEnvironment } from "./oidc-settings.ts";
 import type { ViewerHeaders } from "./viewer-headers.ts";
 
 export interface LambdaSettings {
@@ -54,6 +56,8 @@ export interface LambdaSettings {
    * (LAMBDA_TASK_ROOT/web-assets); undefined elsewhere (the repository's own).
    */
   readonly webAssetsDir: string | undefined;
+  /** People's sign-in (oidc-settings.ts); undefined: API keys only. */
+  readonly oidc?: OpenIdConnectSettings | undefined;
   readonly config: Config;
 }
 
@@ -81,8 +85,12 @@ export function settingsFromEnvironment(env: Environment): LambdaSettings {
     webAssetsDir: env.LAMBDA_TASK_ROOT
       ? resolve(env.LAMBDA_TASK_ROOT, WEB_ASSETS_FOLDER)
       : undefined,
-    config: configFromEnvironment(env),
+    ...withOidc(env, configFromEnvironment(env)),
   };
+}
+
+function withOidc(env: Environment, config: Config) {
+  return { config, oidc: oidcFromEnvironment(env, config) };
 }
 
 function viewerHeadersFrom(text: string | undefined): ViewerHeaders | undefined {

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole service locally. Options: --port (or $PORT, default 8787),
- * --mail-port (default port + 1: the SES stand-in and its mail viewer), --data-dir, --config.
+ * --mail-port (default port + 1: the SES stand-in and its mail viewer), --oidc-port (the OpenID
+ * provider stand-in; default any free port), --data-dir, --config.
  */
 import { parseArgs } from "node:util";
 import { isPkiError } from "@spca/core/errors";
@@ -22,6 +23,7 @@ try {
     options: {
       port: { type: "string" },
       "mail-port": { type: "string" },
+      "oidc-port": { type: "string" },
       "data-dir": { type: "string" },
       config: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -33,7 +35,9 @@ try {
   process.exit(2);
 }
 if (values.help) {
-  console.log("Usage: npm start -- [--port N] [--mail-port N] [--data-dir DIR] [--config FILE]");
+  console.log(
+    "Usage: npm start -- [--port N] [--mail-port N] [--oidc-port N] [--data-dir DIR] [--config FILE]",
+  );
   process.exit(0);
 }
 const apiPort = port((values.port as string | undefined) ?? process.env.PORT, 8787, "--port");
@@ -49,6 +53,7 @@ try {
     dataDir,
     port: apiPort,
     mailPort,
+    oidcPort: port(values["oidc-port"] as string | undefined, 0, "--oidc-port"),
     configPath: configPath(values.config as string | undefined),
   });
   const { info } = runtime;
@@ -61,6 +66,9 @@ try {
     `mTLS gateway ${info.mtlsGateway}   (ALB trust store stand-in: published bundle and CRL)`,
   );
   console.log(`API Gateway  ${info.apiGateway}   (mutual TLS, the mTLS authorizer checks the CRL)`);
+  console.log(
+    `Sign-in      ${info.oidc.issuer}   (${info.oidc.clientId ? "OpenID provider stand-in: users from identity.localUsers" : "identity.oidc"}; pages: ${info.api}/sign-in)`,
+  );
   console.log(`Data folder  ${dataDir}   (runtime.json holds these URLs and the admin key)`);
   if (runtime.firstStart)
     console.log(`Admin key    ${info.adminKey}   (shown once; also in runtime.json)`);

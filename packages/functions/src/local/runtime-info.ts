@@ -19,6 +19,15 @@ export interface RuntimeInfo {
   readonly mtlsGateway: string;
   readonly apiGateway: string;
   readonly adminKey: string;
+  /**
+   * People's sign-in: the OpenID provider's issuer, and for the local stand-in its one client
+   * (this service), so scripts can get an access token for the API.
+   */
+  readonly oidc: {
+    readonly issuer: string;
+    readonly clientId?: string;
+    readonly clientSecret?: string;
+  };
   readonly pid: number;
 }
 

@@ -19,7 +19,7 @@ import { startCrlRefreshTimer } from "@spca/core/crl/refresh-timer";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
-import { loadConfig } from "@spca/core/policy/config";
+import { type Config, loadConfig } from "@spca/core/policy/config";
 import { createApiKey } from "@spca/core/ra/api-keys";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { startStrandedRequests } from "@spca/core/ra/stranded-requests";
@@ -42,6 +42,7 @@ import { markRunning, markStopped, recoverAfterCrash } from "./crash-recovery.ts
 import { securePrivateDataFolder } from "./data-folder-modes.ts";
 import { applyServerTimeouts, closeServer } from "./http-timeouts.ts";
 import { prepareLocalEnforcement } from "./local-enforcement.ts";
+import { startLocalIdentity } from "./local-identity.ts";
 import { type RuntimeInfo, readRuntimeInfo, writeRuntimeInfo } from "./runtime-info.ts";
 import { acquireLock } from "./runtime-lock.ts";
 import {
@@ -63,6 +64,8 @@ export interface RuntimeOptions {
   /** The API's port; 0 picks a free one (runtime.json says which). */
   readonly port: number;
   readonly mailPort: number;
+  /** The OpenID provider stand-in's port (without identity.oidc); 0 picks a free one. */
+  readonly oidcPort?: number;
   readonly configPath: string;
 }
 
@@ -196,7 +199,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // execution starts, and nothing else is running yet.
     await startStrandedRequests({ repository, engine, bus }, { olderThanMs: 0 });
 
-    const ra = new RegistrationAuthority({ ...deps, engine, revocations });
+    const identity = await startLocalIdentity(config, { dataDir, port: options.oidcPort ?? 0 });
+    cleanup.push(() => identity.close());
+    const ra = new RegistrationAuthority({
+      ...deps,
+      engine,
+      revocations,
+      identity: identity.provider,
+    });
     const onUnexpectedError = (error: unknown, c: Context) =>
       console.error(`${c.req.method} ${c.req.path}: ${(error as Error).stack ?? error}`);
     const app = createApi({
@@ -208,6 +218,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         services: ra,
         publicBaseUrl: config.publicBaseUrl,
         openSubmission: false,
+        clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
         onUnexpectedError,
       }),
     });
@@ -228,11 +239,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let adminKey = previous?.adminKey;
     const firstStart = !adminKey || !(await ra.authenticate(adminKey));
     if (firstStart) {
-      ({ key: adminKey } = await createApiKey(
-        repository,
-        "admin",
-        "local admin (created on first start)",
-      ));
+      ({ key: adminKey } = await createApiKey(repository, {
+        role: "admin",
+        label: "local admin (created on first start)",
+        owner: localAdminOwner(config),
+      }));
     }
     const info: RuntimeInfo = {
       api,
@@ -241,6 +252,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       bucket: LOCAL_BUCKET,
       ...gateways,
       adminKey: adminKey!,
+      ...(identity.standIn
+        ? { oidc: identity.standIn }
+        : { oidc: { issuer: identity.provider.issuer } }),
       pid: process.pid,
     };
     writeRuntimeInfo(dataDir, info);
@@ -266,4 +280,11 @@ async function ensureCa(ca: DataFolderCa): Promise<void> {
     if (!isPkiError(error, "CA_NOT_INITIALISED")) throw error;
     await ca.init({ issuing: { keySpec: "ECC_NIST_P256" }, twoTier: true });
   }
+}
+
+/** Who the first admin key acts for: the first admin among the local users, else the sender. */
+function localAdminOwner(config: Config): string {
+  const groups = config.identity.roleGroups.admin;
+  const admin = config.identity.localUsers.find((u) => u.groups.some((g) => groups.includes(g)));
+  return admin?.email ?? config.mail.from;
 }

@@ -13,7 +13,9 @@ export interface Frame {
   readonly title: string;
   readonly main: Html;
   /** Who is signed in, for the navigation. */
-  readonly signedIn: { readonly role: string; readonly csrf: string } | undefined;
+  readonly signedIn:
+    | { readonly who: string; readonly roles: readonly string[]; readonly csrf: string }
+    | undefined;
   /** Which navigation entry is the current page. */
   readonly section?: "submit" | "operators" | "sign-in";
   /** Reload every N seconds when scripts are off (a page that follows a live status). */
@@ -44,7 +46,7 @@ ${frame.refreshWithoutScript ? html`<noscript><meta http-equiv="refresh" content
 <li><a href="/operators"${current("operators")}>Operators</a></li>
 <li>${
     frame.signedIn
-      ? html`<form method="post" action="/sign-out" class="inline"><input type="hidden" name="csrf" value="${frame.signedIn.csrf}"><button type="submit" class="link">Sign out (${frame.signedIn.role})</button></form>`
+      ? html`<form method="post" action="/sign-out" class="inline"><input type="hidden" name="csrf" value="${frame.signedIn.csrf}"><button type="submit" class="link">Sign out <span class="who">${frame.signedIn.who}</span> (${frame.signedIn.roles.join(", ") || "no role"})</button></form>`
       : html`<a href="/sign-in"${current("sign-in")}>Sign in</a>`
   }</li>
 </ul>

@@ -105,8 +105,16 @@ ${alert("error", "The link does not match any request.", "Check that the whole l
         reasonError: `The reason has ${reason.length} characters; the limit is ${DECISION_REASON_MAX_LENGTH}.`,
       });
     }
+    // Signed in, the decider must be the link's approver (the link is bound to them).
+    const session = await kit.sessions.current(c);
     try {
-      await kit.services.decide(c.req.param("id"), token, decision, reason || undefined);
+      await kit.services.decide(
+        c.req.param("id"),
+        token,
+        decision,
+        reason || undefined,
+        session?.principal,
+      );
     } catch (error) {
       if (!isPkiError(error)) throw error;
       const refused = refusals[error.code];
@@ -134,6 +142,15 @@ const refusals: Readonly<Record<string, { status: ContentfulStatusCode; title: s
     title: "This link was already used: its decision stands and was not recorded again.",
   },
   APPROVAL_EXPIRED: { status: 410, title: "This approval link has expired; nothing was recorded." },
+  APPROVAL_SELF: {
+    status: 403,
+    title: "You submitted this request, so you cannot decide it; nothing was recorded.",
+  },
+  APPROVAL_WRONG_APPROVER: {
+    status: 403,
+    title:
+      "This link was sent to another approver. Sign out, or open the link sent to you; nothing was recorded.",
+  },
   APPROVAL_NOT_PENDING: {
     status: 409,
     title: "The request no longer waits for approval; nothing was recorded.",
@@ -198,7 +215,8 @@ ${stateNotice(view, state)}
 <section aria-labelledby="request-heading" class="card">
 <h2 id="request-heading">The request</h2>
 <dl class="facts">
-<dt>Requester</dt><dd>${view.requester}</dd>
+<dt>Requested by</dt><dd>${view.requestedBy}</dd>
+<dt>Mails go to</dt><dd>${view.requester}</dd>
 <dt>Profile</dt><dd>${view.profile}</dd>
 <dt>Comment</dt><dd>${view.comment ? html`<q class="comment">${view.comment}</q>` : html`<span class="muted">none</span>`}</dd>
 <dt>Status</dt><dd>${badge(view.status)}</dd>

@@ -1,13 +1,15 @@
 /**
- * The operators' pages (admin sign-in): requests by status and a search, certificates issued
- * or revoked, one certificate with its revocation form, and the CRL's status (number, next
- * update, entries) on each, so a revocation can be watched reaching the CRL.
+ * The operators' pages: requests by status and a search, certificates issued or revoked, one
+ * certificate, and the CRL's status (number, next update, entries) on each, so a revocation
+ * can be watched reaching the CRL. Approvers, auditors and admins read them; only admins get
+ * the revocation form.
  */
 
 import { normaliseSerial } from "@spca/core/certificate/serial";
 import type { CrlStatus } from "@spca/core/crl/publisher";
 import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { isPkiError } from "@spca/core/errors";
+import { hasRole, readsEverything } from "@spca/core/identity/principal";
 import type { CertificateRow, RequestRow } from "@spca/core/ra/listing";
 import { type RequestStatus, requestStatuses } from "@spca/core/requests/request";
 import { type Context, Hono } from "hono";
@@ -42,24 +44,34 @@ type Handler = (c: Context, session: Session) => Promise<Response>;
 export function operatorRoutes(kit: Kit): Hono {
   const app = new Hono();
 
-  /** Admins only: others are sent to sign in, or told what their key cannot do. */
-  const admin = (handler: Handler) => async (c: Context) => {
-    const session = await kit.sessions.current(c);
-    if (!session) {
-      const here = new URL(c.req.url);
-      return c.redirect(`/sign-in?next=${encodeURIComponent(here.pathname + here.search)}`, 303);
-    }
-    if (session.role !== "admin") {
-      return kit.render(c, {
-        title: "Operators only",
-        section: "operators",
-        session,
-        status: 403,
-        main: html`<h1>Operators only</h1>${alert("error", "These pages need an admin key.", "You are signed in with a requester key. Sign out and sign in with an admin key.")}`,
-      });
-    }
-    return handler(c, session);
-  };
+  /**
+   * Those who read everything (approvers, auditors, admins); with `adminOnly`, admins alone.
+   * Others are sent to sign in, or told what their identity cannot do.
+   */
+  const operator =
+    (handler: Handler, adminOnly = false) =>
+    async (c: Context) => {
+      const session = await kit.sessions.current(c);
+      if (!session) {
+        const here = new URL(c.req.url);
+        return c.redirect(`/sign-in?next=${encodeURIComponent(here.pathname + here.search)}`, 303);
+      }
+      const allowed = adminOnly
+        ? hasRole(session.principal, "admin")
+        : readsEverything(session.principal);
+      if (!allowed) {
+        const roles = session.principal.roles.join(", ") || "no role";
+        return kit.render(c, {
+          title: "Operators only",
+          section: "operators",
+          session,
+          status: 403,
+          main: html`<h1>Operators only</h1>${alert("error", adminOnly ? "This needs the admin role." : "These pages are for approvers, auditors and admins.", `You are signed in as ${session.principal.email ?? session.principal.id} (${roles}).`)}`,
+        });
+      }
+      return handler(c, session);
+    };
+  const admin = (handler: Handler) => operator(handler, true);
 
   const page = (
     c: Context,
@@ -70,26 +82,38 @@ export function operatorRoutes(kit: Kit): Hono {
   ) => kit.render(c, { title, section: "operators", session, status, main });
 
   /**
-   * A listing from the page the URL names; an edited or stale cursor sends the operator to the
-   * first page instead of failing.
+   * A listing from the page the URL names. A cursor this site did not give out (edited,
+   * crafted, from another listing) is a 400 with a link to the first page, never a failure.
    */
-  const firstPageIfStale = async <T>(
+  const listPage = async <T>(
     c: Context,
+    session: Session,
     list: (page: { limit: number; cursor?: string }) => Promise<T>,
   ): Promise<T | Response> => {
-    try {
-      return await list(pageInput(c));
-    } catch (error) {
-      if (!(error instanceof RangeError) || !c.req.query("cursor")) throw error;
+    const cursor = c.req.query("cursor");
+    const invalid = () => {
       const url = new URL(c.req.url);
       url.searchParams.delete("cursor");
-      return c.redirect(`${url.pathname}${url.search}`, 303);
+      return page(
+        c,
+        session,
+        "Page link not valid",
+        html`<h1>This page link is not valid</h1>${alert("error", "The page cursor in the address is not one this site gave out.", html`<a href="${url.pathname}${url.search}">Go to the first page</a>.`)}`,
+        400,
+      );
+    };
+    if (cursor !== undefined && !CURSOR.test(cursor)) return invalid();
+    try {
+      return await list(cursor ? { limit: PAGE_SIZE, cursor } : { limit: PAGE_SIZE });
+    } catch (error) {
+      if (isPkiError(error, "PAGE_CURSOR_INVALID")) return invalid();
+      throw error;
     }
   };
 
   app.get(
     "/operators",
-    admin(async (c, session) => {
+    operator(async (c, session) => {
       const q = (c.req.query("q") ?? "").trim().slice(0, 200);
       const crl = await kit.services.crlStatus();
       if (q) {
@@ -105,7 +129,7 @@ ${requestTable(found.rows, "results-heading")}`,
         );
       }
       const status = requestStatuses.find((s) => s === c.req.query("status")) ?? "pending_approval";
-      const list = await firstPageIfStale(c, (page) => kit.services.listRequests(status, page));
+      const list = await listPage(c, session, (page) => kit.services.listRequests(status, page));
       if (list instanceof Response) return list;
       return page(
         c,
@@ -122,9 +146,11 @@ ${nextLink(`/operators?status=${status}`, list.next)}`,
 
   app.get(
     "/operators/certificates",
-    admin(async (c, session) => {
+    operator(async (c, session) => {
       const status = c.req.query("status") === "revoked" ? "revoked" : "issued";
-      const list = await firstPageIfStale(c, (page) => kit.services.listCertificates(status, page));
+      const list = await listPage(c, session, (page) =>
+        kit.services.listCertificates(status, page),
+      );
       if (list instanceof Response) return list;
       const crl = await kit.services.crlStatus();
       return page(
@@ -150,7 +176,9 @@ ${nextLink(`/operators/certificates?status=${status}`, list.next)}`,
     status: 200 | 400 | 403 | 409 | 422 = 200,
   ) => {
     const serial = normaliseSerial(c.req.param("serial") ?? "");
-    const certificate = serial ? await kit.services.getCertificate(serial) : undefined;
+    const certificate = serial
+      ? await kit.services.getCertificate(serial, session.principal)
+      : undefined;
     if (!certificate) {
       return page(
         c,
@@ -185,7 +213,7 @@ ${
 <li><a href="${requestLink}/certificate.pem" download>Download the certificate (PEM)</a></li>
 <li><a href="${requestLink}/fullchain.pem" download>Download the full chain (PEM)</a></li>
 </ul>
-${certificate.status === "valid" ? revokeForm(kit.csrf.token(c), certificate.serial) : ""}
+${certificate.status === "valid" && hasRole(session.principal, "admin") ? revokeForm(kit.csrf.token(c), certificate.serial) : ""}
 ${crlCard(crl)}`,
       status,
     );
@@ -193,7 +221,7 @@ ${crlCard(crl)}`,
 
   app.get(
     "/operators/certificates/:serial",
-    admin(async (c, session) =>
+    operator(async (c, session) =>
       certificatePage(
         c,
         session,
@@ -231,7 +259,7 @@ ${crlCard(crl)}`,
       const serial = normaliseSerial(c.req.param("serial") ?? "");
       if (!serial) return certificatePage(c, session);
       try {
-        await kit.services.revokeCertificate(serial, reason, { keyId: session.keyId });
+        await kit.services.revokeCertificate(serial, reason, session.principal);
       } catch (error) {
         if (
           !isPkiError(error) ||
@@ -250,11 +278,6 @@ ${crlCard(crl)}`,
   );
 
   return app;
-}
-
-function pageInput(c: Context): { limit: number; cursor?: string } {
-  const cursor = c.req.query("cursor");
-  return cursor && CURSOR.test(cursor) ? { limit: PAGE_SIZE, cursor } : { limit: PAGE_SIZE };
 }
 
 function nextLink(base: string, next: string | null): Html {
@@ -307,12 +330,12 @@ function statusTabs(current: RequestStatus): Html {
 function requestTable(rows: readonly RequestRow[], labelledBy: string): Html {
   if (rows.length === 0) return html`<p class="muted">None.</p>`;
   return html`<div class="table-wrap"><table aria-labelledby="${labelledBy}">
-<thead><tr><th scope="col">Submitted</th><th scope="col">Subject and names</th><th scope="col">Requester</th><th scope="col">Profile</th><th scope="col">Status</th><th scope="col">Certificate</th></tr></thead>
+<thead><tr><th scope="col">Submitted</th><th scope="col">Subject and names</th><th scope="col">Requested by</th><th scope="col">Profile</th><th scope="col">Status</th><th scope="col">Certificate</th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr>
 <td>${time(r.createdAt)}</td>
 <td><a href="/requests/${r.id}">${r.subject || r.id}</a>${sanList(r.sans)}</td>
-<td>${r.requester}</td>
+<td>${r.requestedBy}</td>
 <td>${r.profile}</td>
 <td>${badge(r.status)}</td>
 <td>${r.serial ? html`<a href="/operators/certificates/${r.serial}"><code>${r.serial}</code></a>` : "—"}</td>
@@ -323,12 +346,12 @@ function requestTable(rows: readonly RequestRow[], labelledBy: string): Html {
 function certificateTable(rows: readonly CertificateRow[]): Html {
   if (rows.length === 0) return html`<p class="muted">None.</p>`;
   return html`<div class="table-wrap"><table aria-labelledby="certs-heading">
-<thead><tr><th scope="col">Serial</th><th scope="col">Subject</th><th scope="col">Requester</th><th scope="col">Profile</th><th scope="col">Expires</th><th scope="col">Status</th></tr></thead>
+<thead><tr><th scope="col">Serial</th><th scope="col">Subject</th><th scope="col">Requested by</th><th scope="col">Profile</th><th scope="col">Expires</th><th scope="col">Status</th></tr></thead>
 <tbody>${rows.map(
     (r) => html`<tr>
 <td><a href="/operators/certificates/${r.serial}"><code>${r.serial}</code></a></td>
 <td>${r.subject}</td>
-<td>${r.requester}</td>
+<td>${r.requestedBy}</td>
 <td>${r.profile}</td>
 <td>${time(r.notAfter)}</td>
 <td>${certificateBadge(r.status)}</td>

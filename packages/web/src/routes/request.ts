@@ -1,7 +1,8 @@
 /**
  * A request's status page: live status, history, the reason of a rejection, and once issued
  * the certificate and its full chain to download. It opens with the link the submission gave
- * (`?token=`, checked against the hash stored with the request) or with a signed-in session.
+ * (`?token=`, checked against the hash stored with the request) or with a signed-in session
+ * whose principal may read the request (their own, a shared group's, or an operator's).
  */
 
 import type { RequestView } from "@spca/core/ra/views";
@@ -19,13 +20,13 @@ const inProgress: ReadonlySet<string> = new Set(["submitted", "pending_approval"
 export function requestRoutes(kit: Kit): Hono {
   const app = new Hono();
 
-  /** The request if the link's token (or the session) opens it. */
+  /** The request if the link's token (or the session) opens it, and how it was opened. */
   const open = async (c: Context, session: Session | undefined) => {
     const id = c.req.param("id") ?? "";
     if (!isRequestId(id)) return undefined;
     const token = c.req.query("token");
     const byLink = token ? await kit.services.getRequestByStatusToken(id, token) : undefined;
-    return byLink ?? (session ? kit.services.getRequest(id) : undefined);
+    return byLink ?? (session ? kit.services.getRequest(id, session.principal) : undefined);
   };
 
   const notOpen = (c: Context, session: Session | undefined) =>
@@ -62,8 +63,9 @@ ${alert("error", "This status link is not valid.", "Check that the whole link wa
     const session = await kit.sessions.current(c);
     const request = await open(c, session);
     if (!request) return notOpen(c, session);
+    // Whoever opened the request (its link, or a session that may read it) gets its certificate.
     const certificate = request.serial
-      ? await kit.services.getCertificate(request.serial)
+      ? await kit.services.getCertificate(request.serial, { ofRequest: request.id })
       : undefined;
     if (!certificate) {
       return kit.render(c, {
@@ -112,7 +114,8 @@ ${
 <h2 id="details-heading">Details</h2>
 <dl class="facts">
 <dt>Request</dt><dd><code>${request.id}</code></dd>
-<dt>Requester</dt><dd>${request.requester}</dd>
+<dt>Requested by</dt><dd>${request.requestedBy}</dd>
+<dt>Mails go to</dt><dd>${request.requester}</dd>
 <dt>Profile</dt><dd>${request.profile}</dd>
 <dt>Submitted</dt><dd>${time(request.createdAt)}</dd>
 <dt>Last change</dt><dd>${time(request.updatedAt)}</dd>

@@ -5,7 +5,9 @@
  * A submission redirects to the request's status page, whose link carries its secret.
  */
 import { encodePem } from "@spca/core/encoding/pem";
+import { showUnsafeInJson } from "@spca/core/encoding/unsafe-text";
 import { isPkiError } from "@spca/core/errors";
+import { hasRole } from "@spca/core/identity/principal";
 import { requestPagePath } from "@spca/core/notifications/messages";
 import type { CsrPreview } from "@spca/core/ra/registration-authority";
 import { COMMENT_MAX_LENGTH, RequesterEmail } from "@spca/core/requests/submission-fields";
@@ -38,8 +40,15 @@ const empty: Values = { csr: "", email: "", profile: "", comment: "" };
 
 export function submitRoutes(kit: Kit): Hono {
   const app = new Hono();
-  const mayNotSubmit = (session: Session | undefined) =>
-    !kit.settings.openSubmission && session === undefined;
+  /** Why this visitor may not submit; undefined when they may. */
+  const mayNotSubmit = (session: Session | undefined): string | undefined => {
+    if (session) {
+      return hasRole(session.principal, "requester", "admin")
+        ? undefined
+        : `You are signed in as ${session.principal.email ?? session.principal.id}, who has no requester role.`;
+    }
+    return kit.settings.openSubmission ? undefined : "Sign in first.";
+  };
 
   const page = (c: Context, view: SubmitView, status: 200 | 400 | 403 | 422 = 200) =>
     kit.render(c, {
@@ -61,22 +70,18 @@ export function submitRoutes(kit: Kit): Hono {
     if (!kit.csrf.accepts(c, form.csrf)) {
       return page(c, { session, values: empty, errors: { form: staleForm } }, 403);
     }
-    if (mayNotSubmit(session)) {
-      return page(
-        c,
-        { session, values: empty, errors: { form: "Sign in with an API key first." } },
-        403,
-      );
-    }
-    const { values, errors } = await readForm(form, kit);
+    const refusal = mayNotSubmit(session);
+    if (refusal) return page(c, { session, values: empty, errors: { form: refusal } }, 403);
+    const { values, errors } = await readForm(form, kit, session?.principal.email ?? null);
     if (form.action === "preview") {
       // A preview needs only the CSR; the profile and email, when valid, refine the verdict.
       if (errors.csr) return page(c, { session, values, errors: { csr: errors.csr } }, 400);
       try {
+        // Four eyes as submission will judge it: on who is signed in, else the address given.
         const preview = kit.services.previewCsr(
           values.csr,
           errors.profile ? undefined : values.profile,
-          errors.email ? undefined : values.email,
+          session?.principal.email ?? (errors.email ? undefined : values.email),
         );
         return page(c, { session, values, preview });
       } catch (error) {
@@ -89,11 +94,11 @@ export function submitRoutes(kit: Kit): Hono {
       const { request, statusToken } = await kit.services.submit(
         {
           csr: values.csr,
-          email: values.email,
+          ...(values.email ? { email: values.email } : {}),
           profile: values.profile,
           ...(values.comment ? { comment: values.comment } : {}),
         },
-        { keyId: session?.keyId ?? "anonymous" },
+        session?.principal ?? kit.services.anonymous(kit.clientAddress(c)),
         undefined,
       );
       // Without a token (never, short of an idempotent replay) the session opens the page.
@@ -124,9 +129,11 @@ export function submitRoutes(kit: Kit): Hono {
       return c.json({ code: "CSR_EMPTY", message: "Paste a CSR or choose a file." }, 400);
     }
     const profile = typeof body.profile === "string" && body.profile ? body.profile : undefined;
-    const email = typeof body.email === "string" && body.email ? body.email : undefined;
+    const typed = typeof body.email === "string" && body.email ? body.email : undefined;
+    const email = (await kit.sessions.current(c))?.principal.email ?? typed;
     try {
-      return c.json(kit.services.previewCsr(body.csr, profile, email));
+      // The script shows these strings as they are: unsafe characters arrive escaped.
+      return c.json(showUnsafeInJson(kit.services.previewCsr(body.csr, profile, email)));
     } catch (error) {
       if (!isPkiError(error)) throw error;
       return c.json({ code: error.code, message: error.message }, 422);
@@ -142,15 +149,18 @@ const staleForm =
 /** Which form field a PkiError is about. */
 function fieldOf(code: string): Field | "form" {
   if (code === "PROFILE_UNKNOWN") return "profile";
-  if (code === "APPROVAL_QUORUM_UNREACHABLE") return "email";
+  // About who is asking, not about a field.
+  if (code === "APPROVAL_QUORUM_UNREACHABLE") return "form";
   if (code.startsWith("CSR_") || code.startsWith("POLICY_") || code.startsWith("KEY_"))
     return "csr";
   return "form";
 }
 
+/** `ownEmail`: the signed-in principal's, used when the field is left empty. */
 async function readForm(
   form: Record<string, string | File | (string | File)[]>,
   kit: Kit,
+  ownEmail: string | null,
 ): Promise<{ values: Values; errors: Errors }> {
   const text = (name: string) => {
     const value = form[name];
@@ -166,8 +176,10 @@ async function readForm(
     csr = asText.includes("-----BEGIN") ? asText.trim() : encodePem("CERTIFICATE REQUEST", bytes);
   }
   if (csr === "") errors.csr = "Paste a CSR or choose a PEM or DER file.";
-  const email = v.safeParse(RequesterEmail, text("email"));
-  if (!email.success) errors.email = "Enter the requester's email address, like dev@example.com.";
+  const typed = text("email").trim();
+  const email = v.safeParse(RequesterEmail, typed);
+  if (!email.success && !(typed === "" && ownEmail))
+    errors.email = "Enter the address for mails about this request, like dev@example.com.";
   const profile = text("profile");
   if (!kit.services.profiles().some((p) => p.name === profile)) {
     errors.profile = "Choose one of the profiles.";
@@ -177,7 +189,7 @@ async function readForm(
     errors.comment = `The comment has ${comment.length} characters; the limit is ${COMMENT_MAX_LENGTH}.`;
   }
   return {
-    values: { csr, email: email.success ? email.output : text("email"), profile, comment },
+    values: { csr, email: email.success ? email.output : typed, profile, comment },
     errors,
   };
 }
@@ -187,8 +199,9 @@ function submitMain(kit: Kit, c: Context, view: SubmitView): Html {
   if (!kit.settings.openSubmission && !session) {
     return html`<h1>Submit a certificate signing request</h1>
 ${errors.form ? alert("error", errors.form) : ""}
-${alert("info", "Submitting needs an API key.", html`<a href="/sign-in?next=/">Sign in with your API key</a> to submit a CSR. Ask the CA's operators for a requester key.`)}`;
+${alert("info", "Submitting needs you to sign in.", html`<a href="/sign-in?next=/">Sign in</a> to submit a CSR: the request is recorded as yours.`)}`;
   }
+  const ownEmail = session?.principal.email ?? null;
   const describedBy = (field: Field, hint?: string) => {
     const ids = [hint, errors[field] ? `${field}-error` : undefined].filter(Boolean).join(" ");
     return ids ? html` aria-describedby="${ids}"` : "";
@@ -216,9 +229,9 @@ ${fieldError("csr")}
 ${preview ? previewBlock(preview, values.profile) : ""}
 </section>
 <div class="field">
-<label for="email">Requester email</label>
-<p class="hint" id="email-hint">The certificate is mailed here; approvers see it.</p>
-<input type="email" id="email" name="email" autocomplete="email" required value="${values.email}"${describedBy("email", "email-hint")}${invalid("email")}>
+<label for="email">Email for notifications${ownEmail ? html` <span class="muted">(optional)</span>` : ""}</label>
+<p class="hint" id="email-hint">${ownEmail ? html`Mails about the request go here; empty: to you, ${ownEmail}. The request is recorded as yours either way.` : "Mails about the request, and the certificate, go here."}</p>
+<input type="email" id="email" name="email" autocomplete="email"${ownEmail ? "" : html` required`} value="${values.email}"${describedBy("email", "email-hint")}${invalid("email")}>
 ${fieldError("email")}
 </div>
 <div class="field">

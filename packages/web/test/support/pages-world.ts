@@ -11,9 +11,11 @@
  * and sends `Sec-Fetch-Site: same-origin` on its POSTs as a browser submitting our own form
  * would, unless told otherwise.
  */
+
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createEvent, type EventBus } from "@spca/core/events/bus";
+import { principalOfKey } from "@spca/core/identity/principal";
 import { hashSecret, newLinkSecret } from "@spca/core/links/secrets";
 import { MemoryMailer } from "@spca/core/notifications/memory-mailer";
 import { loadConfig } from "@spca/core/policy/config";
@@ -200,10 +202,21 @@ export async function submitted(
       profile: options.profile ?? "client",
       ...(options.comment !== undefined ? { comment: options.comment } : {}),
     },
-    { keyId: "0123456789abcdef" },
+    principalOfKey({
+      id: "0123456789abcdef",
+      role: "requester",
+      owner: options.email ?? "dev@example.com",
+    }),
     undefined,
   );
 }
+
+/** An admin, for reads and revocations the tests make around the pages. */
+export const operator = principalOfKey({
+  id: "fedcba9876543210",
+  role: "admin",
+  owner: "admin@example.com",
+});
 
 /**
  * What the workflow's RequestApproval step stores, without the mail: the request moves to
@@ -400,8 +413,13 @@ export function csrfField(html: string): string | undefined {
 }
 
 /** A new API key of `role` and a browser signed in with it. */
-export async function signedIn(world: World, role: "admin" | "requester", label = role) {
-  const { key, record } = await world.ra.createApiKey(role, label);
+export async function signedIn(
+  world: World,
+  role: "admin" | "requester" | "approver" | "auditor",
+  label: string = role,
+  owner = `${label}@example.com`,
+) {
+  const { key, record } = await world.ra.createApiKey(role, label, owner);
   const browser = new Browser(world);
   const response = await browser.signIn(key);
   assert.equal(response.status, 303, await response.clone().text());
@@ -409,13 +427,18 @@ export async function signedIn(world: World, role: "admin" | "requester", label 
 }
 
 /** A P-256 CSR with this -subj and SAN extension value, for names ecCsrFor cannot take. */
-export function csrWithSubject(subject: string, san = "DNS:odd.example.internal"): string {
+export function csrWithSubject(
+  subject: string,
+  san = "DNS:odd.example.internal",
+  options: { utf8?: boolean } = {},
+): string {
   const key = join(work, `key-${csrs.size}-${Date.now()}.pem`);
   openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
   return opensslReq({
     config: writeOpensslConfig(work),
     key,
     subject,
+    ...(options.utf8 ? { utf8: true } : {}),
     addext: [`subjectAltName=${san}`],
     digest: "sha256",
     format: "PEM",

@@ -7,7 +7,9 @@
  * An attempt cut short between SES accepting a mail and recording it may have sent it: the
  * earlier link then stays valid beside the new one (the repository keeps its hash).
  */
+
 import { TransientError } from "../../errors.ts";
+import { describePrincipal } from "../../identity/principal.ts";
 import { hashSecret, newLinkSecret } from "../../links/secrets.ts";
 import { approvalNeededMail } from "../../notifications/messages.ts";
 import { mailSummary } from "../../notifications/request-mail-inputs.ts";
@@ -68,7 +70,8 @@ export async function requestApproval(
           publicBaseUrl: deps.config.publicBaseUrl,
           approvalId: requestId,
           token: secret,
-          requester: request.requester,
+          // Who asked, as authenticated: what the approver must judge, not a typed address.
+          requester: describePrincipal(request.principal),
           keyType: request.csrSummary.keyType,
           keyBits: request.csrSummary.keyBits,
           sha256Fingerprint: request.csrSummary.sha256,

@@ -21,7 +21,12 @@ export async function validateRequest(
     const csr = checkCsr(request.csr);
     const profile = findProfile(deps.config, request.profile);
     evaluatePolicy(csr, request.profile, profile, request.validityDays ?? undefined);
-    const plan = planApproval(request.profile, profile, request.requester);
+    // Four eyes on who submitted; the typed address only where nobody signed in.
+    const plan = planApproval(
+      request.profile,
+      profile,
+      request.principal.email ?? request.requester,
+    );
     return {
       valid: true,
       automatic: plan.mode === "automatic",
