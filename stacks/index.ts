@@ -12,6 +12,7 @@ import { enforcement } from "./enforcement.ts";
 import { eventBus } from "./events.ts";
 import type { FunctionContext } from "./functions.ts";
 import { type FunctionName, functionGrants } from "./grants.ts";
+import { identity } from "./identity.ts";
 import { exampleMtlsApi, mtlsExampleFromEnvironment } from "./mtls-example.ts";
 import { type Deployment, deployment } from "./settings.ts";
 import { signingKey, signingKeyPolicy } from "./signing-key.ts";
@@ -59,10 +60,13 @@ export function deployPki(d: Deployment = deployment($app)) {
   const ctx: FunctionContext = { ...base, targets };
 
   const flow = workflow(ctx, context);
+  // Sign-in: the deployment's own Cognito pool, or the configured OpenID provider.
+  const people = identity(d, context, site.publicBaseUrl);
   const apiFunction = api(
     { ...base, targets: { ...targets, stateMachineArn: flow.stateMachine.arn } },
     site,
     flow.stateMachine.arn,
+    people,
   );
   const crl = crlPublication(ctx, context, bus, queues);
   const sweep = requestSweeper(ctx, context, flow.stateMachine.arn);
@@ -132,6 +136,9 @@ export function deployPki(d: Deployment = deployment($app)) {
     alarms: alarm.topic.arn,
     mailFeedback: mail.feedback.arn,
     truststore: $interpolate`s3://${bucket.name}/truststore.pem`,
+    ...(people.builtIn
+      ? { signIn: people.builtIn.signInUrl, userPool: people.builtIn.userPool.id }
+      : {}),
     ...(mtlsExample ? { mtlsExample: mtlsExample.api.url } : {}),
   };
 }

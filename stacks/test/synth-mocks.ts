@@ -206,6 +206,13 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>) {
         apiEndpoint: `https://${physical}.execute-api.${REGION}.amazonaws.com`,
         executionArn: arn("execute-api", physical),
       };
+    case "aws:cognito/userPoolClient:UserPoolClient":
+      // Cognito generates the secret (generateSecret); the provider marks it secret, which the
+      // mocks do not, so it reads here in clear.
+      return {
+        name: physical,
+        ...(inputs.generateSecret ? { clientSecret: `${name}-generated-secret` } : {}),
+      };
     case "aws:lambda/invocation:Invocation":
       return { result: JSON.stringify({ status: "created" }) };
     default: {
