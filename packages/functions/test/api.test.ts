@@ -458,6 +458,33 @@ describe("approvals", () => {
   });
 });
 
+describe("roles", () => {
+  test("each route admits the roles it names, and says which it needed", async () => {
+    const { app, calls } = fake();
+    const auditor = { authorization: "Bearer auditorKey_0123456789abcdefgh" };
+    // Auditors read everything, keys included, and change nothing.
+    assert.equal((await app.request("/v1/keys", { headers: auditor })).status, 200);
+    assert.equal((await app.request("/v1/requests/req1", { headers: auditor })).status, 200);
+    const create = await app.request("/v1/keys", {
+      method: "POST",
+      headers: { ...auditor, "content-type": "application/json" },
+      body: JSON.stringify({ role: "admin", owner: "auditor@example.com" }),
+    });
+    const refused = await problemOf(create, 403, "FORBIDDEN");
+    assert.equal(
+      refused.detail,
+      "This operation needs the role admin; auditor@example.com has auditor.",
+    );
+    const submit = await app.request("/v1/requests", json(submission, auditor));
+    assert.match(
+      String((await problemOf(submit, 403, "FORBIDDEN")).detail),
+      /needs the role requester or admin; auditor@example\.com has auditor/,
+    );
+    assert.deepEqual(calls.createApiKey, []);
+    assert.deepEqual(calls.submit, []);
+  });
+});
+
 describe("API keys", () => {
   const admin = { authorization: "Bearer adminKey_0123456789abcdefghij" };
 

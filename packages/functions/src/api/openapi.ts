@@ -23,7 +23,14 @@ export function openApiDocument(): unknown {
     openapi: "3.1.0",
     info: { title: "Serverless private CA", version: "1" },
     components: {
-      securitySchemes: { apiKey: { type: "http", scheme: "bearer" } },
+      securitySchemes: {
+        apiKey: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "An API key (spca_…), acting for its owner, or an access token (a JWT) from the deployment's OpenID provider, checked against its JWKS for issuer, audience and expiry (docs/identity.md).",
+        },
+      },
       schemas: {
         SubmitRequest: schema(SubmitRequestBody),
         Decision: schema(DecisionBody),
@@ -77,7 +84,7 @@ export function openApiDocument(): unknown {
             },
             "200": { description: "Replay of an Idempotency-Key: the first request" },
             "400": problemResponse("Invalid body or query"),
-            "401": problemResponse("Missing or invalid API key"),
+            "401": problemResponse("Missing or invalid API key or access token"),
             "413": problemResponse("Body too large"),
             "415": problemResponse("Unsupported media type"),
             "422": problemResponse("CSR or policy rejected the request"),
@@ -92,7 +99,8 @@ export function openApiDocument(): unknown {
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
           responses: {
             "200": { description: "The request" },
-            "404": problemResponse("Unknown request"),
+            "403": problemResponse("The caller has no role"),
+            "404": problemResponse("Unknown request, or another requester's"),
           },
         },
       },
@@ -114,7 +122,7 @@ export function openApiDocument(): unknown {
                 "application/json": {},
               },
             },
-            "404": problemResponse("Unknown serial"),
+            "404": problemResponse("Unknown serial, or another requester's certificate"),
             "406": problemResponse("No acceptable media type"),
           },
         },
@@ -167,8 +175,8 @@ export function openApiDocument(): unknown {
           responses: {
             "201": { description: "{ id, role, label, createdAt, revokedAt, key }" },
             "400": problemResponse("Invalid body"),
-            "401": problemResponse("Missing or invalid API key"),
-            "403": problemResponse("Not an admin key"),
+            "401": problemResponse("Missing or invalid API key or access token"),
+            "403": problemResponse("The caller's role does not allow this"),
           },
         },
         get: {
@@ -203,9 +211,9 @@ export function openApiDocument(): unknown {
               description: "{ serial, reason, revokedAt, revokedBy, requestId, created }",
             },
             "400": problemResponse("Invalid serial, body or reason"),
-            "401": problemResponse("Missing or invalid API key"),
-            "403": problemResponse("Not an admin key"),
-            "404": problemResponse("Unknown serial"),
+            "401": problemResponse("Missing or invalid API key or access token"),
+            "403": problemResponse("The caller's role does not allow this"),
+            "404": problemResponse("Unknown serial, or another requester's certificate"),
             "409": problemResponse("The certificate has expired"),
             "415": problemResponse("Unsupported media type"),
           },
