@@ -115,3 +115,8 @@ export const IdentitySchema = v.optional(
 export type IdentityConfig = v.InferOutput<typeof IdentitySchema>;
 export type OidcConfig = v.InferOutput<typeof OidcSchema>;
 export type LocalUser = v.InferOutput<typeof LocalUser>;
+
+/** Provider settings with the configuration's defaults filled in (scopes, audience, claims). */
+export function oidcSettings(input: v.InferInput<typeof OidcSchema>): OidcConfig {
+  return v.parse(OidcSchema, input);
+}

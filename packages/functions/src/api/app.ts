@@ -8,6 +8,7 @@ import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import { PkiError } from "@spca/core/errors";
 import { requestPagePath } from "@spca/core/notifications/messages";
 import { DEFAULT_API_RATE_LIMIT } from "@spca/core/policy/config";
+import { apiKeyRoles } from "@spca/core/store/request-repository";
 import { issueMessages } from "@spca/core/validation";
 import { PAGE_PATHS, type Pages } from "@spca/web/pages";
 import { type Context, Hono } from "hono";
@@ -142,7 +143,7 @@ export function createApi(options: ApiOptions) {
         required === "open-submission"
           ? ["requester", "admin"]
           : required === "signed-in"
-            ? roleNames
+            ? apiKeyRoles
             : required;
       if (!who.roles.some((role) => wanted.includes(role))) {
         throw problem(
@@ -389,8 +390,6 @@ export function createApi(options: ApiOptions) {
 
   return app;
 }
-
-const roleNames: readonly Role[] = ["requester", "approver", "admin", "auditor"];
 
 /** A browser navigating (Accept lists text/html), not an API client. */
 function wantsHtml(c: Context): boolean {

@@ -5,6 +5,7 @@
  * the stacks describe in PKI_OIDC_* (stacks/identity.ts).
  */
 import { PkiError } from "@spca/core/errors";
+import { oidcSettings } from "@spca/core/identity/config";
 import type { OpenIdConnectSettings } from "@spca/core/identity/openid-connect";
 import type { Config } from "@spca/core/policy/config";
 
@@ -43,11 +44,12 @@ export function oidcFromEnvironment(
   }
   // Cognito: access tokens name their client in client_id (no aud), groups in cognito:groups.
   return {
-    issuer,
-    clientId,
+    ...oidcSettings({
+      issuer,
+      clientId,
+      audienceClaim: "client_id",
+      claims: { groups: "cognito:groups" },
+    }),
     clientSecretValue: secret,
-    scopes: ["openid", "email", "profile"],
-    audienceClaim: "client_id",
-    claims: { email: "email", emailVerified: "email_verified", groups: "cognito:groups" },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { PkiError } from "@spca/core/errors";
+import { oidcSettings } from "@spca/core/identity/config";
 import { OpenIdConnectProvider } from "@spca/core/identity/openid-connect";
 import type { Config } from "@spca/core/policy/config";
 import { startOidcStandIn } from "./oidc-stand-in.ts";
@@ -62,12 +63,8 @@ export async function startLocalIdentity(
   });
   return {
     provider: new OpenIdConnectProvider({
-      issuer: standIn.issuer,
-      clientId: LOCAL_CLIENT_ID,
+      ...oidcSettings({ issuer: standIn.issuer, clientId: LOCAL_CLIENT_ID }),
       clientSecretValue: clientSecret,
-      scopes: ["openid", "email", "profile"],
-      audienceClaim: "aud",
-      claims: { email: "email", emailVerified: "email_verified", groups: "groups" },
     }),
     standIn: { issuer: standIn.issuer, clientId: LOCAL_CLIENT_ID, clientSecret },
     close: () => standIn.close(),

@@ -5,6 +5,7 @@
  * only the session cookie.
  */
 import { isPkiError } from "@spca/core/errors";
+import { type Principal, readsEverything } from "@spca/core/identity/principal";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import { alert, csrfField } from "../html/components.ts";
@@ -76,7 +77,7 @@ ${next ? html`<input type="hidden" name="next" value="${next}">` : ""}
       ? await kit.sessions.start(c, key)
       : undefined;
     if (!session) return form(c, next, "That API key is not valid, or it has been revoked.", 401);
-    return c.redirect(next ?? landing(session.principal.roles), 303);
+    return c.redirect(next ?? landing(session.principal), 303);
   });
 
   // To the provider, with PKCE, state and nonce kept in a short HttpOnly cookie.
@@ -112,7 +113,7 @@ ${next ? html`<input type="hidden" name="next" value="${next}">` : ""}
     try {
       const signedIn = await kit.services.finishSignIn(callback, pending);
       kit.sessions.keep(c, signedIn);
-      return c.redirect(pending.next ?? landing(signedIn.principal.roles), 303);
+      return c.redirect(pending.next ?? landing(signedIn.principal), 303);
     } catch (error) {
       if (
         !isPkiError(error, "SIGN_IN_FAILED") &&
@@ -136,8 +137,6 @@ ${next ? html`<input type="hidden" name="next" value="${next}">` : ""}
 }
 
 /** Where a fresh session lands: the operators' pages for those who read everything. */
-function landing(roles: readonly string[]): string {
-  return roles.some((r) => r === "admin" || r === "auditor" || r === "approver")
-    ? "/operators"
-    : "/";
+function landing(principal: Principal): string {
+  return readsEverything(principal) ? "/operators" : "/";
 }
