@@ -4,7 +4,7 @@
  * issuer's JWKS. Nothing here checks a token by hand: both libraries verify signatures, issuer,
  * audience and expiry; this module only reads the claims they vouched for.
  */
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import * as client from "openid-client";
 import { PkiError } from "../errors.ts";
 import type { OidcConfig } from "./config.ts";
@@ -96,7 +96,14 @@ export class OpenIdConnectProvider implements IdentityProvider {
     const fromToken = this.personFrom(claims);
     if (fromToken) return fromToken;
     // Some providers leave email or groups out of the ID token and put them in userinfo.
-    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    let info: client.UserInfoResponse;
+    try {
+      info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    } catch (error) {
+      throw new PkiError("SIGN_IN_FAILED", `The provider's userinfo failed: ${reason(error)}`, {
+        cause: error,
+      });
+    }
     const person = this.personFrom({ ...claims, ...info, sub: claims.sub });
     if (!person) throw new PkiError("SIGN_IN_FAILED", unverifiedEmail(this.settings));
     return person;
@@ -120,8 +127,16 @@ export class OpenIdConnectProvider implements IdentityProvider {
         requiredClaims: ["sub", "exp"],
         ...(this.settings.audienceClaim === "aud" ? { audience } : {}),
       }));
-    } catch {
-      return undefined;
+    } catch (error) {
+      // A token that does not verify is the caller's problem (401); a provider whose keys
+      // cannot be fetched is ours (503), not a reason to call good tokens bad.
+      if (error instanceof joseErrors.JOSEError && !(error instanceof joseErrors.JWKSTimeout))
+        return undefined;
+      throw new PkiError(
+        "IDENTITY_PROVIDER_UNAVAILABLE",
+        `The keys of ${this.settings.issuer} could not be fetched: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     // Cognito's access tokens name their client in client_id and have no aud.
     if (this.settings.audienceClaim === "client_id" && payload.client_id !== audience)
