@@ -690,6 +690,26 @@ describe("sign-in and sessions", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("submitting without JavaScript", () => {
+  test("signed in without the requester role: a notice instead of the form, and POST is 403", async () => {
+    const world = await setUp();
+    const { browser } = await signedIn(world, "auditor");
+    const html = await page(await browser.get("/"), 200);
+    has(html, "Submitting needs the requester role.");
+    has(html, "You are signed in as auditor@example.com (auditor).");
+    hasNot(html, `<form method="post" action="/"`);
+    const refused = await page(
+      await browser.post("/", {
+        csrf: csrfField(html)!,
+        csr: csrPem("auditor.example.internal"),
+        profile: "client",
+        action: "submit",
+      }),
+      403,
+    );
+    has(refused, "who has no requester role");
+    assert.equal(await requestsIn(world), 0);
+  });
+
   test("signed out where submission is not open: the sign-in notice, and POST is 403", async () => {
     const world = await setUp();
     const browser = new Browser(world);

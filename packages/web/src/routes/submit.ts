@@ -201,6 +201,11 @@ function submitMain(kit: Kit, c: Context, view: SubmitView): Html {
 ${errors.form ? alert("error", errors.form) : ""}
 ${alert("info", "Submitting needs you to sign in.", html`<a href="/sign-in?next=/">Sign in</a> to submit a CSR: the request is recorded as yours.`)}`;
   }
+  if (session && !hasRole(session.principal, "requester", "admin")) {
+    return html`<h1>Submit a certificate signing request</h1>
+${errors.form ? alert("error", errors.form) : ""}
+${alert("info", "Submitting needs the requester role.", `You are signed in as ${session.principal.email ?? session.principal.id} (${session.principal.roles.join(", ") || "no role"}).`)}`;
+  }
   const ownEmail = session?.principal.email ?? null;
   const describedBy = (field: Field, hint?: string) => {
     const ids = [hint, errors[field] ? `${field}-error` : undefined].filter(Boolean).join(" ");
