@@ -81,13 +81,14 @@ export async function startRpc(workDir: string) {
           reply = { error: (e as Error).message };
         }
       }
-      res.writeHead(200, { "content-type": "application/json" });
+      // One connection per call: SST's client (http.request on Node's keep-alive global agent)
+      // reuses idle sockets, and a reuse racing the socket's end, on a busy machine, killed the
+      // program with ECONNRESET even with idle sockets kept. A fresh socket per call has no such
+      // race, and costs nothing on the loopback.
+      res.writeHead(200, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify(reply));
     });
   });
-  // The program's fetch keeps idle connections (undici: 4 s) and reuses them; a server closing
-  // an idle one (Node's default: after 5 s) races that reuse when the machine is busy, and the
-  // program dies with ECONNRESET. Idle connections stay open until close() instead.
   server.keepAliveTimeout = 60 * 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
