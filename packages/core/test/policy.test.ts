@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { type CheckedCsr, checkCsr } from "../src/csr/intake.ts";
 import { OID } from "../src/der/oids.ts";
 import { type Der, printableString, tlv, utf8String } from "../src/der/writer.ts";
-import { type ErrorCode, isPkiError, PkiError } from "../src/errors.ts";
+import { isPkiError, PkiError } from "../src/errors.ts";
 import { cidrContains, parseCidr } from "../src/policy/cidr.ts";
 import { type Config, loadConfig, type Profile, parseConfig } from "../src/policy/config.ts";
 import {
@@ -40,6 +40,7 @@ import {
   sanExtension,
   signerFor,
 } from "./support/csr-builder.ts";
+import { assertPkiError } from "./support/pki-error.ts";
 
 // ------------------------------------------------------------------------------------------
 // Keys (generated once, lazily: RSA 3072 takes a moment)
@@ -100,26 +101,6 @@ function request(sans: readonly Der[], options: { key?: KeyName; subject?: Der }
       ...signerFor(pair.privateKey, keySpecs[which].alg),
     }),
   );
-}
-
-/** Asserts `fn` throws a PkiError with `code` whose message contains every one of `mentions`. */
-function assertPkiError(fn: () => unknown, code: ErrorCode, ...mentions: string[]): PkiError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught !== undefined, `expected ${code}, but nothing was thrown`);
-  assert.ok(caught instanceof PkiError, `expected a PkiError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  for (const mention of mentions) {
-    assert.ok(
-      caught.message.includes(mention),
-      `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(mention)}`,
-    );
-  }
-  return caught;
 }
 
 // ------------------------------------------------------------------------------------------

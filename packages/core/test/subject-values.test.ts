@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import { type CheckedCsr, checkCsr } from "../src/csr/intake.ts";
 import { OID } from "../src/der/oids.ts";
 import { type Der, utf8String } from "../src/der/writer.ts";
-import { type ErrorCode, PkiError } from "../src/errors.ts";
+import { PkiError } from "../src/errors.ts";
 import { loadConfig, type Profile, parseConfig } from "../src/policy/config.ts";
 import { evaluatePolicy, findProfile } from "../src/policy/evaluate.ts";
 import { quoteValue } from "../src/policy/subject-values.ts";
@@ -26,6 +26,7 @@ import {
   sanExtension,
   signerFor,
 } from "./support/csr-builder.ts";
+import { assertPkiError } from "./support/pki-error.ts";
 import { shippedConfigPath } from "./support/test-ca.ts";
 
 const keys = generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -50,24 +51,6 @@ function request(entries: readonly Entry[], host = "app.example.internal"): Chec
       ...signerFor(keys.privateKey, "ECDSA_SHA_256"),
     }),
   );
-}
-
-function assertPkiError(fn: () => unknown, code: ErrorCode, ...mentions: string[]): PkiError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof PkiError, `expected a PkiError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  for (const mention of mentions) {
-    assert.ok(
-      caught.message.includes(mention),
-      `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(mention)}`,
-    );
-  }
-  return caught;
 }
 
 type JsonObject = { [key: string]: unknown };
