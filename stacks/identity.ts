@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import { EVERYONE } from "../packages/core/src/identity/config.ts";
+import { CALLBACK_PATH } from "../packages/web/src/auth-paths.ts";
 import type { AwsContext } from "./aws-context.ts";
 import type { Deployment } from "./settings.ts";
 
@@ -30,8 +31,7 @@ export const OIDC_ENVIRONMENT = {
   clientSecret: "PKI_OIDC_CLIENT_SECRET",
 } as const;
 
-/** Where the API's sign-in flow returns to, and where sign-out lands, under the public URL. */
-export const CALLBACK_PATH = "/auth/callback";
+/** Where sign-out lands under the public URL (sign-in returns to the pages' CALLBACK_PATH). */
 export const SIGNED_OUT_PATH = "/";
 
 /** Sessions stay short: a removed group membership takes effect within the hour. */

@@ -15,19 +15,8 @@ export function oidcFromEnvironment(
   env: Environment,
   config: Config,
 ): OpenIdConnectSettings | undefined {
-  const configured = config.identity.oidc;
-  if (configured) {
-    const name = configured.clientSecret?.env;
-    if (!name) return configured;
-    const secret = env[name];
-    if (!secret) {
-      throw new PkiError(
-        "CONFIG_INVALID",
-        `identity.oidc.clientSecret names the environment variable ${name}, which is not set.`,
-      );
-    }
-    return { ...configured, clientSecretValue: secret };
-  }
+  const configured = configuredOidc(env, config);
+  if (configured) return configured;
   const issuer = env.PKI_OIDC_ISSUER;
   if (!issuer) return undefined;
   const provider = env.PKI_OIDC_PROVIDER;
@@ -52,4 +41,26 @@ export function oidcFromEnvironment(
     }),
     clientSecretValue: secret,
   };
+}
+
+/**
+ * The provider `identity.oidc` names, with its client secret from the variable it points at
+ * (on AWS set from an SST secret, locally from the shell); undefined without `identity.oidc`.
+ */
+export function configuredOidc(
+  env: Environment,
+  config: Config,
+): OpenIdConnectSettings | undefined {
+  const configured = config.identity.oidc;
+  if (!configured) return undefined;
+  const name = configured.clientSecret?.env;
+  if (!name) return configured;
+  const secret = env[name];
+  if (!secret) {
+    throw new PkiError(
+      "CONFIG_INVALID",
+      `identity.oidc.clientSecret names the environment variable ${name}, which is not set.`,
+    );
+  }
+  return { ...configured, clientSecretValue: secret };
 }

@@ -4,10 +4,11 @@
  * in this process with the users of `identity.localUsers`, and the service is its one client.
  */
 import { randomBytes } from "node:crypto";
-import { PkiError } from "@spca/core/errors";
 import { oidcSettings } from "@spca/core/identity/config";
 import { OpenIdConnectProvider } from "@spca/core/identity/openid-connect";
 import type { Config } from "@spca/core/policy/config";
+import { CALLBACK_PATH } from "@spca/web/auth-paths";
+import { configuredOidc } from "../lambda/oidc-settings.ts";
 import { startOidcStandIn } from "./oidc-stand-in.ts";
 
 /** The stand-in's one client: this service. */
@@ -26,21 +27,10 @@ export async function startLocalIdentity(
   config: Config,
   options: { readonly dataDir: string; readonly port: number; readonly env?: NodeJS.ProcessEnv },
 ): Promise<LocalIdentity> {
-  const configured = config.identity.oidc;
+  const configured = configuredOidc(options.env ?? process.env, config);
   if (configured) {
-    const name = configured.clientSecret?.env;
-    const secret = name ? (options.env ?? process.env)[name] : undefined;
-    if (name && !secret) {
-      throw new PkiError(
-        "CONFIG_INVALID",
-        `identity.oidc.clientSecret names the environment variable ${name}, which is not set.`,
-      );
-    }
     return {
-      provider: new OpenIdConnectProvider({
-        ...configured,
-        ...(secret ? { clientSecretValue: secret } : {}),
-      }),
+      provider: new OpenIdConnectProvider(configured),
       standIn: undefined,
       close: async () => {},
     };
@@ -55,7 +45,7 @@ export async function startLocalIdentity(
       {
         clientId: LOCAL_CLIENT_ID,
         clientSecret,
-        redirectUris: [`${config.publicBaseUrl}/auth/callback`],
+        redirectUris: [`${config.publicBaseUrl}${CALLBACK_PATH}`],
         postLogoutRedirectUris: [`${config.publicBaseUrl}/`],
       },
     ],

@@ -8,6 +8,7 @@ import { isPkiError } from "@spca/core/errors";
 import { type Principal, readsEverything } from "@spca/core/identity/principal";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
+import { CALLBACK_PATH } from "../auth-paths.ts";
 import { alert, csrfField } from "../html/components.ts";
 import type { Kit } from "../kit.ts";
 
@@ -15,8 +16,6 @@ import type { Kit } from "../kit.ts";
 export function safeNext(next: unknown): string | undefined {
   return typeof next === "string" && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : undefined;
 }
-
-export const CALLBACK_PATH = "/auth/callback";
 
 export function signInRoutes(kit: Kit): Hono {
   const app = new Hono();
