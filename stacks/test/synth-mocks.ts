@@ -25,6 +25,17 @@ interface Recorded {
   options: { protect?: boolean; retainOnDelete?: boolean; ignoreChanges?: string[] };
 }
 
+/**
+ * When the program last did anything, and how many RPC calls are still being answered: the
+ * program is done once neither the mocks nor the RPC server has been busy for a while. A build
+ * (esbuild) can run for seconds without a resource arriving, and the functions it belongs to
+ * come after it.
+ */
+const activity = { last: Date.now(), rpcInFlight: 0 };
+const touch = () => {
+  activity.last = Date.now();
+};
+
 interface Build {
   functionID: string;
   handler: string;
@@ -65,6 +76,8 @@ export async function startRpc(workDir: string) {
     },
   };
   const server = createServer((req, res) => {
+    activity.rpcInFlight += 1;
+    touch();
     let body = "";
     req.on("data", (chunk) => {
       body += chunk;
@@ -87,6 +100,8 @@ export async function startRpc(workDir: string) {
       // race, and costs nothing on the loopback.
       res.writeHead(200, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify(reply));
+      activity.rpcInFlight -= 1;
+      touch();
     });
   });
   server.keepAliveTimeout = 60 * 60_000;
@@ -94,7 +109,9 @@ export async function startRpc(workDir: string) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     builds,
-    close: () => server.close(),
+    // Not closed: a call that came after the program settled would be refused (ECONNREFUSED)
+    // and kill it. Unreferenced, the server does not keep the program alive.
+    close: () => server.unref(),
   };
 }
 
@@ -272,10 +289,9 @@ export function mocks() {
   const resources: Recorded[] = [];
   const options = new Map<string, Recorded["options"]>();
   const unknownCalls = new Set<string>();
-  let lastActivity = Date.now();
   const result: runtime.Mocks = {
     newResource(args) {
-      lastActivity = Date.now();
+      touch();
       // A read (Resource.get) names an existing resource by its id and creates nothing.
       const read = args.id !== undefined && args.id !== "";
       const outputs = stateOf(
@@ -299,7 +315,7 @@ export function mocks() {
       return { id, state };
     },
     call(args) {
-      lastActivity = Date.now();
+      touch();
       switch (args.token) {
         case "aws:index/getPartition:getPartition":
           return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
@@ -362,9 +378,11 @@ export function mocks() {
         return undefined;
       });
     },
-    /** Resolves once no resource or call has arrived for half a second. */
+    /** Resolves once no resource, call or RPC has arrived or been pending for half a second. */
     async settled() {
-      while (Date.now() - lastActivity < 500) await new Promise((r) => setTimeout(r, 100));
+      while (activity.rpcInFlight > 0 || Date.now() - activity.last < 500) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
     write(path: string | undefined, outputs: unknown, builds: Build[]) {
       if (!path) throw new Error("SYNTH_RESULT is not set");
