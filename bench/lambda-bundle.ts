@@ -170,6 +170,7 @@ export function lambdaEnvironment(functionName = "pki-api"): Record<string, stri
     PKI_CA_KEY_ID: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     PKI_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:111122223333:stateMachine:pki-bench",
     PKI_CONFIG: readFileSync(join(repository, "pki.config.json"), "utf8"),
+    PKI_PUBLIC_BASE_URL: "https://d1abcdef.cloudfront.net",
     AWS_REGION: "us-east-1",
     AWS_DEFAULT_REGION: "us-east-1",
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",

@@ -84,6 +84,8 @@ export const functionGrants = {
     putEvents: true,
     startExecution: true,
     answerTasks: true,
+    // An admin's resend of a request's approval mails (POST /v1/requests/{id}/approval-mails).
+    sendMail: true,
   },
   /** Reads the request and judges it against its profile; writes nothing. */
   ValidateRequest: { table: [GET] },
@@ -106,7 +108,10 @@ export const functionGrants = {
   RecordOutcome: { table: [GET, UPDATE] },
   /** Announces the outcome; the requester's mail goes out from the RequesterMail subscriber. */
   NotifyRequester: { table: [GET], putEvents: true },
-  /** Bus subscriber: tells the requester, attaching the certificate and chain. */
+  /**
+   * Bus subscriber: tells the requester, attaching the certificate and chain. Each mail's own
+   * status-page link adds its hash to the request (Update); send-once claims as above.
+   */
   RequesterMail: {
     table: [GET, UPDATE, DELETE],
     readObjects: ["certificates/*", "ca/issuing-chain.pem"],

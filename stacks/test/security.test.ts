@@ -205,7 +205,8 @@ describe("who may do what, synthesized offline", () => {
       sweeperStates.map((st) => [list(st.Action), list(st.Resource)]),
       [[["states:StartExecution"], [dev.stateMachine().arn]]],
     );
-    assert.deepEqual(holders("ses:"), ["RequestApproval", "RequesterMail"]);
+    // The API mails only an admin's resend of a request's approval mails.
+    assert.deepEqual(holders("ses:"), ["Api", "RequestApproval", "RequesterMail"]);
     // No role policy mentions the CA key: its key policy is the only grant on it.
     assert.deepEqual(holders("kms:"), []);
     // Only the CA function may write the CA chain every signature depends on.
@@ -459,14 +460,16 @@ describe("who may do what, synthesized offline", () => {
           .matchingEventTypes,
         ["BOUNCE", "COMPLAINT", "REJECT"],
       );
-      for (const name of ["RequestApproval", "RequesterMail"]) {
+      // The API mails an admin's resend of approval mails; the functions that mail nothing
+      // have no configuration set.
+      for (const name of ["RequestApproval", "RequesterMail", "Api"]) {
         assert.equal(
           d.fn(name).environment.PKI_MAIL_CONFIGURATION_SET,
           `private-ca-${stage}-mail`,
           `${stage} ${name}`,
         );
       }
-      assert.equal(d.fn("Api").environment.PKI_MAIL_CONFIGURATION_SET, undefined);
+      assert.equal(d.fn("StoreRequest").environment.PKI_MAIL_CONFIGURATION_SET, undefined);
     }
     // The on-call address hears about bounces and complaints.
     const subscriptions = production

@@ -80,6 +80,7 @@ export const errorCodes = {
   CERT_EXPIRED: "The certificate has expired.",
   REVOCATION_REASON_INVALID: "The revocation reason is not allowed.",
   CRL_NOT_PUBLISHED: "No CRL has been published yet.",
+  CRL_ROOT_UNAVAILABLE: "This CA publishes no CRL for a separate root CA.",
   INPUT_INVALID: "The input is not a CSR, certificate or CRL.",
   INPUT_UNREADABLE: "The input file cannot be read.",
   // Email
@@ -97,9 +98,15 @@ export const errorCodes = {
   APPROVAL_SELF: "Requesters cannot approve their own requests.",
   APPROVAL_WRONG_APPROVER: "The signed-in identity is not the approver this link was sent to.",
   APPROVAL_DELIVERY_FAILED: "The decision is recorded but could not be passed to the workflow yet.",
+  APPROVAL_PERSON_REQUIRED:
+    "Deciding without the emailed link needs the approver signed in in person, not an API key.",
+  APPROVAL_RESEND_INCOMPLETE:
+    "The approval links were replaced, but not every new approval mail could be sent.",
   // Local runtime
   RUNTIME_RUNNING: "The local service is running on this data folder.",
   RUNTIME_NOT_RUNNING: "The local service is not running on this data folder.",
+  PORT_IN_USE: "The port is taken.",
+  SERVICE_STARTING: "The service is starting.",
   REGISTRY_CONFLICT:
     "This data folder's certificates are kept by the other registry (pki issue or the local service).",
   // Events
@@ -119,6 +126,7 @@ export const errorCodes = {
   API_KEY_LABEL_INVALID: "The API key's label is too long.",
   API_KEY_OWNER_INVALID: "An API key's owner must be the email address of the person it acts for.",
   PAGE_CURSOR_INVALID: "The page cursor is not one this listing gave out.",
+  STATUS_LINKS_EXHAUSTED: "The request holds as many status-page links as it may.",
   // Identity
   SIGN_IN_FAILED: "Signing in through the identity provider failed.",
   IDENTITY_PROVIDER_UNAVAILABLE: "The identity provider cannot be reached.",

@@ -95,7 +95,7 @@ describe("the enforcement section", () => {
     [
       "an unknown key (a typo must not silently drop a gate)",
       { albTrustStore: [STORE] },
-      'enforcement.albTrustStore: Invalid key: Expected never but received "albTrustStore"',
+      'enforcement: unknown field "albTrustStore": allowed fields are albTrustStores, apiGatewayDomains, rolesAnywhereTrustAnchors',
     ],
     [
       "a single ARN instead of a list",

@@ -25,12 +25,15 @@ import {
   approvalUrl,
   type CertificateIssuedInput,
   certificateIssuedMail,
+  certificateRevokedMail,
   type RequestSummary,
+  requestDownloadPath,
+  requestDownloadUrl,
   requestExpiredMail,
   requestFailedMail,
+  requestPageUrl,
   requestReceivedMail,
   requestRejectedMail,
-  requestStatusUrl,
 } from "../src/notifications/messages.ts";
 import { escapeHtml } from "../src/notifications/render.ts";
 import { classifySesError, SesMailer } from "../src/notifications/ses-mailer.ts";
@@ -46,7 +49,10 @@ const summary: RequestSummary = {
   subject: "CN=www.example.com, O=Example Ltd",
   sans: ["DNS:www.example.com", "DNS:example.com", "IP:192.0.2.10"],
 };
-const addressed = { to: REQUESTER, publicBaseUrl: `${BASE}/` };
+/** The status secret a requester's mail carries (minted per mail by the sender). */
+const STATUS_TOKEN = "Zk3-vQ_9aLm0xWc8sT1uYhRrP4eLaN6gQ0oIiEwTq7s";
+const addressed = { to: REQUESTER, publicBaseUrl: `${BASE}/`, statusToken: STATUS_TOKEN };
+const statusPage = `${BASE}/requests/${summary.requestId}?token=${STATUS_TOKEN}`;
 
 /** A DER-shaped blob in CERTIFICATE armour: the transport must carry it byte for byte. */
 function fakeCertificate(size: number): { der: Uint8Array; pem: string } {
@@ -105,7 +111,31 @@ function allMessages(): { kind: string; mail: OutgoingMail }[] {
       kind: "failed",
       mail: requestFailedMail({ ...summary, ...addressed, reason: "The signer is unavailable." }),
     },
+    {
+      kind: "revoked",
+      mail: certificateRevokedMail({
+        ...summary,
+        ...addressed,
+        serial: issuedInput.serial,
+        reason: "keyCompromise",
+        revokedAt: new Date("2025-06-01T08:00:00Z"),
+      }),
+    },
   ];
+}
+
+/**
+ * The distinct links of a mail, in order, as its HTML makes them (`href`); the text body must
+ * show the same URLs.
+ */
+function links(mail: OutgoingMail): string[] {
+  const hrefs = [...mail.html.matchAll(/href="([^"]*)"/g)].map((m) =>
+    m[1]!.replaceAll("&#39;", "'").replaceAll("&amp;", "&"),
+  );
+  const inText = [...mail.text.matchAll(/https?:\/\/\S+/g)].map((m) => m[0]);
+  const distinct = [...new Set(hrefs)];
+  assert.deepEqual([...new Set(inText)], distinct, `${mail.subject}: text and HTML link alike`);
+  return distinct;
 }
 
 /** Asserts `value` appears in the text body as is, and in the HTML body escaped. */
@@ -124,13 +154,59 @@ describe("message rendering", () => {
       approvalUrl("http://127.0.0.1:8787", "a/b", "x+y=="),
       "http://127.0.0.1:8787/approvals/a%2Fb?token=x%2By%3D%3D",
     );
-    assert.equal(requestStatusUrl(BASE, "r1"), `${BASE}/v1/requests/r1`);
+    assert.equal(requestPageUrl(`${BASE}/`, "r1", "t_1-x"), `${BASE}/requests/r1?token=t_1-x`);
+    assert.equal(
+      requestDownloadUrl(BASE, "r1", "certificate.pem", "t"),
+      `${BASE}/requests/r1/certificate.pem?token=t`,
+    );
+    assert.equal(
+      requestDownloadUrl("http://127.0.0.1:8787", "a/b", "fullchain.pem", "x+y=="),
+      "http://127.0.0.1:8787/requests/a%2Fb/fullchain.pem?token=x%2By%3D%3D",
+    );
+    assert.equal(
+      requestDownloadPath("r1", "fullchain.pem", "t"),
+      "/requests/r1/fullchain.pem?token=t",
+    );
     for (const bad of ["javascript:alert(1)", "ftp://x", "https://h/?q=1", "nope", 'https://h/"']) {
       assert.throws(
         () => approvalUrl(bad, "a", "t"),
         (e) => isPkiError(e, "CONFIG_INVALID"),
       );
     }
+  });
+
+  it("every link of every mail opens a browser page by its secret alone, never the API", () => {
+    const seen = new Set<string>();
+    for (const { kind, mail } of allMessages()) {
+      const found = links(mail);
+      assert.ok(found.length > 0, `${kind}: has a link`);
+      for (const link of found) {
+        const url = new URL(link);
+        assert.equal(url.origin, BASE, `${kind}: ${link}`);
+        assert.ok(!url.pathname.startsWith("/v1/"), `${kind}: ${link} is an API route`);
+        assert.match(
+          url.pathname,
+          /^\/(requests|approvals)\/[^/]+(\/(certificate|fullchain)\.pem)?$/,
+        );
+        assert.deepEqual([...url.searchParams.keys()], ["token"], `${kind}: ${link}`);
+        seen.add(`${kind}:${url.pathname.replace(summary.requestId, "<id>")}`);
+      }
+    }
+    assert.deepEqual([...seen].sort(), [
+      "approval:/approvals/apr_01JQ8Z7",
+      "expired:/requests/<id>",
+      "failed:/requests/<id>",
+      "issued:/requests/<id>",
+      "issued:/requests/<id>/certificate.pem",
+      "issued:/requests/<id>/fullchain.pem",
+      "received:/requests/<id>",
+      "rejected:/requests/<id>",
+      "revoked:/requests/<id>",
+    ]);
+    // The approver's mail links to their approval page only: no status secret is theirs.
+    assert.deepEqual(links(approvalNeededMail(approvalInput)), [
+      `${BASE}/approvals/${approvalInput.approvalId}?token=${approvalInput.token}`,
+    ]);
   });
 
   it("request received: every field and the status link", () => {
@@ -140,8 +216,8 @@ describe("message rendering", () => {
     for (const v of [summary.requestId, summary.profile, summary.subject, ...summary.sans]) {
       assertShown(mail, v);
     }
-    assertShown(mail, `${BASE}/v1/requests/${summary.requestId}`);
-    assert.ok(mail.html.includes(`href="${BASE}/v1/requests/${summary.requestId}"`));
+    assertShown(mail, statusPage);
+    assert.ok(mail.html.includes(`href="${statusPage}"`));
     assert.equal(mail.attachments, undefined);
   });
 
@@ -189,10 +265,16 @@ describe("message rendering", () => {
       ...summary.sans,
       "2025-03-01 11:55:00 UTC",
       "2026-03-01 11:55:00 UTC (365 days)",
-      `${BASE}/v1/certificates/${issuedInput.serial}`,
     ]) {
       assertShown(mail, v);
     }
+    // Both downloads and the status page, on the page's own secret: no API route, no key.
+    const page = `${BASE}/requests/${summary.requestId}`;
+    assert.deepEqual(links(mail), [
+      `${page}/certificate.pem?token=${STATUS_TOKEN}`,
+      `${page}/fullchain.pem?token=${STATUS_TOKEN}`,
+      statusPage,
+    ]);
     assert.deepEqual(mail.attachments, [
       {
         filename: `${issuedInput.serial}.pem`,
@@ -253,7 +335,7 @@ describe("message rendering", () => {
     assert.equal(failed.subject, "Certificate request failed: CN=www.example.com, O=Example Ltd");
     assertShown(failed, "The signer is unavailable.");
     for (const m of [rejected, expired, failed]) {
-      assertShown(m, `${BASE}/v1/requests/${summary.requestId}`);
+      assertShown(m, statusPage);
     }
   });
 
@@ -304,9 +386,11 @@ describe("message rendering", () => {
     }
     // Links built from hostile ids are percent-encoded (and the apostrophe, which
     // encodeURIComponent keeps, is escaped as HTML), so they cannot break out either.
-    const link = "/v1/requests/r-%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E'%26";
+    const link = "/requests/r-%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E'%26?token=";
     assert.ok(mails[0]!.text.includes(link));
-    assert.ok(mails[0]!.html.includes(`href="${BASE}${link.replace("'", "&#39;")}"`));
+    assert.ok(
+      mails[0]!.html.includes(`href="${BASE}${link.replace("'", "&#39;")}${STATUS_TOKEN}"`),
+    );
   });
 
   it("cannot forge lines, headers or reorder text with control characters", () => {

@@ -17,7 +17,14 @@ import { OID } from "../src/der/oids.ts";
 import { type Der, printableString, tlv, utf8String } from "../src/der/writer.ts";
 import { isPkiError, PkiError } from "../src/errors.ts";
 import { cidrContains, parseCidr } from "../src/policy/cidr.ts";
-import { type Config, loadConfig, type Profile, parseConfig } from "../src/policy/config.ts";
+import {
+  type Config,
+  DEFAULT_PUBLIC_BASE_URL,
+  loadConfig,
+  namesPublicBaseUrl,
+  type Profile,
+  parseConfig,
+} from "../src/policy/config.ts";
 import {
   BACKDATE_SECONDS,
   evaluatePolicy,
@@ -1053,7 +1060,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "an approver that is not an email address",
       manual({ approvers: ["security team"] }),
-      "profiles.test.approval.approvers.0: Invalid email",
+      'profiles.test.approval.approvers.0: "security team" is not an email address',
     ],
     [
       "quorum 0",
@@ -1083,7 +1090,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "approvers on automatic approval",
       profile({ approval: { mode: "automatic", approvers: ["a@example.com"] } }),
-      'profiles.test.approval.approvers: Invalid key: Expected never but received "approvers"',
+      'profiles.test.approval: unknown field "approvers": the only allowed field is mode',
     ],
     // validity
     [
@@ -1191,7 +1198,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "a SAN kind the CA does not issue",
       sans({ dns: { domains: ["example.com"] }, otherName: {} }),
-      'profiles.test.subjectAltNames.otherName: Invalid key: Expected never but received "otherName"',
+      'profiles.test.subjectAltNames: unknown field "otherName": allowed fields are dns, ip, email, uri',
     ],
     // keys
     ["no key type", profile({ keys: {} }), "profiles.test.keys: allow at least one key type"],
@@ -1223,13 +1230,13 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "an unknown key type",
       profile({ keys: { ec: ["P-256"], ed25519: true } }),
-      'profiles.test.keys.ed25519: Invalid key: Expected never but received "ed25519"',
+      'profiles.test.keys: unknown field "ed25519": allowed fields are rsa, ec',
     ],
     // the rest of a profile
     [
       "an unknown profile key (a typo)",
       profile({ maxSan: 3 }),
-      'profiles.test.maxSan: Invalid key: Expected never but received "maxSan"',
+      'profiles.test: unknown field "maxSan": allowed fields are description, extendedKeyUsage, keys, subjectAltNames, subjectAttributes, subjectValues, maxSans, validity, approval',
     ],
     ["maxSans 0", profile({ maxSans: 0 }), "profiles.test.maxSans: Invalid value: Expected >=1"],
     [
@@ -1273,7 +1280,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "an unknown top-level key",
       { profile: {} },
-      'profile: Invalid key: Expected never but received "profile"',
+      'unknown field "profile": allowed fields are $schema, publicBaseUrl, ca, api, mail, crl, aws, enforcement, identity, profiles',
     ],
     [
       "publicBaseUrl with a trailing slash",
@@ -1313,7 +1320,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "an unknown ca key",
       { ca: { ...CA, keySpec: "RSA_4096" } },
-      'ca.keySpec: Invalid key: Expected never but received "keySpec"',
+      'ca: unknown field "keySpec": allowed fields are subject, rootSubject, validityDays, rootValidityDays',
     ],
     [
       "CRL validity over 10 days",
@@ -1359,7 +1366,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "an unknown key in aws.mail",
       { aws: { mail: { dkim: true } } },
-      'aws.mail.dkim: Invalid key: Expected never but received "dkim"',
+      'aws.mail: unknown field "dkim": allowed fields are identity, shared, hostedZoneId',
     ],
   ];
 
@@ -1399,9 +1406,13 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
   }
 
   test("input that is not an object at all", () => {
-    assertPkiError(() => parseConfig(null), "CONFIG_INVALID", "configuration: Invalid type");
-    assertPkiError(() => parseConfig([]), "CONFIG_INVALID", "publicBaseUrl is required");
-    assertPkiError(() => parseConfig("{}"), "CONFIG_INVALID", "Invalid type");
+    assertPkiError(
+      () => parseConfig(null),
+      "CONFIG_INVALID",
+      "configuration: expected an object with the fields $schema, publicBaseUrl, ca, api, mail, crl, aws, enforcement, identity, profiles, not null",
+    );
+    assertPkiError(() => parseConfig([]), "CONFIG_INVALID", "ca is required; profiles is required");
+    assertPkiError(() => parseConfig("{}"), "CONFIG_INVALID", "configuration: expected an object");
   });
 
   test("a __proto__ key from JSON is refused by name and pollutes nothing", () => {
@@ -1479,5 +1490,30 @@ describe("configuration: the API rate limit", () => {
       () => parseConfig(configJson({ api: { rateLimit: { burst: 5 } } })),
       (e) => isPkiError(e, "CONFIG_INVALID") && /api\.rateLimit\.perSecond/.test(e.message),
     );
+  });
+});
+
+describe("configuration: publicBaseUrl", () => {
+  const shipped = () => {
+    const json = JSON.parse(
+      readFileSync(new URL("../../../pki.config.json", import.meta.url), "utf8"),
+    );
+    return json as Record<string, unknown>;
+  };
+
+  test("the shipped configuration names none: the default, and it says so", () => {
+    assert.equal(namesPublicBaseUrl(shipped()), false);
+    assert.equal(parseConfig(shipped()).publicBaseUrl, DEFAULT_PUBLIC_BASE_URL);
+  });
+
+  test("a configured one is parsed as given, and named", () => {
+    const json = { ...shipped(), publicBaseUrl: "https://pki.example.com" };
+    assert.equal(namesPublicBaseUrl(json), true);
+    assert.equal(parseConfig(json).publicBaseUrl, "https://pki.example.com");
+  });
+
+  test("a parsed configuration parses again to the same (no field of its own is added)", () => {
+    const config = parseConfig(shipped());
+    assert.deepEqual(parseConfig(JSON.parse(JSON.stringify(config))), config);
   });
 });

@@ -152,6 +152,33 @@ describe("revoking a certificate", () => {
     );
   });
 
+  test("revoking again completes an interrupted first attempt, and then announces nothing: no new CRL, no second mail", async () => {
+    const cert = await issue(world, "interrupted.example.internal", "cut@example.com");
+    const caId = caIdOfChainPem(await world.ca.chainPem());
+    // The first attempt died right after its write: no request change, no event, no CRL.
+    await world.revocations.recordRevocation(revocationOf(caId, cert));
+    const before = (await publishedCrl(world)).crl.number!;
+
+    const again = await world.ra.revokeCertificate(cert.serial, "superseded", caller);
+    await world.bus.drain();
+    assert.equal(again.created, false);
+    assert.equal(again.reason, "keyCompromise");
+    assert.equal((await world.ra.getRequest(cert.requestId, caller))!.status, "revoked");
+    const completed = await publishedCrl(world);
+    assert.ok(completed.crl.number! > before, "the repeat published the owed CRL");
+    assert.ok([...completed.crl.entries()].some((e) => e.serialHex === cert.serial));
+    const mails = () =>
+      world.mailer.to("cut@example.com").filter((m) => /revoked/i.test(m.subject)).length;
+    assert.equal(mails(), 1);
+    assert.equal(await world.revocations.isUnpublished(caId, cert.serial, cert.notAfter), false);
+
+    // Nothing is left to complete: a third call publishes no CRL and sends nothing.
+    await world.ra.revokeCertificate(cert.serial, "superseded", caller);
+    await world.bus.drain();
+    assert.equal((await publishedCrl(world)).crl.number, completed.crl.number);
+    assert.equal(mails(), 1);
+  });
+
   test("unspecified is listed without a reason code", async () => {
     const cert = await issue(world, "plain.example.internal");
     await world.ra.revokeCertificate(cert.serial, "unspecified", caller);

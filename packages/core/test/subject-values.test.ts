@@ -123,17 +123,17 @@ describe("subjectValues: configuration", () => {
     [
       "an attribute type the CA never issues",
       { subjectValues: { emailAddress: { values: ["a@example.com"] } } },
-      'profiles.test.subjectValues.emailAddress: Invalid key: Expected never but received "emailAddress"',
+      'profiles.test.subjectValues: unknown field "emailAddress": allowed fields are CN, O, OU, C, ST, L',
     ],
     [
       "an unknown key in a rule (a typo)",
       { subjectValues: { O: { value: ["Example"] } } },
-      'profiles.test.subjectValues.O.value: Invalid key: Expected never but received "value"',
+      'profiles.test.subjectValues.O: unknown field "value": allowed fields are values, pattern, required',
     ],
     [
       "__proto__ as an attribute type",
       { subjectValues: JSON.parse('{"__proto__": {"values": ["x"]}}') },
-      'profiles.test.subjectValues.__proto__: Invalid key: Expected never but received "__proto__"',
+      'profiles.test.subjectValues: unknown field "__proto__": allowed fields are CN, O, OU, C, ST, L',
     ],
     [
       "both values and pattern",

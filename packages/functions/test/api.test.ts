@@ -86,7 +86,8 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished
     createApiKey: { role: string; label: string; owner: string }[];
     revoke: { serial: string; reason: string; caller: Principal }[];
     published: string[];
-  } = { submit: [], createApiKey: [], revoke: [], published: [] };
+    resend: { id: string; caller: Principal }[];
+  } = { submit: [], createApiKey: [], revoke: [], published: [], resend: [] };
   const services: ApiServices = {
     authenticate: async (raw) => KEYS[raw],
     anonymous: (address) => anonymousPrincipal(address),
@@ -108,6 +109,22 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished
       throw new PkiError("APPROVAL_TOKEN_INVALID");
     },
     caChainPem: async () => PEM + CHAIN,
+    resendApprovalMails: async (id, caller) => {
+      calls.resend.push({ id, caller });
+      if (id === "req1") {
+        return {
+          id,
+          status: "pending_approval",
+          mailed: ["security@example.com"],
+          decided: [],
+          deadline: "2026-11-29T10:00:00.000Z",
+        };
+      }
+      if (id === "issued") throw new PkiError("APPROVAL_NOT_PENDING", "Request issued is issued.");
+      if (id === "halfway")
+        throw new PkiError("APPROVAL_RESEND_INCOMPLETE", "The mail to b@example.com was not sent.");
+      throw new PkiError("REQUEST_NOT_FOUND", `No request ${id}.`);
+    },
     createApiKey: async (role, label, owner) => {
       calls.createApiKey.push({ role, label, owner });
       return { key: "spca_new", record: { ...apiKey, role, label, owner } };
@@ -413,6 +430,48 @@ describe("GET routes", () => {
   test("unknown paths are a 404 problem", async () => {
     const { app } = fake();
     await problemOf(await app.request("/v2/anything"), 404, "NOT_FOUND");
+  });
+});
+
+describe("POST /v1/requests/{id}/approval-mails", () => {
+  const admin = { authorization: "Bearer adminKey_0123456789abcdefghij" };
+  const post = (app: ReturnType<typeof fake>["app"], id: string, headers = admin) =>
+    app.request(`/v1/requests/${id}/approval-mails`, { method: "POST", headers });
+
+  test("an admin resends: 200 with who was mailed; the admin reaches the service", async () => {
+    const { app, calls } = fake();
+    const res = await post(app, "req1");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      id: "req1",
+      status: "pending_approval",
+      mailed: ["security@example.com"],
+      decided: [],
+      deadline: "2026-11-29T10:00:00.000Z",
+    });
+    assert.equal(calls.resend[0]?.caller.id, "api-key:k-adm");
+  });
+
+  test("only admins: a requester or an auditor is a 403, nobody a 401; nothing is resent", async () => {
+    const { app, calls } = fake();
+    await problemOf(await post(app, "req1", auth), 403, "FORBIDDEN");
+    await problemOf(
+      await post(app, "req1", { authorization: "Bearer auditorKey_0123456789abcdefgh" }),
+      403,
+      "FORBIDDEN",
+    );
+    await problemOf(await post(app, "req1", {} as typeof admin), 401, "UNAUTHENTICATED");
+    assert.deepEqual(calls.resend, []);
+  });
+
+  test("unknown 404, not pending 409, a mail not sent 503, each with its code and detail", async () => {
+    const { app } = fake();
+    const unknown = await problemOf(await post(app, "nope"), 404, "REQUEST_NOT_FOUND");
+    assert.equal(unknown.detail, "No request nope.");
+    await problemOf(await post(app, "issued"), 409, "APPROVAL_NOT_PENDING");
+    const halfway = await problemOf(await post(app, "halfway"), 503, "APPROVAL_RESEND_INCOMPLETE");
+    assert.match(String(halfway.detail), /b@example\.com was not sent/);
+    await problemOf(await post(app, "not%20an%20id"), 400, "QUERY_INVALID");
   });
 });
 

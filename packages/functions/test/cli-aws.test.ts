@@ -701,12 +701,12 @@ describe("pki ca csr|import|show --aws, in process", () => {
       [
         { action: "create-api-key", role: "admin", owner, id: "0123456789abcdef" },
         "EVENT_INVALID",
-        / id: Invalid key/,
+        / unknown field "id": allowed fields are action, role, owner, label\./,
       ],
       [
         { action: "create-api-key", role: "admin", owner, key: "spca_chosen" },
         "EVENT_INVALID",
-        / key: Invalid key: Expected never/,
+        / unknown field "key": allowed fields are action, role, owner, label\./,
       ],
     ] as const) {
       // An error result, never a thrown error (a FunctionError for the CLI).
@@ -806,7 +806,12 @@ describe("SST_RESOURCE_Pki", () => {
     ["unset", undefined, "AWS_TARGET_MISSING", /SST_RESOURCE_Pki is not set/],
     ["empty", "", "AWS_TARGET_MISSING", /SST_RESOURCE_Pki is not set/],
     ["not JSON", "{caFunction:", "AWS_TARGET_INVALID", /SST_RESOURCE_Pki is not JSON/],
-    ["a number", "42", "AWS_TARGET_INVALID", /SST_RESOURCE_Pki: Invalid type/],
+    [
+      "a number",
+      "42",
+      "AWS_TARGET_INVALID",
+      /SST_RESOURCE_Pki: expected an object with the fields caFunction, region, not 42\./,
+    ],
     [
       // What stacks from before the function was linked give: the bucket and key alone.
       "without caFunction",

@@ -111,6 +111,7 @@ describe("usage", () => {
         "pki revoke SERIAL --reason REASON",
         "pki crl",
         "pki inspect FILE",
+        "pki requests resend ID",
         "pki keys create --role ROLE --owner EMAIL [--label TEXT]",
         "pki keys create --aws --role ROLE --owner EMAIL [--label TEXT]",
         "Roles: requester, approver, admin, auditor.",
@@ -128,6 +129,23 @@ describe("usage", () => {
   test("an unknown ca subcommand is a usage error", () => {
     assertUsageError(pki(["ca", "rotate"]), /unknown command "ca rotate"/);
     assertUsageError(pki(["ca"]), /unknown command "ca "; try pki ca init\|csr\|import\|show/);
+  });
+
+  test("pki requests: an unknown subcommand or a malformed id is a usage error; stopped, it says to start the service", (t) => {
+    const data = dataDir(scratch(t));
+    assertUsageError(
+      pki(["requests", "--data-dir", data]),
+      /unknown command "requests "; try pki requests resend ID/,
+    );
+    assertUsageError(
+      pki(["requests", "resend", "a/b", "--data-dir", data]),
+      /"a\/b" is not a request id/,
+    );
+    assertPkiError(
+      pki(["requests", "resend", "0123", "--data-dir", data]),
+      "RUNTIME_NOT_RUNNING",
+      /goes through the local service.*start it on .* \(npm start\)/,
+    );
   });
 
   test("an unknown option is a usage error naming it", (t) => {

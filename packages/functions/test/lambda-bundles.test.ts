@@ -96,7 +96,8 @@ test("every bundle loads in a fresh process and exports a handler function", asy
  * a new one must say what it holds.
  */
 const expectedClients: Record<string, readonly string[]> = {
-  api: ["dynamodb", "eventbridge", "s3", "sfn"],
+  // SES for an admin's resend of a request's approval mails.
+  api: ["dynamodb", "eventbridge", "s3", "sesv2", "sfn"],
   // Both announce each CRL (crl.published) for the enforcement sync.
   "ca-bootstrap": ["dynamodb", "eventbridge", "kms", "s3"],
   "crl-publisher": ["dynamodb", "eventbridge", "kms", "s3"],

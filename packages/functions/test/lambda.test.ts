@@ -610,6 +610,7 @@ describe("Lambda settings from the environment", () => {
     PKI_EVENT_BUS: "e",
     PKI_CA_KEY_ID: TEST_KEY_ARN,
     PKI_CONFIG_FILE: shippedConfigPath,
+    PKI_PUBLIC_BASE_URL: "https://pki.example.com",
   };
 
   test("a complete environment", () => {
@@ -634,7 +635,7 @@ describe("Lambda settings from the environment", () => {
     [
       "an invalid configuration",
       { ...base, PKI_CONFIG: '{"profiles":{}}' },
-      /PKI_CONFIG: publicBaseUrl is required/,
+      /PKI_CONFIG: ca is required; define at least one profile|PKI_CONFIG: ca is required/,
     ],
     ["a missing configuration file", { ...base, PKI_CONFIG_FILE: "/nonexistent.json" }, /ENOENT/],
     [

@@ -488,7 +488,9 @@ async function operatorListing(s: Running): Promise<() => Promise<Map<string, st
         headers: { cookie: `session=${session}` },
       });
       assert.equal(page.status, 200);
-      for (const m of (await page.text()).matchAll(/href="\/requests\/([A-Za-z0-9_-]+)"/g)) {
+      for (const m of (await page.text()).matchAll(
+        /href="\/operators\/requests\/([A-Za-z0-9_-]+)"/g,
+      )) {
         listed.set(m[1]!, status);
       }
     }

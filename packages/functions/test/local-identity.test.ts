@@ -61,7 +61,9 @@ before(async () => {
   service = await startService(join(work, "data"), { configPath: config });
   const info = JSON.parse(readFileSync(join(service.dataDir, "runtime.json"), "utf8"));
   oidc = info.oidc;
-  publicBaseUrl = JSON.parse(readFileSync(config, "utf8")).publicBaseUrl;
+  // The shipped configuration names no publicBaseUrl: links follow the listening address.
+  publicBaseUrl = info.publicBaseUrl;
+  assert.equal(publicBaseUrl, service.api);
 });
 
 after(async () => {

@@ -57,13 +57,14 @@ function crlDistributionPoint(pem: string): string {
 }
 
 /**
- * Fetches a published CRL from a distribution point URL as a relying party would, with the
- * configured publicBaseUrl's origin replaced by the running service's (it listens on a random
- * port). Returns the CRL as PEM, which is what Node's `crl` option takes.
+ * Fetches a published CRL from a distribution point URL as a relying party would: the URL names
+ * the running service (local mode's links follow the port it listens on). Returns the CRL as
+ * PEM, which is what Node's `crl` option takes.
  */
 async function fetchCrl(s: Running, url: string): Promise<{ der: Buffer; pem: string }> {
   const located = new URL(url);
-  const res = await fetch(new URL(located.pathname, s.api));
+  assert.equal(located.origin, new URL(s.api).origin, `${url} does not name the service`);
+  const res = await fetch(url);
   assert.equal(res.status, 200, `${located.pathname}: ${await res.clone().text()}`);
   assert.equal(res.headers.get("content-type"), "application/pkix-crl");
   const der = Buffer.from(await res.arrayBuffer());

@@ -4,7 +4,7 @@
  * origin (PKI_PUBLIC_BASE_URL) in place of the file's local publicBaseUrl, validated again.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -15,6 +15,7 @@ import { settingsFromEnvironment } from "../src/lambda/settings.ts";
 const taskRoot = mkdtempSync(join(tmpdir(), "pki-task-"));
 copyFileSync(shippedConfigPath, join(taskRoot, "pki.config.json"));
 after(() => rmSync(taskRoot, { recursive: true, force: true }));
+const shippedConfig = () => JSON.parse(readFileSync(shippedConfigPath, "utf8"));
 
 const base = {
   PKI_TABLE: "t",
@@ -32,8 +33,21 @@ test("the bundled configuration is read from the task root, with the deployed or
   });
   assert.equal(settings.config.publicBaseUrl, "https://d1abcdef.cloudfront.net");
   assert.ok(settings.config.profiles.server);
-  // Without the override the file's own URL stands (local mode's).
-  assert.equal(settingsFromEnvironment(base).config.publicBaseUrl, "http://127.0.0.1:8787");
+});
+
+test("without PKI_PUBLIC_BASE_URL, the file's publicBaseUrl stands; with neither, an error names both", () => {
+  const withFileUrl = settingsFromEnvironment({
+    ...base,
+    PKI_CONFIG_FILE: undefined,
+    PKI_CONFIG: JSON.stringify({ ...shippedConfig(), publicBaseUrl: "https://pki.example.com" }),
+  });
+  assert.equal(withFileUrl.config.publicBaseUrl, "https://pki.example.com");
+  assert.throws(
+    () => settingsFromEnvironment(base),
+    (e) =>
+      isPkiError(e, "CONFIG_INVALID") &&
+      /set PKI_PUBLIC_BASE_URL .* or publicBaseUrl in the configuration/.test(e.message),
+  );
 });
 
 test("a deployed origin that is not a valid public base URL is a configuration error", () => {

@@ -48,6 +48,7 @@ test("PKI_VIEWER_HEADERS: cloudfront, or nothing", () => {
     PKI_EVENT_BUS: "e",
     PKI_CA_KEY_ID: "arn:aws:kms:eu-west-1:123456789012:key/k",
     PKI_CONFIG_FILE: shippedConfigPath,
+    PKI_PUBLIC_BASE_URL: "https://pki.example.com",
   };
   assert.equal(settingsFromEnvironment(base).viewerHeaders, undefined);
   assert.equal(

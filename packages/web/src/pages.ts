@@ -11,6 +11,7 @@ import { alert } from "./html/components.ts";
 import { layout } from "./html/layout.ts";
 import { makeKit, renderSafely } from "./kit.ts";
 import { approvalRoutes } from "./routes/approval.ts";
+import { operatorRequestRoutes } from "./routes/operator-request.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { requestRoutes } from "./routes/request.ts";
 import { signInRoutes } from "./routes/sign-in.ts";
@@ -106,6 +107,7 @@ export function createPages(options: PagesOptions): Pages {
   app.route("/", approvalRoutes(kit));
   app.route("/", signInRoutes(kit));
   app.route("/", operatorRoutes(kit));
+  app.route("/", operatorRequestRoutes(kit));
 
   return { app, errorPage: plainPage };
 }

@@ -25,5 +25,8 @@ export type WebServices = Pick<
   | "listCertificates"
   | "searchRequests"
   | "revokeCertificate"
+  | "approvalProgress"
+  | "decideSignedIn"
+  | "resendApprovalMails"
   | "crlStatus"
 >;

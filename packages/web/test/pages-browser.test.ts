@@ -261,6 +261,10 @@ describe("the pages in Chromium", () => {
     const approver = await newBrowserContext();
     const approval = await approver.context.newPage();
     await signInAtProvider(approval, "security@example.com", "/operators");
+    // Signed in, they could decide on the operators' request page as well.
+    await approval.goto(`${origin}/operators/requests/${id}`);
+    assert.match(await mainText(approval), /You are asked as security@example\.com\./);
+    await checkPage(approval, "operator-request");
     const response = await approval.goto(link);
     assert.equal(response?.status(), 200);
     const facts = await mainText(approval);

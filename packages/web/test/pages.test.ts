@@ -1598,7 +1598,7 @@ describe("operators' pages", () => {
       );
     }
     const rows = (html: string) =>
-      [...html.matchAll(/<td><a href="\/requests\/([0-9a-f-]{36})">/g)].map((m) => m[1]);
+      [...html.matchAll(/<td><a href="\/operators\/requests\/([0-9a-f-]{36})">/g)].map((m) => m[1]);
 
     const first = await page(await browser.get("/operators?status=submitted"), 200);
     has(first, `<a href="/operators?status=submitted" aria-current="page">Submitted</a>`);
@@ -1656,7 +1656,7 @@ describe("operators' pages", () => {
     const bob = await submitted(world, "bob.example.internal", { email: "bob@example.com" });
     const serial = await issue(world, bob.request.id);
     const found = (html: string) =>
-      [...html.matchAll(/<td><a href="\/requests\/([0-9a-f-]{36})">/g)].map((m) => m[1]);
+      [...html.matchAll(/<td><a href="\/operators\/requests\/([0-9a-f-]{36})">/g)].map((m) => m[1]);
     const colons = serial.toUpperCase().match(/../g)!.join(":");
     for (const q of [serial, colons, ` ${bob.request.id} `, "bob@", "BOB.example"]) {
       const html = await page(await browser.get(`/operators?q=${encodeURIComponent(q)}`), 200);

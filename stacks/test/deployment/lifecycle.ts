@@ -1,7 +1,8 @@
 /**
  * A certificate's whole life on the offline deployment, through every entry point the way
  * clients and AWS reach them: the deploy's CA bootstrap (before it, the public paths); API keys;
- * an automatic and an approved request, a rejected one, one KMS fails to sign; mails SES fails
+ * an automatic and an approved request, a rejected one (its approval mail resent by an admin
+ * first), one KMS fails to sign; mails SES fails
  * to send at first; a signing step Step Functions runs twice; a browser signing in and out;
  * downloads; a revocation reaching the CRL through the bus and the queue; the schedule; the
  * operator renewing the CA certificate through the CA function; an event a subscriber refuses,
@@ -157,13 +158,16 @@ export async function runLifecycle(
     await d.settled();
     return outcome;
   };
-  const approvalToken = async (id: string) => {
+  /** The approval link's token in the `nth` approval mail about `id` (the first by default). */
+  const approvalToken = async (id: string, nth = 1) => {
     for (let i = 0; i < 200; i++) {
-      const mail = (await d.mails()).find((m) => m.body.text.includes(`/approvals/${id}?token=`));
+      const mail = (await d.mails()).filter((m) => m.body.text.includes(`/approvals/${id}?token=`))[
+        nth - 1
+      ];
       if (mail) return /\?token=([A-Za-z0-9_-]{43})/.exec(mail.body.text)![1]!;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`no approval mail for ${id}`);
+    throw new Error(`no approval mail ${nth} for ${id}`);
   };
 
   const automatic = await submit("client", "auto.example.internal");
@@ -193,15 +197,22 @@ export async function runLifecycle(
   await finished(approved);
   d.workflow.invokedTwice.clear();
   const rejectedId = await submit("server", "rejected.example.internal");
-  await http(`/v1/approvals/${rejectedId}`, {
+  // An admin resends its approval mail (the API mails it): the new link decides, the old is void.
+  const firstToken = await approvalToken(rejectedId);
+  const resent = await http(`/v1/requests/${rejectedId}/approval-mails`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      decision: "reject",
-      token: await approvalToken(rejectedId),
-      reason: "not ours",
-    }),
+    headers: admin,
   });
+  if (resent.status !== 200) throw new Error(`resend: ${resent.status} ${resent.body}`);
+  const reject = (token: string) =>
+    http(`/v1/approvals/${rejectedId}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ decision: "reject", token, reason: "not ours" }),
+    });
+  const voided = await reject(firstToken);
+  if (voided.status !== 403) throw new Error(`the replaced link: ${voided.status} ${voided.body}`);
+  await reject(await approvalToken(rejectedId, 2));
   await finished(rejectedId);
   const view = (id: string) => http(`/v1/requests/${id}`, { headers: admin }).then(json);
   const approvedView = await view(approved);

@@ -60,11 +60,15 @@ export interface CrlStatus extends CrlPublication {
   readonly url: string;
 }
 
-/** The CA's last CRL publication, or undefined before the first. Needs no CA key. */
+/**
+ * The CA's last CRL publication, or undefined before the first. Needs no CA key. `caId`: the
+ * CA whose CRL (default: the issuing CA's; the root's, see ca-choice.ts).
+ */
 export async function crlStatus(
   deps: Pick<CrlPublisherDependencies, "revocations" | "ca" | "config">,
+  caId?: string,
 ): Promise<CrlStatus | undefined> {
-  const caId = caIdOfChainPem(await deps.ca.chainPem());
+  caId ??= caIdOfChainPem(await deps.ca.chainPem());
   const { published } = await deps.revocations.crlState(caId);
   if (!published) return undefined;
   return { caId, ...published, url: `${deps.config.publicBaseUrl}/${publicationKeys(caId).crl}` };

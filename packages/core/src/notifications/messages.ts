@@ -28,7 +28,16 @@ interface Addressed {
   readonly publicBaseUrl: string;
 }
 
-export interface RequestReceivedInput extends RequestSummary, Addressed {}
+/**
+ * What the requester's mails link with: a status-page secret minted for this one mail (its
+ * SHA-256 stored with the request, RequestRepository.addStatusSecret). The status page and the
+ * downloads open with it in a browser, with no API key and no sign-in.
+ */
+interface StatusLinked {
+  readonly statusToken: string;
+}
+
+export interface RequestReceivedInput extends RequestSummary, Addressed, StatusLinked {}
 
 export interface ApprovalNeededInput extends RequestSummary, Addressed {
   /** The id in the approval link `<publicBaseUrl>/approvals/<approvalId>?token=<token>`. */
@@ -51,7 +60,7 @@ export interface ApprovalNeededInput extends RequestSummary, Addressed {
   readonly approvalsRequired?: number | undefined;
 }
 
-export interface CertificateIssuedInput extends RequestSummary, Addressed {
+export interface CertificateIssuedInput extends RequestSummary, Addressed, StatusLinked {
   /** The serial number as hex, as the API names it. */
   readonly serial: string;
   readonly notBefore: Date;
@@ -62,22 +71,22 @@ export interface CertificateIssuedInput extends RequestSummary, Addressed {
   readonly chainPem: string;
 }
 
-export interface RequestRejectedInput extends RequestSummary, Addressed {
+export interface RequestRejectedInput extends RequestSummary, Addressed, StatusLinked {
   readonly reason: string;
   /** Who rejected it: an approver's address, or e.g. "policy" for an automatic rejection. */
   readonly rejectedBy: string;
 }
 
-export interface RequestExpiredInput extends RequestSummary, Addressed {
+export interface RequestExpiredInput extends RequestSummary, Addressed, StatusLinked {
   /** The deadline that passed without a decision. */
   readonly deadline: Date;
 }
 
-export interface RequestFailedInput extends RequestSummary, Addressed {
+export interface RequestFailedInput extends RequestSummary, Addressed, StatusLinked {
   readonly reason: string;
 }
 
-export interface CertificateRevokedInput extends RequestSummary, Addressed {
+export interface CertificateRevokedInput extends RequestSummary, Addressed, StatusLinked {
   readonly serial: string;
   /** The RFC 5280 reason name, e.g. `keyCompromise`. */
   readonly reason: string;
@@ -121,14 +130,34 @@ export function requestPagePath(requestId: string, token: string): string {
   return `/requests/${encodeURIComponent(requestId)}?token=${encodeURIComponent(token)}`;
 }
 
-/** The request's status in the API: `<publicBaseUrl>/v1/requests/<id>`. */
-export function requestStatusUrl(publicBaseUrl: string, requestId: string): string {
-  return `${baseUrl(publicBaseUrl)}/v1/requests/${encodeURIComponent(requestId)}`;
+/**
+ * A download beside the status page, opened by the same secret:
+ * `/requests/<id>/certificate.pem?token=<secret>` or `/requests/<id>/fullchain.pem?token=<secret>`.
+ */
+export function requestDownloadPath(
+  requestId: string,
+  file: "certificate.pem" | "fullchain.pem",
+  token: string,
+): string {
+  return `/requests/${encodeURIComponent(requestId)}/${file}?token=${encodeURIComponent(token)}`;
 }
 
-/** The certificate in the API: `<publicBaseUrl>/v1/certificates/<serial>`. */
-export function certificateUrl(publicBaseUrl: string, serial: string): string {
-  return `${baseUrl(publicBaseUrl)}/v1/certificates/${encodeURIComponent(serial)}`;
+// Mails link only to pages that open in a browser by their link alone (the API's /v1 routes
+// need a key): the status page and its downloads, by a secret minted for each mail.
+
+/** The status page in a mail: `<publicBaseUrl>/requests/<id>?token=<secret>`. */
+export function requestPageUrl(publicBaseUrl: string, requestId: string, token: string): string {
+  return `${baseUrl(publicBaseUrl)}${requestPagePath(requestId, token)}`;
+}
+
+/** A download in a mail: `<publicBaseUrl>/requests/<id>/<file>?token=<secret>`. */
+export function requestDownloadUrl(
+  publicBaseUrl: string,
+  requestId: string,
+  file: "certificate.pem" | "fullchain.pem",
+  token: string,
+): string {
+  return `${baseUrl(publicBaseUrl)}${requestDownloadPath(requestId, file, token)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,10 +177,10 @@ function requestFields(input: RequestSummary): Field[] {
   ];
 }
 
-function statusLink(input: RequestSummary & Addressed): Field {
+function statusLink(input: RequestSummary & Addressed & StatusLinked): Field {
   return {
     label: "Status",
-    value: requestStatusUrl(input.publicBaseUrl, input.requestId),
+    value: requestPageUrl(input.publicBaseUrl, input.requestId, input.statusToken),
     link: true,
   };
 }
@@ -272,8 +301,23 @@ export function certificateIssuedMail(input: CertificateIssuedInput): OutgoingMa
           { label: "Valid from", value: formatTime(input.notBefore) },
           { label: "Valid until", value: `${formatTime(input.notAfter)} (${days} days)` },
           {
-            label: "Download",
-            value: certificateUrl(input.publicBaseUrl, input.serial),
+            label: "Certificate",
+            value: requestDownloadUrl(
+              input.publicBaseUrl,
+              input.requestId,
+              "certificate.pem",
+              input.statusToken,
+            ),
+            link: true,
+          },
+          {
+            label: "Full chain",
+            value: requestDownloadUrl(
+              input.publicBaseUrl,
+              input.requestId,
+              "fullchain.pem",
+              input.statusToken,
+            ),
             link: true,
           },
           statusLink(input),

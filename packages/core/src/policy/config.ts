@@ -152,21 +152,32 @@ const ProfileName = v.pipe(
   v.regex(/^[a-z][a-z0-9-]{0,62}$/, "profile names are lowercase letters, digits and hyphens"),
 );
 
+/**
+ * Where links point when the configuration names no publicBaseUrl and nothing better is known:
+ * `npm start`'s default address. The local service replaces it with the address it listens
+ * on, and the deployment with its own origin (PKI_PUBLIC_BASE_URL).
+ */
+export const DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8787";
+
 export const ConfigSchema = v.pipe(
   v.strictObject({
     $schema: v.optional(v.string()),
-    publicBaseUrl: v.pipe(
-      v.string(),
-      v.url(),
-      v.regex(
-        /^https?:\/\/[^/?#]+(\/[^?#]*[^/?#])?$/,
-        "publicBaseUrl must be http(s), without a trailing slash, query or fragment",
+    // Optional: local mode follows the address it listens on, the deployment its own origin.
+    publicBaseUrl: v.optional(
+      v.pipe(
+        v.string(),
+        v.url(),
+        v.regex(
+          /^https?:\/\/[^/?#]+(\/[^?#]*[^/?#])?$/,
+          "publicBaseUrl must be http(s), without a trailing slash, query or fragment",
+        ),
+        // It is written into every certificate as an IA5String.
+        v.regex(
+          /^[\x21-\x7e]+$/,
+          "publicBaseUrl must be printable ASCII: Punycode for the host, %-escapes in the path",
+        ),
       ),
-      // It is written into every certificate as an IA5String.
-      v.regex(
-        /^[\x21-\x7e]+$/,
-        "publicBaseUrl must be printable ASCII: Punycode for the host, %-escapes in the path",
-      ),
+      DEFAULT_PUBLIC_BASE_URL,
     ),
     ca: v.strictObject({
       subject: v.pipe(v.string(), v.check(isSubject, "ca.subject must look like CN=Name, O=Org")),
@@ -252,6 +263,15 @@ export const ConfigSchema = v.pipe(
   ),
 );
 
+/**
+ * Whether the configuration's JSON names a publicBaseUrl itself. Without one the parsed
+ * configuration holds DEFAULT_PUBLIC_BASE_URL, which the local service replaces with the
+ * address it listens on and a deployed function must not rely on.
+ */
+export function namesPublicBaseUrl(json: unknown): boolean {
+  return typeof json === "object" && json !== null && "publicBaseUrl" in json;
+}
+
 /** Whether the SES identity `identity` (an address or a domain) verifies the sender `from`. */
 export function sendsAs(identity: string, from: string): boolean {
   if (identity.includes("@")) return identity.toLowerCase() === from.toLowerCase();
@@ -266,16 +286,21 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 export function parseConfig(json: unknown, source = "configuration"): Config {
   const result = v.safeParse(ConfigSchema, json);
   if (result.success) return result.output;
-  const problems = issueMessages(result.issues);
+  const problems = issueMessages(result.issues, { schema: ConfigSchema });
   throw new PkiError("CONFIG_INVALID", `${source}: ${problems.join("; ")}`, { problems });
 }
 
 export function loadConfig(path: string): Config {
+  return loadConfigFile(path).config;
+}
+
+/** The configuration in `path`, and whether it names its publicBaseUrl itself. */
+export function loadConfigFile(path: string): { config: Config; namesPublicBaseUrl: boolean } {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     throw new PkiError("CONFIG_INVALID", `${path}: ${(e as Error).message}`);
   }
-  return parseConfig(json, path);
+  return { config: parseConfig(json, path), namesPublicBaseUrl: namesPublicBaseUrl(json) };
 }

@@ -25,7 +25,10 @@ export const Domain = v.pipe(
   v.string(),
   v.check(isDomain, (i) => `"${i.input}" is not a domain name`),
 );
-export const Email = v.pipe(v.string(), v.email());
+export const Email = v.pipe(
+  v.string((i) => `${i.received} is not an email address`),
+  v.email((i) => `${JSON.stringify(i.input)} is not an email address`),
+);
 export const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
 export const Hours = (name: string, min: number, max: number) =>
   v.pipe(

@@ -11,7 +11,8 @@ import { describePrincipal, isSamePerson, type Principal } from "../identity/pri
 import { hashSecret, isWellFormedSecret } from "../links/secrets.ts";
 import { approversOf, type Request } from "../requests/request.ts";
 import type { DecisionResult, RequestRepository } from "../store/request-repository.ts";
-import { isTaskTokenError, type WorkflowEngine } from "../workflow/engine.ts";
+import type { WorkflowEngine } from "../workflow/engine.ts";
+import { deliverOutcome, recordRefusal } from "./outcome-delivery.ts";
 import type { ApprovalView } from "./views.ts";
 
 export interface ApprovalDecisionDependencies {
@@ -108,41 +109,16 @@ export class ApprovalDecisions {
   }
 
   /**
-   * Hands a settled request's outcome to the workflow waiting on `taskToken`. Every part may
-   * be repeated: the event's id names the fact, and a token whose task is over (delivered
-   * already, or timed out, when ExpireRequest finds the decision instead) is not an error.
+   * Hands a settled request's outcome to the workflow waiting on `taskToken`
+   * (outcome-delivery.ts): repeatable, and a task that is over is not an error.
    */
-  private async deliver(request: Request, taskToken: string, rejection: string): Promise<void> {
-    try {
-      if (request.status === "approved") {
-        const approvers = approversOf(request.decisions);
-        await this.deps.bus.publish("request.approved", {
-          requestId: request.id,
-          requester: request.requester,
-          approvers,
-          approvedAt: request.updatedAt,
-        });
-        await this.deps.engine.sendTaskSuccess(taskToken, { decision: "approved", approvers });
-      } else {
-        await this.deps.engine.sendTaskFailure(taskToken, "Rejected", rejection);
-      }
-    } catch (error) {
-      if (isTaskTokenError(error)) return;
-      throw new PkiError(
-        "APPROVAL_DELIVERY_FAILED",
-        `The decision on request ${request.id} is recorded, but passing it on failed (${(error as Error).message}). Send the same decision again to finish; it will not be counted twice.`,
-        { cause: error },
-      );
-    }
+  private deliver(request: Request, taskToken: string, rejection: string): Promise<void> {
+    return deliverOutcome(this.deps, request, taskToken, rejection);
   }
 
   /** A refused decision, in the audit trail: who tried, through whose link, and why not. */
   private async refuse(requestId: string, actor: string, code: string, approver: string) {
-    await this.deps.repository.appendAudit(requestId, {
-      actor,
-      action: "approval.refused",
-      details: { code, link: approver },
-    });
+    await recordRefusal(this.deps.repository, requestId, { actor, code, link: approver });
   }
 
   private async redeliver(requestId: string, secretHash: string): Promise<void> {

@@ -7,6 +7,7 @@
 import { planApproval } from "../approvals/approvers.ts";
 import { caIdOfChainPem } from "../ca/authority.ts";
 import { isPublicationKey, publicationKeys } from "../ca/publication-urls.ts";
+import { type CrlCa, crlCaId, rootCrlMissing } from "../crl/ca-choice.ts";
 import { crlStatus } from "../crl/publisher.ts";
 import { checkCsr } from "../csr/intake.ts";
 import { encodePem } from "../encoding/pem.ts";
@@ -23,6 +24,7 @@ import {
 } from "../identity/principal.ts";
 import type { IdentityProvider, PendingSignIn } from "../identity/provider.ts";
 import { hashSecret, isWellFormedSecret, newLinkSecret } from "../links/secrets.ts";
+import type { Mailer } from "../notifications/mailer.ts";
 import type { Config } from "../policy/config.ts";
 import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
 import {
@@ -44,9 +46,11 @@ import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
 import { ApprovalDecisions } from "./approval-decisions.ts";
+import { type ApprovalResendResult, resendApprovalMails } from "./approval-resend.ts";
 import { listCertificates, listRequests, searchRequests } from "./listing.ts";
 import { revokeCertificate } from "./revocation.ts";
 import { findSession, signInPerson, signInWithKey, signOut } from "./sessions.ts";
+import { type ApprovalProgressView, SignedInDecisions } from "./signed-in-decisions.ts";
 import type { ApprovalView, CertificateView, RequestView } from "./views.ts";
 
 export interface RaDependencies {
@@ -59,6 +63,8 @@ export interface RaDependencies {
   readonly revocations: RevocationStore;
   /** People's sign-in; absent where only API keys are used. */
   readonly identity?: IdentityProvider;
+  /** Sends resent approval mails; absent where this process mails nothing. */
+  readonly mailer?: Mailer;
   readonly now?: () => Date;
 }
 
@@ -84,10 +90,12 @@ export interface CsrPreview {
 export class RegistrationAuthority {
   private readonly deps: RaDependencies;
   private readonly decisions: ApprovalDecisions;
+  private readonly signedInDecisions: SignedInDecisions;
 
   constructor(deps: RaDependencies) {
     this.deps = deps;
     this.decisions = new ApprovalDecisions({ ...deps, now: () => this.now() });
+    this.signedInDecisions = new SignedInDecisions({ ...deps, now: () => this.now() });
   }
 
   /**
@@ -333,14 +341,21 @@ export class RegistrationAuthority {
     return { ...revocationView(record), created };
   }
 
-  /** The published CRL (DER), or undefined before the first publication. */
-  async crl(): Promise<Uint8Array | undefined> {
-    const caId = caIdOfChainPem(await this.deps.ca.chainPem());
-    return (await this.deps.objects.get(publicationKeys(caId).crl))?.body;
+  /**
+   * The published CRL (DER) of the issuing CA or of the root above it; undefined before the
+   * issuing CA's first publication. A root whose CRL is not here: see ca-choice.ts.
+   */
+  async crl(which: CrlCa = "issuing"): Promise<Uint8Array | undefined> {
+    const caId = await crlCaId(this.deps.ca, which);
+    const object = await this.deps.objects.get(publicationKeys(caId).crl);
+    if (!object && which === "root") throw await rootCrlMissing(this.deps.ca);
+    return object?.body;
   }
 
-  crlStatus() {
-    return crlStatus(this.deps);
+  async crlStatus(which: CrlCa = "issuing") {
+    const status = await crlStatus(this.deps, await crlCaId(this.deps.ca, which));
+    if (!status && which === "root") throw await rootCrlMissing(this.deps.ca);
+    return status;
   }
 
   /** A public object (CRL, CA certificate, trust store); any other key is not found. */
@@ -372,6 +387,40 @@ export class RegistrationAuthority {
     signedIn?: Principal,
   ): Promise<RequestView> {
     return this.view(await this.decisions.decide(requestId, token, decision, reason, signedIn));
+  }
+
+  /**
+   * The request's approval as the operators' request page shows it, and whether `viewer` may
+   * decide it there (signed-in-decisions.ts); undefined when they may not read the request.
+   */
+  async approvalProgress(
+    requestId: string,
+    viewer: Principal,
+  ): Promise<ApprovalProgressView | undefined> {
+    const request = await this.deps.repository.getRequest(requestId);
+    if (!request || !mayRead(viewer, request.principal)) return undefined;
+    return this.signedInDecisions.progress(request, viewer);
+  }
+
+  /**
+   * A decision by an approver signed in in person, without the emailed link: their own link,
+   * found by who they are; never the submitter's; refusals in the audit trail.
+   */
+  async decideSignedIn(
+    requestId: string,
+    decision: "approve" | "reject",
+    reason: string | undefined,
+    signedIn: Principal,
+  ): Promise<RequestView> {
+    return this.view(await this.signedInDecisions.decide(requestId, decision, reason, signedIn));
+  }
+
+  /**
+   * Resends a pending request's approval mails (admin): new links for every approver yet to
+   * decide, the earlier ones no longer valid (approval-resend.ts).
+   */
+  resendApprovalMails(requestId: string, caller: Principal): Promise<ApprovalResendResult> {
+    return resendApprovalMails({ ...this.deps, now: () => this.now() }, requestId, caller);
   }
 
   async caChainPem(): Promise<string> {

@@ -4,6 +4,9 @@
  * `revoked`, and announce `certificate.revoked` (which republishes the CRL and tells the
  * requester). The revocation record is written first and is the fact; the rest repeats
  * harmlessly, so revoking again also completes whatever an interrupted first attempt left.
+ * A repeat that finds nothing left to complete (the request moved on, the revocation on a
+ * published CRL) announces nothing: it must not publish a CRL, count or audit a revocation
+ * again. Its unpublished mark, not the event, is what guarantees the CRL.
  */
 import { caIdOfChainPem } from "../ca/authority.ts";
 import { normaliseSerial } from "../certificate/serial.ts";
@@ -68,9 +71,10 @@ export async function revokeCertificate(
     });
   }
 
-  const { record } = result;
+  const { record, created } = result;
   const request = await deps.repository.getRequest(certificate.requestId);
-  if (request?.status === "issued") {
+  const unfinished = request?.status === "issued";
+  if (unfinished) {
     await deps.repository.transition(request.id, {
       from: "issued",
       to: "revoked",
@@ -79,6 +83,12 @@ export async function revokeCertificate(
       details: { serial, reason: record.reason, revokedAt: record.revokedAt },
     });
   }
+  // Read only for a repeat, from the item itself: the index may lag a fresh revocation.
+  const owed =
+    created ||
+    unfinished ||
+    (await deps.revocations.isUnpublished(caId, serial, certificate.notAfter));
+  if (!owed) return result;
   await deps.bus.publish("certificate.revoked", {
     serial,
     requestId: request ? request.id : null,

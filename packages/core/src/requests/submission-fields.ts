@@ -7,7 +7,8 @@ import * as v from "valibot";
 
 /** The requester's address: trimmed, an email address, at most RFC 5321's 254 characters. */
 export const RequesterEmail = v.pipe(
-  v.string(),
+  // A number or null is as wrong as a malformed address, and said the same way.
+  v.string("email must be an email address"),
   v.trim(),
   v.email("email must be an email address"),
   v.maxLength(254),

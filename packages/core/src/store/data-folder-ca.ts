@@ -9,10 +9,11 @@
  *   certificates/<serial>.json    every issued certificate
  *   revocations/<serial>.json     every revocation
  *   crl/<ca-id>.number            the last cRLNumber used
+ *   crl/<ca-id>.crl               the last CRL signed (DER), for `pki crl status`
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Authority, openAuthority } from "../ca/authority.ts";
+import { type Authority, caIdOf, openAuthority } from "../ca/authority.ts";
 import { createCaCsr, createIssuingCertificate, createRootCertificate } from "../ca/create.ts";
 import { validateCaImport } from "../ca/import.ts";
 import { type IssuedCertificate, issueCertificate } from "../certificate/issue.ts";
@@ -27,6 +28,7 @@ import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
 import type { KeySpec, SigningAlgorithm } from "../signer/algorithms.ts";
 import { LocalSigner } from "../signer/local-signer.ts";
 import type { Signer } from "../signer/signer.ts";
+import { parseCertificate } from "../x509/certificate.ts";
 import { parseNameText } from "../x509/name.ts";
 import { createOnce, readJson, withLock, writeAtomic } from "./files.ts";
 
@@ -204,7 +206,12 @@ export class DataFolderCa {
   }
 
   async rootAuthority(): Promise<Authority> {
+    return this.authority(this.caRecord("root"), "root");
+  }
+
+  private caRecord(which: "issuing" | "root"): CaRecord {
     const state = this.requireState();
+    if (which === "issuing") return state.issuing;
     if (!state.root)
       throw new PkiError(
         "CA_ROOT_NOT_HELD",
@@ -212,17 +219,32 @@ export class DataFolderCa {
           ? 'This CA is a single self-signed root; "pki crl" signs its CRL.'
           : "The root that signed this CA is held elsewhere (offline); it publishes its own CRL.",
       );
-    return this.authority(state.root, "root");
+    return state.root;
+  }
+
+  /**
+   * What `pki crl` last signed for the CA, from its files alone (no key is opened): the CA's
+   * id, the last cRLNumber used and the copy of that CRL, where one was kept.
+   */
+  lastCrl(which: "issuing" | "root" = "issuing"): {
+    caId: string;
+    number: string | undefined;
+    der: Uint8Array | undefined;
+    file: string;
+  } {
+    const caId = caIdOf(parseCertificate(this.certificateOf(this.caRecord(which), which)).spki);
+    const file = this.path("crl", `${caId}.crl`);
+    let der: Uint8Array | undefined;
+    try {
+      der = new Uint8Array(readFileSync(file));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    return { caId, number: readJson<string>(this.path("crl", `${caId}.number`)), der, file };
   }
 
   private async authority(record: CaRecord, which: string): Promise<Authority> {
-    if (!record.certificate) {
-      throw new PkiError(
-        "CA_NOT_INITIALISED",
-        `The ${which} CA has a key but no certificate yet: have its CSR signed, then run "pki ca import FILE".`,
-      );
-    }
-    const der = this.readCertificate(record.certificate);
+    const der = this.certificateOf(record, which);
     const chain = record.chain.map((c) => this.readCertificate(c));
     return openAuthority(
       der,
@@ -352,13 +374,16 @@ export class DataFolderCa {
       const previous = readJson<string>(counter);
       const number = previous === undefined ? 1n : BigInt(previous) + 1n;
       writeAtomic(counter, JSON.stringify(number.toString()));
-      return buildCrl(authority, {
+      const der = await buildCrl(authority, {
         number,
         thisUpdate: now,
         nextUpdate: new Date(now.getTime() + hours * 3600_000),
         // The root revokes only issuing CAs, none of which this folder records as revoked.
         entries: which === "root" ? [] : this.revocations(),
       });
+      // A copy of the last one signed, for `pki crl status`.
+      writeAtomic(this.path("crl", `${authority.id}.crl`), der);
+      return der;
     });
   }
 
@@ -383,6 +408,16 @@ export class DataFolderCa {
     return ref.type === "local"
       ? LocalSigner.load(this.path(ref.keyFile), ref.algorithm)
       : kmsSigner(ref.keyId, ref.algorithm);
+  }
+
+  private certificateOf(record: CaRecord, which: string): Uint8Array {
+    if (!record.certificate) {
+      throw new PkiError(
+        "CA_NOT_INITIALISED",
+        `The ${which} CA has a key but no certificate yet: have its CSR signed, then run "pki ca import FILE".`,
+      );
+    }
+    return this.readCertificate(record.certificate);
   }
 
   private readCertificate(file: string): Uint8Array {

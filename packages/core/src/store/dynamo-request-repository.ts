@@ -29,7 +29,13 @@ import {
   type Request,
   type RequestStatus,
 } from "../requests/request.ts";
+import { findLinkByApprover, noLinkError, planLinkReplacement } from "./approval-links.ts";
 import { DynamoAccess, Expression, type Item } from "./dynamo-access.ts";
+import {
+  addStatusSecretHash,
+  opensWithStatusSecret,
+  type StatusSecretAttributes,
+} from "./dynamo-status-secrets.ts";
 import type {
   ApiKeyRecord,
   ApprovalLink,
@@ -50,6 +56,8 @@ import type {
   Page,
   PageInput,
   PutCertificateResult,
+  ReplaceApprovalLinksInput,
+  ReplaceApprovalLinksResult,
   RequestRepository,
   SessionRecord,
   TransitionInput,
@@ -93,7 +101,7 @@ interface LinkItem {
 
 type StoredAuditEntry = Omit<AuditEntry, "seq">;
 
-interface RequestItem extends Omit<Request, "principal"> {
+interface RequestItem extends Omit<Request, "principal">, StatusSecretAttributes {
   /** Absent on requests stored before principals were recorded. */
   readonly principal?: RequestPrincipal;
   readonly pk: string;
@@ -267,8 +275,12 @@ export class DynamoRequestRepository implements RequestRepository {
   async findRequestByStatusSecret(id: string, secretHash: string): Promise<Request | undefined> {
     if (!SHA256_HEX.test(secretHash) || !isRequestId(id)) return undefined;
     const item = await this.getRequestItem(id);
-    if (!item?.statusSecretHash || item.statusSecretHash !== secretHash) return undefined;
+    if (!item || !opensWithStatusSecret(item, secretHash)) return undefined;
     return toRequest(item);
+  }
+
+  async addStatusSecret(requestId: string, secretHash: string): Promise<void> {
+    await addStatusSecretHash(this.db, key.request(requestId), requestId, secretHash);
   }
 
   async transition(requestId: string, change: TransitionInput): Promise<TransitionResult> {
@@ -510,14 +522,24 @@ export class DynamoRequestRepository implements RequestRepository {
   }
 
   async recordDecision(requestId: string, input: DecisionInput): Promise<DecisionResult> {
+    // Through a link (its secret's hash), or by the signed-in approver (approval-links.ts).
+    const { approver, secretHash } = input;
     const invalid = () =>
-      new PkiError("APPROVAL_TOKEN_INVALID", `Request ${requestId}.`, { requestId });
-    if (!SHA256_HEX.test(input.secretHash) || !isRequestId(requestId)) throw invalid();
+      approver === undefined
+        ? new PkiError("APPROVAL_TOKEN_INVALID", `Request ${requestId}.`, { requestId })
+        : new PkiError("REQUEST_NOT_FOUND", `Request ${requestId}.`);
+    if (!isRequestId(requestId) || (approver === undefined && !SHA256_HEX.test(secretHash)))
+      throw invalid();
     let decided: Pick<DecisionResult, "approver" | "tally" | "outcome"> | undefined;
     const request = await this.optimistic(
       requestId,
       async (item) => {
-        const found = findLink(item, input.secretHash);
+        const found =
+          approver === undefined
+            ? findLink(item, secretHash)
+            : findLinkByApprover(item.links, approver);
+        if (!found && approver !== undefined)
+          throw noLinkError(requestId, approver, submitterEmail(item), item.approval.approvers);
         if (!found) throw invalid();
         const [linkKey, link] = found;
         if (link.usedAt !== null) {
@@ -562,7 +584,12 @@ export class DynamoRequestRepository implements RequestRepository {
             action: `approval.${input.decision}`,
             from: null,
             to: null,
-            details: { reason, approvals: tally.approvals, quorum: tally.quorum },
+            details: {
+              reason,
+              approvals: tally.approvals,
+              quorum: tally.quorum,
+              ...(input.via === undefined ? {} : { via: input.via }),
+            },
           },
         ];
         const x = new Expression();
@@ -616,6 +643,53 @@ export class DynamoRequestRepository implements RequestRepository {
       outcome: done.outcome,
       taskToken: request.taskToken,
     };
+  }
+
+  async replaceApprovalLinks(
+    requestId: string,
+    input: ReplaceApprovalLinksInput,
+  ): Promise<ReplaceApprovalLinksResult> {
+    for (const link of input.links) requireSha256(link.secretHash, "secretHash");
+    let plan: { replaced: readonly string[]; decided: readonly string[] } | undefined;
+    const state = await this.optimistic(requestId, async (item) => {
+      if (item.status !== "pending_approval") {
+        throw new PkiError("APPROVAL_NOT_PENDING", `Request ${requestId} is ${item.status}.`, {
+          status: item.status,
+        });
+      }
+      const now = this.clock();
+      const { links, replaced, decided } = planLinkReplacement(
+        requestId,
+        item.links,
+        input.links,
+        now,
+      );
+      plan = { replaced, decided };
+      const at = now.toISOString();
+      const entry: StoredAuditEntry = {
+        at,
+        actor: input.actor,
+        action: "approval.resent",
+        from: null,
+        to: null,
+        details: {
+          approvers: [...replaced],
+          ...(decided.length > 0 ? { decided: [...decided] } : {}),
+        },
+      };
+      const x = new Expression();
+      return {
+        x,
+        update: [
+          `${x.name("links")} = ${x.value(links)}`,
+          `${x.name("updatedAt")} = ${x.value(at)}`,
+          `${x.name("history")} = list_append(${x.name("history")}, ${x.value([entry])})`,
+        ],
+        condition: `${x.name("status")} = ${x.value("pending_approval")}`,
+        result: (updated: RequestItem) => toApprovalState(updated),
+      };
+    });
+    return { state, replaced: plan!.replaced, decided: plan!.decided };
   }
 
   // ---- Certificates ---------------------------------------------------------------------

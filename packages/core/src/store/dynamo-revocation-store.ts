@@ -137,6 +137,11 @@ export class DynamoRevocationStore implements RevocationStore {
     return (page.Items ?? []).map((item) => ({ serial: item.serial, notAfter: item.notAfter }));
   }
 
+  async isUnpublished(caId: string, serial: string, notAfter: string): Promise<boolean> {
+    const item = await this.db.getItem(key.revocation(caId, notAfter, serial));
+    return item?.gsi1pk !== undefined;
+  }
+
   async markPublished(caId: string, revocations: readonly UnpublishedRevocation[]): Promise<void> {
     for (const { serial, notAfter } of revocations) {
       // Conditional, so clearing never creates an item where there is none.

@@ -67,10 +67,18 @@ export interface RequestRepository {
   history(requestId: string): Promise<readonly AuditEntry[]>;
 
   /**
-   * The request, if `secretHash` is the hash of its status-page secret (set at creation).
-   * Undefined for an unknown request, a wrong hash, or a request created without one.
+   * The request, if `secretHash` is the hash of one of its status-page secrets: the one set at
+   * creation, or one a mail added (addStatusSecret). Undefined for an unknown request, a wrong
+   * hash, or a request that has none.
    */
   findRequestByStatusSecret(id: string, secretHash: string): Promise<Request | undefined>;
+
+  /**
+   * Adds a status-page secret's SHA-256 to the request: each mail that links to the request
+   * mints its own secret (the raw one exists only in that mail), and every earlier one keeps
+   * working. Bounded per request (STATUS_LINKS_EXHAUSTED); REQUEST_NOT_FOUND.
+   */
+  addStatusSecret(requestId: string, secretHash: string): Promise<void>;
 
   /**
    * Lists requests in one status, oldest first (newest first with `newestFirst`), from an
@@ -106,6 +114,21 @@ export interface RequestRepository {
    * longer waits for approval; details `{ status }`), APPROVAL_EXPIRED (past the link's expiry).
    */
   recordDecision(requestId: string, input: DecisionInput): Promise<DecisionResult>;
+
+  /**
+   * An admin's resend of the approval mails: each approver given gets a new link secret (its
+   * hash), and every earlier hash of their link (the current one and `earlierSecretHashes`)
+   * stops opening it; the link's expiry, the task token and the deadline stay. An approver who
+   * has decided keeps their link and is reported in `decided`. One `approval.resent` audit
+   * entry by `actor`, naming the approvers, in the same write. Errors: REQUEST_NOT_FOUND,
+   * APPROVAL_NOT_PENDING (details `{ status }`), APPROVER_NOT_LISTED (an approver given has no
+   * link), APPROVAL_EXPIRED, APPROVAL_ALREADY_DECIDED (everyone given has decided; nothing is
+   * written).
+   */
+  replaceApprovalLinks(
+    requestId: string,
+    input: ReplaceApprovalLinksInput,
+  ): Promise<ReplaceApprovalLinksResult>;
 
   /**
    * Stores an issued certificate under its serial. The serial is unique: another request's
@@ -268,13 +291,45 @@ export interface ApprovalLinkView {
   readonly link: ApprovalLink;
 }
 
-export interface DecisionInput {
-  /** SHA-256 of the secret from the link, lowercase hex. */
-  readonly secretHash: string;
+/**
+ * A decision, through the link its secret names (`secretHash`), or by the approver signed in
+ * (`approver`: their link is found by who they are; no link for them is APPROVAL_SELF or
+ * APPROVER_NOT_LISTED instead of APPROVAL_TOKEN_INVALID).
+ */
+export type DecisionInput =
+  | (DecisionFields & {
+      /** SHA-256 of the secret from the link, lowercase hex. */
+      readonly secretHash: string;
+      readonly approver?: undefined;
+    })
+  | (DecisionFields & {
+      /** The signed-in approver's verified address. */
+      readonly approver: string;
+      readonly secretHash?: undefined;
+    });
+
+export interface DecisionFields {
   readonly decision: DecisionKind;
   readonly reason?: string | null;
   /** Who decides, for the audit trail; default "approver:<the link's approver>". */
   readonly actor?: string;
+  /** How it was decided when not through the emailed link (e.g. "operators-page"); audited. */
+  readonly via?: string;
+}
+
+export interface ReplaceApprovalLinksInput {
+  /** One new secret's hash (SHA-256, lowercase hex) per approver whose link is replaced. */
+  readonly links: readonly { readonly approver: string; readonly secretHash: string }[];
+  /** Who resends, for the audit trail. */
+  readonly actor: string;
+}
+
+export interface ReplaceApprovalLinksResult {
+  readonly state: ApprovalState;
+  /** Approvers whose links were replaced: only the new secret opens each now. */
+  readonly replaced: readonly string[];
+  /** Approvers given who had decided: their links are untouched. */
+  readonly decided: readonly string[];
 }
 
 export interface ApprovalTally {

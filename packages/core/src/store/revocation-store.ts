@@ -79,6 +79,12 @@ export interface RevocationStore {
    */
   unpublishedRevocations(caId: string, limit: number): Promise<readonly UnpublishedRevocation[]>;
 
+  /**
+   * Whether the revocation of this certificate still carries its unpublished mark: no completed
+   * CRL is known to list it. Strongly consistent (the item itself, not the index).
+   */
+  isUnpublished(caId: string, serial: string, notAfter: string): Promise<boolean>;
+
   /** Clears the unpublished mark of revocations a completed CRL lists. */
   markPublished(caId: string, revocations: readonly UnpublishedRevocation[]): Promise<void>;
 

@@ -5,6 +5,7 @@
 import { PkiError } from "../errors.ts";
 import { subscription } from "../events/bus.ts";
 import type { DomainEvent } from "../events/catalogue.ts";
+import { mintStatusSecret } from "../links/status-link.ts";
 import {
   certificateIssuedMail,
   certificateRevokedMail,
@@ -44,12 +45,14 @@ async function sendRequesterMail(
   // A revocation of a certificate no request of ours asked for has nobody to tell.
   if (requestId === null) return;
   const request = await requireRequest(deps.repository, requestId);
-  const base = {
-    ...mailSummary(request),
-    to: request.requester,
-    publicBaseUrl: deps.config.publicBaseUrl,
-  };
   await sendOnce(deps.repository, deps.mailer, requestId, event.type, async () => {
+    // This mail's own status link (only its hash is stored): its links open in a browser.
+    const base = {
+      ...mailSummary(request),
+      to: request.requester,
+      publicBaseUrl: deps.config.publicBaseUrl,
+      statusToken: await mintStatusSecret(deps.repository, requestId),
+    };
     switch (event.type) {
       case "request.submitted":
         return requestReceivedMail(base);

@@ -20,6 +20,7 @@ import { type RateLimit, RateLimiter } from "./rate-limit.ts";
 import {
   ApiKeyId,
   CreateApiKeyBody,
+  CrlQuery,
   DecisionBody,
   MAX_BODY_BYTES,
   RequestId,
@@ -195,6 +196,7 @@ export function createApi(options: ApiOptions) {
 
   // The CRL is public: relying parties fetch it without a key.
   app.get("/v1/crl", caller("none"), async (c) => {
+    const ca = crlCa(c);
     const type = negotiate(c.req.header("accept"), [
       "application/pkix-crl",
       "application/x-pem-file",
@@ -206,7 +208,7 @@ export function createApi(options: ApiOptions) {
         "Accept application/pkix-crl (DER) or application/x-pem-file (PEM).",
       );
     }
-    const der = await services.crl();
+    const der = await services.crl(ca);
     if (!der) throw notPublished();
     return type === "application/pkix-crl"
       ? c.body(der.slice(), 200, { "Content-Type": "application/pkix-crl" })
@@ -214,7 +216,7 @@ export function createApi(options: ApiOptions) {
   });
 
   app.get("/v1/crl/status", caller("none"), async (c) => {
-    const status = await services.crlStatus();
+    const status = await services.crlStatus(crlCa(c));
     if (!status) throw notPublished();
     return c.json(status);
   });
@@ -281,6 +283,13 @@ export function createApi(options: ApiOptions) {
     const request = await services.getRequest(id, c.get("caller")!);
     if (!request) throw problem(404, "NOT_FOUND", `No request ${id}.`);
     return c.json(request);
+  });
+
+  // An admin resends a pending request's approval mails: new links for every approver yet to
+  // decide; the earlier links stop working. Not idempotent: each call mails new links.
+  app.post("/v1/requests/:id/approval-mails", caller(["admin"]), async (c) => {
+    const id = parse(RequestId, c.req.param("id"), "QUERY_INVALID");
+    return c.json(await services.resendApprovalMails(id, c.get("caller")!));
   });
 
   app.get("/v1/certificates/:serial", caller("signed-in"), async (c) => {
@@ -404,6 +413,14 @@ function serialParam(c: Context): string {
   return serial;
 }
 
+/** ?ca= on the CRL routes, once at most. */
+function crlCa(c: Context) {
+  if ((c.req.queries("ca")?.length ?? 0) > 1) {
+    throw problem(400, "QUERY_INVALID", 'ca is given more than once; give "issuing" or "root".');
+  }
+  return parse(CrlQuery, { ca: c.req.query("ca") }, "QUERY_INVALID").ca;
+}
+
 function notPublished() {
   return new PkiError(
     "CRL_NOT_PUBLISHED",
@@ -436,9 +453,21 @@ function parse<S extends v.GenericSchema>(
   value: unknown,
   code: "BODY_INVALID" | "QUERY_INVALID",
 ): v.InferOutput<S> {
+  if (
+    code === "BODY_INVALID" &&
+    (typeof value !== "object" || value === null || Array.isArray(value))
+  ) {
+    const found = Array.isArray(value)
+      ? "an array"
+      : typeof value === "string"
+        ? "a string"
+        : JSON.stringify(value);
+    throw problem(400, code, `The body must be a JSON object, not ${found}.`);
+  }
   const result = v.safeParse(schema, value);
   if (result.success) return result.output;
-  const problems = issueMessages(result.issues);
+  const key = code === "QUERY_INVALID" ? "query parameter" : "field";
+  const problems = issueMessages(result.issues, { schema, key });
   throw problem(400, code, problems.join("; "), { problems });
 }
 

@@ -2,6 +2,7 @@
  * The OpenAPI 3.1 document served at /openapi.json. Request schemas are generated from the
  * same valibot schemas the routes validate with, so the document cannot drift from them.
  */
+import { crlCas } from "@spca/core/crl/ca-choice";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
 import { apiErrorCodes } from "./problem.ts";
@@ -15,6 +16,23 @@ const problemResponse = (description: string) => ({
   description,
   content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
 });
+
+/** ?ca= on the CRL routes: both CRLs make `openssl verify -crl_check_all` pass. */
+const crlCaParameter = {
+  name: "ca",
+  in: "query",
+  description:
+    "Whose CRL: the issuing CA's (default), or the root's above it, which checking the whole chain needs too",
+  schema: { type: "string", enum: [...crlCas], default: "issuing" },
+};
+
+const crlCaProblems = {
+  "400": problemResponse('QUERY_INVALID: ca is not "issuing" or "root"'),
+  "404": problemResponse(
+    "CRL_ROOT_UNAVAILABLE (ca=root): a one-tier CA, or a root kept elsewhere, which publishes its own CRL",
+  ),
+  "503": problemResponse("CRL_NOT_PUBLISHED: no CRL has been published yet"),
+};
 
 let cached: unknown;
 
@@ -101,6 +119,31 @@ export function openApiDocument(): unknown {
             "200": { description: "The request" },
             "403": problemResponse("The caller has no role"),
             "404": problemResponse("Unknown request, or another requester's"),
+          },
+        },
+      },
+      "/v1/requests/{id}/approval-mails": {
+        post: {
+          summary:
+            "Resend a pending request's approval mails (admin): every approver who has not decided gets a new link, and their earlier links stop working; decided approvers, the task token and the deadline are left as they are. Not idempotent: each call mails new links.",
+          security: [{ apiKey: [] }],
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": {
+              description:
+                "{ id, status, mailed: [approvers mailed a new link], decided: [approvers left alone], deadline }",
+            },
+            "400": problemResponse("Malformed id"),
+            "401": problemResponse("Missing or invalid API key or access token"),
+            "403": problemResponse("The caller is not an admin"),
+            "404": problemResponse("Unknown request (REQUEST_NOT_FOUND)"),
+            "409": problemResponse(
+              "Not waiting for approval (APPROVAL_NOT_PENDING), every approver has decided (APPROVAL_ALREADY_DECIDED), or the first mails are not sent yet (REQUEST_STATE_CONFLICT)",
+            ),
+            "410": problemResponse("The approval deadline has passed (APPROVAL_EXPIRED)"),
+            "503": problemResponse(
+              "APPROVAL_RESEND_INCOMPLETE: the links were replaced but a mail was not sent; the detail names who got theirs and who did not. Resend again.",
+            ),
           },
         },
       },
@@ -237,26 +280,30 @@ export function openApiDocument(): unknown {
       },
       "/v1/crl": {
         get: {
-          summary: "The current CRL: DER, or PEM with Accept: application/x-pem-file",
+          summary:
+            "The current CRL of the issuing CA or (?ca=root) of the root above it: DER, or PEM with Accept: application/x-pem-file",
+          parameters: [crlCaParameter],
           responses: {
             "200": {
               description: "The CRL",
               content: { "application/pkix-crl": {}, "application/x-pem-file": {} },
             },
+            ...crlCaProblems,
             "406": problemResponse("No acceptable media type"),
-            "503": problemResponse("No CRL has been published yet"),
           },
         },
       },
       "/v1/crl/status": {
         get: {
-          summary: "The current CRL's number, thisUpdate, nextUpdate, entries, size, publication",
+          summary:
+            "The current CRL's number, thisUpdate, nextUpdate, entries, size, publication (?ca= as for /v1/crl)",
+          parameters: [crlCaParameter],
           responses: {
             "200": {
               description:
                 "{ caId, number, thisUpdate, nextUpdate, entries, size, sha256, publishedAt, trigger, url }",
             },
-            "503": problemResponse("No CRL has been published yet"),
+            ...crlCaProblems,
           },
         },
       },

@@ -58,6 +58,8 @@ export function problem(
 export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
   if (code === "CERT_NOT_FOUND" || code === "REQUEST_NOT_FOUND" || code === "API_KEY_NOT_FOUND")
     return 404;
+  // A one-tier CA, or a root kept elsewhere (which publishes its own CRL): not here.
+  if (code === "CRL_ROOT_UNAVAILABLE") return 404;
   if (code === "API_KEY_LABEL_INVALID" || code === "API_KEY_OWNER_INVALID") return 400;
   if (code === "PAGE_CURSOR_INVALID") return 400;
   if (code === "SIGN_IN_FAILED") return 401;
@@ -79,6 +81,9 @@ export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
   if (code === "CRL_NOT_PUBLISHED") return 503;
   // Recorded, not yet relayed: the same request again completes it.
   if (code === "APPROVAL_DELIVERY_FAILED") return 503;
+  // Links replaced, a mail not sent (or no mailer): resending again mends it.
+  if (code === "APPROVAL_RESEND_INCOMPLETE" || code === "EMAIL_SEND_FAILED") return 503;
+  if (code === "APPROVAL_PERSON_REQUIRED") return 403;
   if (code === "CSR_TOO_LARGE") return 413;
   if (code.startsWith("CA_") || code.startsWith("SIGNER_") || code === "SELF_CHECK_FAILED")
     return 503;

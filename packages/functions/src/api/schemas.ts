@@ -1,4 +1,5 @@
 /** valibot schemas for every API input; the OpenAPI document is generated from them. */
+import { crlCas } from "@spca/core/crl/ca-choice";
 import { type RevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { API_KEY_ID, API_KEY_LABEL_MAX } from "@spca/core/ra/api-keys";
 import {
@@ -77,6 +78,18 @@ export const SerialParam = v.pipe(
   v.string(),
   v.regex(/^(0x)?[0-9A-Fa-f:]{1,64}$/, "not a hexadecimal serial number"),
 );
+
+/** ?ca= on the CRL routes: whose CRL, the issuing CA's (default) or the root's above it. */
+export const CrlQuery = v.object({
+  ca: v.optional(
+    v.picklist(
+      crlCas,
+      (i) =>
+        `ca must be ${crlCas.map((ca) => `"${ca}"`).join(" or ")}, not ${JSON.stringify(i.input)}`,
+    ),
+    "issuing",
+  ),
+});
 
 const reasonNames = Object.keys(revocationReasons) as RevocationReason[];
 

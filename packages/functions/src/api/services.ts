@@ -3,6 +3,7 @@
  * in @spca/core implements it over the repository, the workflow engine and the CA; tests can
  * give a fake. Views are the JSON the API returns, so routes only translate HTTP.
  */
+import type { CrlCa } from "@spca/core/crl/ca-choice";
 import type { Principal } from "@spca/core/identity/principal";
 import type {
   ApprovalView,
@@ -83,6 +84,22 @@ export interface ApiServices {
   ): Promise<RequestView>;
   caChainPem(): Promise<string>;
   /**
+   * Resends a pending request's approval mails (admin): a new link for every approver who has
+   * not decided, their earlier links no longer valid. REQUEST_NOT_FOUND, APPROVAL_NOT_PENDING,
+   * APPROVAL_ALREADY_DECIDED, APPROVAL_EXPIRED, REQUEST_STATE_CONFLICT (not mailed yet);
+   * APPROVAL_RESEND_INCOMPLETE when links were replaced but a mail failed (resend again).
+   */
+  resendApprovalMails(
+    requestId: string,
+    caller: Principal,
+  ): Promise<{
+    readonly id: string;
+    readonly status: string;
+    readonly mailed: readonly string[];
+    readonly decided: readonly string[];
+    readonly deadline: string | null;
+  }>;
+  /**
    * Revokes a certificate (admin). Idempotent: again, it returns the first revocation with
    * `created: false`. CERT_NOT_FOUND, CERT_EXPIRED.
    */
@@ -91,9 +108,13 @@ export interface ApiServices {
     reason: string,
     caller: Principal,
   ): Promise<RevocationView & { created: boolean }>;
-  /** The published CRL, DER; undefined before the first publication. */
-  crl(): Promise<Uint8Array | undefined>;
-  crlStatus(): Promise<CrlStatusView | undefined>;
+  /**
+   * The published CRL, DER, of the issuing CA (default) or of the root above it; undefined
+   * before the first publication. For the root: CRL_ROOT_UNAVAILABLE when it has no CRL here
+   * (a one-tier CA, a root kept elsewhere), CRL_NOT_PUBLISHED before its first.
+   */
+  crl(which?: CrlCa): Promise<Uint8Array | undefined>;
+  crlStatus(which?: CrlCa): Promise<CrlStatusView | undefined>;
   /** A published object (CRL, CA certificate, trust store) by its bucket key. */
   publishedObject(key: string): Promise<PublishedObject | undefined>;
   /** Makes a key; the secret is returned here once and stored only hashed. */

@@ -71,7 +71,7 @@ export function pkiResourceFromEnvironment(env: Environment, sub: string): PkiRe
   if (!result.success) {
     throw new PkiError(
       "AWS_TARGET_INVALID",
-      `${PKI_RESOURCE_VARIABLE}: ${issueMessages(result.issues).join("; ")}. Deploy the current stacks (they link "Pki"), then: ${operatorCommand(sub)}`,
+      `${PKI_RESOURCE_VARIABLE}: ${issueMessages(result.issues, { schema: PkiResourceSchema }).join("; ")}. Deploy the current stacks (they link "Pki"), then: ${operatorCommand(sub)}`,
     );
   }
   return result.output;

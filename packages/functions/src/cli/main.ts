@@ -11,8 +11,7 @@ import {
   type RevocationReason,
   revocationReasons,
 } from "@spca/core/crl/reasons";
-import { encodePem } from "@spca/core/encoding/pem";
-import { isPkiError, PkiError } from "@spca/core/errors";
+import { isPkiError } from "@spca/core/errors";
 import { inspect } from "@spca/core/inspect";
 import { loadConfig } from "@spca/core/policy/config";
 import { API_KEY_ID } from "@spca/core/ra/api-keys";
@@ -24,10 +23,8 @@ import {
 } from "@spca/core/signer/algorithms";
 import { DataFolderCa, type SignerChoice } from "@spca/core/store/data-folder-ca";
 import { apiKeyRoles } from "@spca/core/store/request-repository";
-import type { CrlStatusView } from "../api/services.ts";
 import { securePrivateDataFolder } from "../local/data-folder-modes.ts";
 import { assertNoRuntime } from "../local/runtime-lock.ts";
-import { hostsLocalService } from "../local/stand-ins.ts";
 import { configPath, dataDirPath } from "../locations.ts";
 import {
   apiKeyOwner,
@@ -39,8 +36,12 @@ import {
 } from "./arguments.ts";
 import { aws } from "./aws-commands.ts";
 import { CaFunctionError } from "./aws-target.ts";
+import { crl } from "./crl.ts";
 import { openKeyStore, printCreatedKey } from "./keys.ts";
+import { requests } from "./requests.ts";
 import { runningService } from "./service-client.ts";
+import { refuseServiceFolder } from "./service-folder.ts";
+import { table } from "./table.ts";
 
 const USAGE = `Usage: pki <command> [options]
 
@@ -67,12 +68,20 @@ The deployment on AWS, run through SST: npx sst shell --stage STAGE -- npx pki .
 Certificates
   pki issue --csr FILE --profile NAME [--days N]                issue directly, print the PEM
   pki revoke SERIAL --reason REASON                             reasons: ${Object.keys(revocationReasons).join(", ")}
-  pki crl [--der] [--root]                                      print the CRL (the service's published one while it runs)
-  pki crl status                                                number, updates, entries, size, last publication
+  pki crl [--der] [--ca issuing|root]                           print the CRL (the service's published one while it runs)
+  pki crl status [--ca issuing|root]                            number, updates, entries, size, last publication
   pki inspect FILE                                              summarise a CSR, certificate or CRL
+  --ca root: the root CA's CRL, which checking the whole chain needs too (openssl verify
+  -crl_check_all); the default is the issuing CA's. --root is short for --ca root. On a
+  folder of pki issue's, pki crl signs a new CRL each time and pki crl status reports the
+  last one it signed.
 
 While the local service runs on the data folder, revoke and crl go through its API (it
 republishes the CRL and tells the requester); issue and the CA commands wait for it to stop.
+
+Requests (through the running local service's API)
+  pki requests resend ID                                        new approval mails to every approver
+                                                                yet to decide; earlier links stop working
 
 API keys (for the local service's REST API; through its API while it runs)
   pki keys create --role ROLE --owner EMAIL [--label TEXT]     print a new key (shown once)
@@ -107,6 +116,7 @@ const options = {
   reason: { type: "string" },
   der: { type: "boolean" },
   root: { type: "boolean" },
+  ca: { type: "string" },
   role: { type: "string" },
   owner: { type: "string" },
   label: { type: "string" },
@@ -234,24 +244,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case "crl": {
-      if (sub === "status") {
-        expectArgs(rest, 0, "pki crl status");
-        process.stdout.write(await crlStatus(dataDir));
-        return 0;
-      }
-      expectArgs(
-        [sub, ...rest].filter((x) => x !== undefined),
-        0,
-        "pki crl [--der] [--root] | pki crl status",
-      );
-      const crl = await currentCrl(dataDir, () => ca().crl(values.root ? "root" : "issuing"));
-      if (values.der) process.stdout.write(crl);
-      else process.stdout.write(encodePem("X509 CRL", crl));
-      return 0;
-    }
+    case "crl":
+      return crl({ dataDir, readCa, changeCa: ca }, sub, rest, values);
     case "keys":
       return keys(dataDir, sub, rest, values);
+    case "requests":
+      return requests(dataDir, sub, rest, processOutput.stdout);
     case "inspect": {
       const [file] = expectArgs(
         [sub, ...rest].filter((x) => x !== undefined),
@@ -296,48 +294,6 @@ async function revoke(
   assertNoRuntime(dataDir, "pki revoke");
   securePrivateDataFolder(dataDir, { create: false });
   return readCa().revoke(serial, reason);
-}
-
-/** The running service's published CRL, or a fresh one from `pki issue`'s registry. */
-async function currentCrl(dataDir: string, signFresh: () => Promise<Uint8Array>) {
-  const service = runningService(dataDir);
-  if (service) return service.bytes("/v1/crl", "application/pkix-crl");
-  refuseServiceFolder(dataDir, "pki crl", "start it (npm start) and run pki crl again");
-  return signFresh();
-}
-
-async function crlStatus(dataDir: string): Promise<string> {
-  const service = runningService(dataDir);
-  if (!service) {
-    throw new PkiError(
-      "RUNTIME_NOT_RUNNING",
-      `pki crl status reports what the local service published; start it on ${dataDir} (npm start).`,
-    );
-  }
-  const s = await service.json<CrlStatusView>("GET", "/v1/crl/status");
-  return table([
-    ["CRL number", s.number],
-    ["This update", s.thisUpdate],
-    ["Next update", s.nextUpdate],
-    ["Entries", String(s.entries)],
-    ["Size", `${s.size} bytes`],
-    ["Published", `${s.publishedAt} (${s.trigger})`],
-    ["URL", s.url],
-    ["CA", s.caId],
-  ]);
-}
-
-/**
- * The service keeps its own certificate registry and CRL numbers; the file registry's commands
- * must not fork them (two CRLs from one CA, each missing the other's revocations).
- */
-function refuseServiceFolder(dataDir: string, what: string, instead: string): void {
-  if (!hostsLocalService(dataDir)) return;
-  const running = runningService(dataDir) !== undefined;
-  throw new PkiError(
-    running ? "REGISTRY_CONFLICT" : "RUNTIME_NOT_RUNNING",
-    `${what}: ${dataDir} belongs to the local service, which keeps its certificates, revocations and CRL; ${running ? "" : "the service is stopped: "}${instead}.`,
-  );
 }
 
 async function keys(
@@ -400,19 +356,6 @@ async function keys(
   } finally {
     await store.close();
   }
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map(
-      (r) =>
-        `${r
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join("  ")
-          .trimEnd()}\n`,
-    )
-    .join("");
 }
 
 function keySpec(text: string): KeySpec {

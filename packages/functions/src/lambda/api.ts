@@ -13,6 +13,7 @@ import type { AwsServices } from "./aws-services.ts";
 import { dynamodbAdapters } from "./clients/dynamodb.ts";
 import { eventBridgeAdapters } from "./clients/eventbridge.ts";
 import { s3Adapters } from "./clients/s3.ts";
+import { sesAdapters } from "./clients/ses.ts";
 import { sfnAdapters } from "./clients/sfn.ts";
 import { containerServices } from "./container.ts";
 import { logger, observed, stringField } from "./observability.ts";
@@ -72,5 +73,7 @@ export const handler = apiLambda(
     ...s3Adapters(),
     ...eventBridgeAdapters(),
     ...sfnAdapters(),
+    // An admin's resend of approval mails.
+    ...sesAdapters(),
   }),
 );

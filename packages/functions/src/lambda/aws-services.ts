@@ -206,6 +206,8 @@ export class AwsServices {
           ...(this.settings.oidc
             ? { identity: new OpenIdConnectProvider(this.settings.oidc) }
             : {}),
+          // Resent approval mails; SES is opened on the first send, where it is wired in.
+          ...(this.adapters.mailer ? { mailer: { send: (mail) => this.mailer.send(mail) } } : {}),
         }),
     );
   }

@@ -149,7 +149,7 @@ function parseOperation(event: unknown): CaOperation {
   if (result.success) return result.output;
   throw new PkiError(
     "EVENT_INVALID",
-    `${issueMessages(result.issues).join("; ")}. Operator actions are {"action": "csr", "subject"?: DN}, {"action": "import", "chain": PEM}, {"action": "show"} and {"action": "create-api-key", "role": ${apiKeyRoles.map((r) => `"${r}"`).join(" | ")}, "owner": email, "label"?: text}.`,
+    `${issueMessages(result.issues, { schema: CaOperationSchema }).join("; ")}. Operator actions are {"action": "csr", "subject"?: DN}, {"action": "import", "chain": PEM}, {"action": "show"} and {"action": "create-api-key", "role": ${apiKeyRoles.map((r) => `"${r}"`).join(" | ")}, "owner": email, "label"?: text}.`,
   );
 }
 

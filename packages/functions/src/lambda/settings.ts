@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { PkiError } from "@spca/core/errors";
 import type { OpenIdConnectSettings } from "@spca/core/identity/openid-connect";
-import { type Config, parseConfig } from "@spca/core/policy/config";
+import { type Config, namesPublicBaseUrl, parseConfig } from "@spca/core/policy/config";
 import { type SigningAlgorithm, signingAlgorithms } from "@spca/core/signer/algorithms";
 import { WEB_ASSETS_FOLDER } from "@spca/web/assets";
 import { oidcFromEnvironment } from "./oidc-settings.ts";
@@ -173,5 +173,13 @@ function configFromEnvironment(env: Environment): Config {
   if (env.PKI_PUBLIC_BASE_URL && typeof json === "object" && json !== null) {
     json = { ...json, publicBaseUrl: env.PKI_PUBLIC_BASE_URL.replace(/\/+$/, "") };
   }
-  return parseConfig(json, source);
+  const config = parseConfig(json, source);
+  // A function that guessed an address would mail links and sign URLs nobody can reach.
+  if (!namesPublicBaseUrl(json)) {
+    throw new PkiError(
+      "CONFIG_INVALID",
+      "The functions need the service's public address: set PKI_PUBLIC_BASE_URL (the stacks set it to the deployed origin) or publicBaseUrl in the configuration.",
+    );
+  }
+  return config;
 }

@@ -13,15 +13,10 @@
  */
 import { caIdOf } from "@spca/core/ca/authority";
 import { publicationKeys } from "@spca/core/ca/publication-urls";
-import { OID } from "@spca/core/der/oids";
-import { contextTag, DerReader, Tag } from "@spca/core/der/reader";
 import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import type { ObjectStore } from "@spca/core/store/object-store";
-import {
-  findExtension,
-  type ParsedCertificate,
-  parseCertificate,
-} from "@spca/core/x509/certificate";
+import { parseCertificate } from "@spca/core/x509/certificate";
+import { crlUrls } from "@spca/core/x509/crl-distribution-points";
 
 /** How long a distribution point may take to answer. */
 const FETCH_TIMEOUT_MS = 5_000;
@@ -95,35 +90,6 @@ function asPem(body: Uint8Array): string {
   const text = new TextDecoder().decode(body);
   if (text.includes("-----BEGIN X509 CRL-----")) return text;
   return encodePem("X509 CRL", body);
-}
-
-/** The http(s) URIs of a certificate's CRL distribution points (fullName only). */
-export function crlUrls(certificate: ParsedCertificate): string[] {
-  const extension = findExtension(certificate, OID.cRLDistributionPoints);
-  if (!extension) return [];
-  const urls: string[] = [];
-  try {
-    const points = new DerReader(extension.value).enter(Tag.SEQUENCE, "CRLDistributionPoints");
-    while (!points.atEnd()) {
-      const point = points.enter(Tag.SEQUENCE, "DistributionPoint");
-      const name = point.optional(contextTag(0, true), "distributionPoint");
-      if (!name) continue;
-      const choice = point.readerOf(name);
-      const fullName = choice.optional(contextTag(0, true), "fullName");
-      if (!fullName) continue;
-      const names = choice.readerOf(fullName);
-      while (!names.atEnd()) {
-        const general = names.next(undefined, "GeneralName");
-        // [6] uniformResourceIdentifier, an IA5String.
-        if (general.tag !== 0x86) continue;
-        const uri = String.fromCharCode(...names.value(general));
-        if (/^https?:\/\//i.test(uri)) urls.push(uri);
-      }
-    }
-  } catch {
-    // A malformed extension names no usable point.
-  }
-  return urls;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

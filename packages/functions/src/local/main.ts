@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { isPkiError } from "@spca/core/errors";
 import { configPath, dataDirPath } from "../locations.ts";
+import { recoverNpmOptions } from "./npm-arguments.ts";
 import { startRuntime } from "./runtime.ts";
 
 function port(text: string | undefined, fallback: number, name: string): number {
@@ -17,9 +18,15 @@ function port(text: string | undefined, fallback: number, name: string): number 
   return Number(text);
 }
 
+const recovered = recoverNpmOptions(process.argv.slice(2), process.env);
+if ("error" in recovered) {
+  console.error(`pki-local: ${recovered.error}`);
+  process.exit(2);
+}
 let values: Record<string, string | boolean | undefined>;
 try {
   ({ values } = parseArgs({
+    args: recovered.args,
     options: {
       port: { type: "string" },
       "mail-port": { type: "string" },
@@ -57,6 +64,7 @@ try {
     configPath: configPath(values.config as string | undefined),
   });
   const { info } = runtime;
+  for (const warning of runtime.warnings) console.error(`pki-local: warning: ${warning}`);
   console.log(`API          ${info.api}   (OpenAPI: ${info.api}/openapi.json)`);
   console.log(`Mail viewer  ${info.mail}`);
   console.log(

@@ -18,6 +18,8 @@ export interface RuntimeInfo {
    */
   readonly mtlsGateway: string;
   readonly apiGateway: string;
+  /** What links in mails and URLs in certificates name (the API's address unless configured). */
+  readonly publicBaseUrl: string;
   readonly adminKey: string;
   /**
    * People's sign-in: the OpenID provider's issuer, and for the local stand-in its one client

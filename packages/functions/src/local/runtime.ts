@@ -6,12 +6,10 @@
  * and a crash (crash-recovery.ts): executions resume where they were, accepted events are
  * delivered, unpublished revocations are published and stranded requests are started.
  */
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { CoalescingTrigger } from "@spca/core/crl/coalescing-trigger";
 import { CrlPublisher } from "@spca/core/crl/publisher";
@@ -19,7 +17,7 @@ import { startCrlRefreshTimer } from "@spca/core/crl/refresh-timer";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
-import { type Config, loadConfig } from "@spca/core/policy/config";
+import { type Config, loadConfigFile } from "@spca/core/policy/config";
 import { createApiKey } from "@spca/core/ra/api-keys";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { startStrandedRequests } from "@spca/core/ra/stranded-requests";
@@ -37,12 +35,13 @@ import { createStepHandlers } from "@spca/core/workflow/steps/index";
 import { createPages } from "@spca/web/pages";
 import type { Context } from "hono";
 import { createApi } from "../api/app.ts";
+import { listenForApi } from "./api-listener.ts";
 import { crashPoints } from "./crash-points.ts";
 import { markRunning, markStopped, recoverAfterCrash } from "./crash-recovery.ts";
 import { securePrivateDataFolder } from "./data-folder-modes.ts";
-import { applyServerTimeouts, closeServer } from "./http-timeouts.ts";
 import { prepareLocalEnforcement } from "./local-enforcement.ts";
 import { startLocalIdentity } from "./local-identity.ts";
+import { caAddressWarning, publicAddress } from "./public-address.ts";
 import { type RuntimeInfo, readRuntimeInfo, writeRuntimeInfo } from "./runtime-info.ts";
 import { acquireLock } from "./runtime-lock.ts";
 import {
@@ -73,6 +72,8 @@ export interface Runtime {
   readonly info: RuntimeInfo;
   /** True when this start created the admin key (it is printed once). */
   readonly firstStart: boolean;
+  /** What the operator should know before relying on this start (printed by npm start). */
+  readonly warnings: readonly string[];
   close(): Promise<void>;
 }
 
@@ -85,7 +86,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     for (const step of cleanup.reverse()) await step();
   };
   try {
-    const config = loadConfig(options.configPath);
+    const loaded = loadConfigFile(options.configPath);
+    // Listening first: the address it really listens on goes into links and certificates.
+    const listener = await listenForApi(options.port);
+    cleanup.push(() => listener.close());
+    const api = listener.url;
+    const { config, warnings: addressWarnings } = publicAddress(
+      loaded.config,
+      loaded.namesPublicBaseUrl,
+      api,
+    );
+    const warnings = [...addressWarnings];
     const ca = new DataFolderCa(dataDir, config);
     if (ca.hasRegistry()) {
       // One CA publishes one CRL: the service cannot list revocations it does not know of.
@@ -95,6 +106,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       );
     }
     await ensureCa(ca);
+    const caWarning = caAddressWarning(
+      (await ca.issuingAuthority()).certificate,
+      config.publicBaseUrl,
+    );
+    if (caWarning) warnings.push(caWarning);
     const crashed = markRunning(dataDir);
 
     const standIns = await startStandIns({
@@ -222,15 +238,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         onUnexpectedError,
       }),
     });
-    const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: options.port });
-    applyServerTimeouts(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once("listening", () => resolve());
-      server.once("error", reject);
-    });
-    cleanup.push(() => closeServer(server));
-    const port = (server.address() as AddressInfo).port;
-    const api = `http://127.0.0.1:${port}`;
+    listener.attach(app.fetch);
     // After the start-up CRL publication: the gateways never take a connection without it.
     const gateways = await enforcement.start(api);
     cleanup.push(() => enforcement.close());
@@ -251,6 +259,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       s3: standIns.s3,
       bucket: LOCAL_BUCKET,
       ...gateways,
+      publicBaseUrl: config.publicBaseUrl,
       adminKey: adminKey!,
       ...(identity.standIn
         ? { oidc: identity.standIn }
@@ -258,7 +267,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       pid: process.pid,
     };
     writeRuntimeInfo(dataDir, info);
-    return { info, firstStart, close };
+    return { info, firstStart, warnings, close };
   } catch (error) {
     await close();
     throw error;

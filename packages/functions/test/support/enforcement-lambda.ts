@@ -26,6 +26,7 @@ export function settingsFor(tableName: string, extra: Record<string, string> = {
     PKI_BUCKET: BUCKET,
     PKI_EVENT_BUS: BUS,
     PKI_CA_KEY_ID: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+    PKI_PUBLIC_BASE_URL: "https://pki.example.com",
     PKI_CONFIG: JSON.stringify({
       ...shipped,
       enforcement: {

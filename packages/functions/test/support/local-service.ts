@@ -18,6 +18,8 @@ export interface Running {
   readonly mail: string;
   /** The admin key the runtime created on first start. */
   readonly key: string;
+  /** What the service printed so far, stdout and stderr. */
+  output(): string;
 }
 
 export interface StartOptions {
@@ -70,7 +72,14 @@ export async function startService(dataDir: string, options: StartOptions = {}):
     throw error;
   }
   const info = JSON.parse(readFileSync(join(dataDir, "runtime.json"), "utf8"));
-  return { child, dataDir, api: info.api, mail: info.mail, key: info.adminKey };
+  return {
+    child,
+    dataDir,
+    api: info.api,
+    mail: info.mail,
+    key: info.adminKey,
+    output: () => output,
+  };
 }
 
 export async function stop(service: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {

@@ -86,6 +86,9 @@ const actionWords: Readonly<Record<string, string>> = {
   "approval.opened": "Approval links mailed",
   "approval.approve": "Approved by an approver",
   "approval.reject": "Rejected by an approver",
+  "approval.refused": "A decision refused",
+  "approval.resent": "Approval mails resent (new links; the earlier ones no longer work)",
+  "approval.resend-failed": "A resent approval mail was not sent",
   "request.submitted": "Event published: submitted",
   "request.approved": "Event published: approved",
   "request.rejected": "Event published: rejected",
@@ -101,7 +104,7 @@ export function historyTable(history: readonly HistoryEntry[]): Html {
 <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th></tr></thead>
 <tbody>${history.map(
     (h) =>
-      html`<tr><td>${time(h.at)}</td><td>${actionWords[h.action] ?? statusWords[h.action] ?? h.action}</td><td>${h.actor}</td></tr>`,
+      html`<tr><td>${time(h.at)}</td><td>${actionWords[h.action] ?? statusWords[h.action] ?? h.action}${h.details?.via === "operators-page" ? ", signed in on the operators' page" : ""}</td><td>${h.actor}</td></tr>`,
   )}</tbody>
 </table></div>`;
 }

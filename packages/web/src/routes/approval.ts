@@ -52,7 +52,7 @@ export function approvalRoutes(kit: Kit): Hono {
         session,
         status: 404,
         main: html`<h1>This approval link is not valid</h1>
-${alert("error", "The link does not match any request.", "Check that the whole link from the email was opened; links are long and some mail programs break them.")}`,
+${alert("error", "The link does not match any request.", "Check that the whole link from the email was opened; links are long and some mail programs break them. If the approval mail was sent again, only the newest mail's link works.")}`,
       });
     }
     const state = linkState(view);

@@ -2,14 +2,15 @@
  * The operators' pages: requests by status and a search, certificates issued or revoked, one
  * certificate, and the CRL's status (number, next update, entries) on each, so a revocation
  * can be watched reaching the CRL. Approvers, auditors and admins read them; only admins get
- * the revocation form.
+ * the revocation form. Each listed request links to its own operators' page
+ * (operator-request.ts: its approval, resending the mails, deciding signed in).
  */
 
 import { normaliseSerial } from "@spca/core/certificate/serial";
 import type { CrlStatus } from "@spca/core/crl/publisher";
 import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { isPkiError } from "@spca/core/errors";
-import { hasRole, readsEverything } from "@spca/core/identity/principal";
+import { hasRole } from "@spca/core/identity/principal";
 import type { CertificateRow, RequestRow } from "@spca/core/ra/listing";
 import { type RequestStatus, requestStatuses } from "@spca/core/requests/request";
 import { type Context, Hono } from "hono";
@@ -26,6 +27,7 @@ import {
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
 import type { Session } from "../security/session.ts";
+import { operatorGate } from "./operator-gate.ts";
 
 const PAGE_SIZE = 25;
 const CURSOR = /^[A-Za-z0-9_-]{1,2048}$/;
@@ -39,47 +41,10 @@ const reasonWords: Readonly<Record<string, string>> = {
   privilegeWithdrawn: "Privilege withdrawn",
 };
 
-type Handler = (c: Context, session: Session) => Promise<Response>;
-
 export function operatorRoutes(kit: Kit): Hono {
   const app = new Hono();
-
-  /**
-   * Those who read everything (approvers, auditors, admins); with `adminOnly`, admins alone.
-   * Others are sent to sign in, or told what their identity cannot do.
-   */
-  const operator =
-    (handler: Handler, adminOnly = false) =>
-    async (c: Context) => {
-      const session = await kit.sessions.current(c);
-      if (!session) {
-        const here = new URL(c.req.url);
-        return c.redirect(`/sign-in?next=${encodeURIComponent(here.pathname + here.search)}`, 303);
-      }
-      const allowed = adminOnly
-        ? hasRole(session.principal, "admin")
-        : readsEverything(session.principal);
-      if (!allowed) {
-        const roles = session.principal.roles.join(", ") || "no role";
-        return kit.render(c, {
-          title: "Operators only",
-          section: "operators",
-          session,
-          status: 403,
-          main: html`<h1>Operators only</h1>${alert("error", adminOnly ? "This needs the admin role." : "These pages are for approvers, auditors and admins.", `You are signed in as ${session.principal.email ?? session.principal.id} (${roles}).`)}`,
-        });
-      }
-      return handler(c, session);
-    };
-  const admin = (handler: Handler) => operator(handler, true);
-
-  const page = (
-    c: Context,
-    session: Session,
-    title: string,
-    main: Html,
-    status: 200 | 400 | 403 | 404 | 409 | 422 = 200,
-  ) => kit.render(c, { title, section: "operators", session, status, main });
+  // Approvers, auditors and admins; `admin(...)` admins alone (operator-gate.ts).
+  const { operator, admin, page } = operatorGate(kit);
 
   /**
    * A listing from the page the URL names. A cursor this site did not give out (edited,
@@ -334,7 +299,7 @@ function requestTable(rows: readonly RequestRow[], labelledBy: string): Html {
 <tbody>${rows.map(
     (r) => html`<tr>
 <td>${time(r.createdAt)}</td>
-<td><a href="/requests/${r.id}">${r.subject || r.id}</a>${sanList(r.sans)}</td>
+<td><a href="/operators/requests/${r.id}">${r.subject || r.id}</a>${sanList(r.sans)}</td>
 <td>${r.requestedBy}</td>
 <td>${r.profile}</td>
 <td>${badge(r.status)}</td>

@@ -14,6 +14,8 @@ export class Csrf {
   private readonly https: boolean;
   private readonly publicOrigin: string;
   readonly cookieName: string;
+  /** The token minted for a request that came without one, so all its forms carry the same. */
+  private readonly minted = new WeakMap<Request, string>();
 
   constructor(options: { readonly https: boolean; readonly publicBaseUrl: string }) {
     this.https = options.https;
@@ -25,7 +27,12 @@ export class Csrf {
   token(c: Context): string {
     const existing = getCookie(c, this.cookieName);
     if (existing && TOKEN.test(existing)) return existing;
+    // A page with several forms (the header's sign-out, and its own) mints one token, not one
+    // per form, of which only the last set would match the cookie.
+    const minted = this.minted.get(c.req.raw);
+    if (minted) return minted;
     const token = randomBytes(32).toString("base64url");
+    this.minted.set(c.req.raw, token);
     setCookie(c, this.cookieName, token, {
       path: "/",
       httpOnly: true,

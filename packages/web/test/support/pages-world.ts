@@ -20,6 +20,7 @@ import { hashSecret, newLinkSecret } from "@spca/core/links/secrets";
 import { MemoryMailer } from "@spca/core/notifications/memory-mailer";
 import { loadConfig } from "@spca/core/policy/config";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
+import { signInPerson } from "@spca/core/ra/sessions";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
 import { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
 import { TaskTokenError, type WorkflowEngine } from "@spca/core/workflow/engine";
@@ -128,6 +129,8 @@ export async function setUp(options: WorldOptions = {}) {
     },
   };
   const objects = new MemoryObjects();
+  // The approval step's mails and an admin's resent ones.
+  const mailer = new MemoryMailer();
   const ra = new RegistrationAuthority({
     repository,
     engine,
@@ -136,6 +139,7 @@ export async function setUp(options: WorldOptions = {}) {
     ca,
     objects,
     revocations,
+    mailer,
     now,
   });
   const stepDeps: StepDependencies = {
@@ -143,7 +147,7 @@ export async function setUp(options: WorldOptions = {}) {
     config,
     ca,
     objects,
-    mailer: new MemoryMailer(),
+    mailer,
     bus,
     now,
   };
@@ -175,6 +179,7 @@ export async function setUp(options: WorldOptions = {}) {
     objects,
     ca,
     config,
+    mailer,
     stepDeps,
     clock,
     advance,
@@ -424,6 +429,29 @@ export async function signedIn(
   const response = await browser.signIn(key);
   assert.equal(response.status, 303, await response.clone().text());
   return { browser, key, record };
+}
+
+/**
+ * A browser signed in as a person the identity provider vouched for (`email`, verified, in
+ * `groups`), as the OpenID sign-in leaves it: the session is stored and its cookie set.
+ */
+export async function signedInPerson(
+  world: World,
+  email: string,
+  groups: readonly string[] = ["pki-approvers"],
+) {
+  const { secret, principal } = await signInPerson(
+    world.repository,
+    { sub: `sub-${email}`, email, name: null, groups: [...groups] },
+    world.config.identity.roleGroups,
+    world.clock.now,
+  );
+  const browser = new Browser(world);
+  browser.cookies.set(
+    world.publicBaseUrl.startsWith("https:") ? "__Host-session" : "session",
+    secret,
+  );
+  return { browser, principal };
 }
 
 /** A P-256 CSR with this -subj and SAN extension value, for names ecCsrFor cannot take. */

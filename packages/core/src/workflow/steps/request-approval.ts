@@ -5,14 +5,14 @@
  * bus. Run again (a retry), it re-sends only to approvers whose mail is not recorded as sent,
  * with a new secret, and refreshes the task token; mails recorded as sent are never sent twice.
  * An attempt cut short between SES accepting a mail and recording it may have sent it: the
- * earlier link then stays valid beside the new one (the repository keeps its hash).
+ * earlier link then stays valid beside the new one (the repository keeps its hash). An admin's
+ * resend (ra/approval-resend.ts) sends the same mail with a new link and drops the earlier ones.
  */
 
 import { TransientError } from "../../errors.ts";
-import { describePrincipal } from "../../identity/principal.ts";
 import { hashSecret, newLinkSecret } from "../../links/secrets.ts";
 import { approvalNeededMail } from "../../notifications/messages.ts";
-import { mailSummary } from "../../notifications/request-mail-inputs.ts";
+import { approvalMailInput } from "../../notifications/request-mail-inputs.ts";
 import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
@@ -64,22 +64,14 @@ export async function requestApproval(
     while (unsent.length > 0) {
       const { approver, kind, claimId, secret } = unsent[0]!;
       const { messageId } = await deps.mailer.send(
-        approvalNeededMail({
-          ...mailSummary(request),
-          to: approver,
-          publicBaseUrl: deps.config.publicBaseUrl,
-          approvalId: requestId,
-          token: secret,
-          // Who asked, as authenticated: what the approver must judge, not a typed address.
-          requester: describePrincipal(request.principal),
-          keyType: request.csrSummary.keyType,
-          keyBits: request.csrSummary.keyBits,
-          sha256Fingerprint: request.csrSummary.sha256,
-          comment: request.comment ?? undefined,
-          checks: request.csrSummary.checks,
-          deadline: new Date(deadline),
-          approvalsRequired: request.approval.quorum,
-        }),
+        approvalNeededMail(
+          approvalMailInput(request, {
+            approver,
+            token: secret,
+            deadline,
+            publicBaseUrl: deps.config.publicBaseUrl,
+          }),
+        ),
       );
       unsent.shift();
       await deps.repository.markMessageSent(requestId, kind, claimId, { messageId });

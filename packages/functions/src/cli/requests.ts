@@ -1,0 +1,52 @@
+/**
+ * `pki requests resend ID`: resends a pending request's approval mails through the running
+ * local service (POST /v1/requests/{id}/approval-mails with its admin key), as `pki revoke`
+ * goes through it. Every approver who has not decided gets a new link and their earlier links
+ * stop working. The service holds the workflow's state and the mailer, so with no service
+ * running there is nothing to resend with: the command says to start it.
+ */
+import { PkiError } from "@spca/core/errors";
+import { isRequestId } from "@spca/core/requests/request";
+import { expectArgs, UsageError } from "./arguments.ts";
+import { runningService } from "./service-client.ts";
+
+export const REQUESTS_USAGE = "pki requests resend ID";
+
+interface ResendAnswer {
+  readonly id: string;
+  readonly mailed: readonly string[];
+  readonly decided: readonly string[];
+  readonly deadline: string | null;
+}
+
+export async function requests(
+  dataDir: string,
+  sub: string | undefined,
+  rest: readonly string[],
+  out: (text: string) => void,
+): Promise<number> {
+  if (sub !== "resend")
+    throw new UsageError(`unknown command "requests ${sub ?? ""}"; try ${REQUESTS_USAGE}`);
+  const [id] = expectArgs(rest, 1, REQUESTS_USAGE);
+  if (!isRequestId(id!))
+    throw new UsageError(`"${id}" is not a request id (the id GET /v1/requests/{id} takes)`);
+  const service = runningService(dataDir);
+  if (!service) {
+    throw new PkiError(
+      "RUNTIME_NOT_RUNNING",
+      `pki requests resend goes through the local service, which holds the approval and sends the mails; start it on ${dataDir} (npm start) and run pki requests resend again.`,
+    );
+  }
+  // Not resent on a dropped connection: each call mails new links and voids the last ones.
+  const answer = await service.json<ResendAnswer>(
+    "POST",
+    `/v1/requests/${encodeURIComponent(id!)}/approval-mails`,
+  );
+  out(
+    `Approval mails resent for request ${answer.id} to ${answer.mailed.join(", ")}; their earlier links no longer work.\n`,
+  );
+  if (answer.decided.length > 0)
+    out(`Already decided, left as they are: ${answer.decided.join(", ")}.\n`);
+  if (answer.deadline) out(`The approval still ends at ${answer.deadline}.\n`);
+  return 0;
+}
