@@ -8,36 +8,27 @@
  * refusal in the audit trail.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type ErrorCode, PkiError } from "../src/errors.ts";
+import type { ErrorCode } from "../src/errors.ts";
 import { principalOfKey, principalOfPerson } from "../src/identity/principal.ts";
 import type { Mailer } from "../src/notifications/mailer.ts";
 import { RegistrationAuthority } from "../src/ra/registration-authority.ts";
-import { type NewRequest, newRequestId } from "../src/requests/request.ts";
-import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
+import { newRequestId } from "../src/requests/request.ts";
+import type { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
 import { type LocalDynamo, startDynalite } from "./support/dynamo.ts";
 import { ecCsrFor } from "./support/openssl.ts";
+import { rejectsWith } from "./support/pki-error.ts";
+import { freshRepository, manualApproval, newRequest } from "./support/request-fixtures.ts";
 import { approvalToken, setUp } from "./support/world.ts";
 
-const REQUESTER = "requester@example.com";
 const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
-const KEY_PRINCIPAL = "api-key:0123456789abcdef";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<PkiError> {
-  let caught: unknown;
-  await assert.rejects(promise, (e) => {
-    caught = e;
-    return e instanceof PkiError && e.code === code;
-  });
-  return caught as PkiError;
-}
 
 describe("the store", () => {
   let dynamo: LocalDynamo;
@@ -48,49 +39,7 @@ describe("the store", () => {
     await dynamo.close();
   });
 
-  async function setup() {
-    const clock = { now: new Date("2030-01-01T00:00:00.000Z") };
-    const repo = new DynamoRequestRepository({
-      client: dynamo.client,
-      tableName: await dynamo.freshTable(),
-      now: () => clock.now,
-    });
-    const advance = (seconds: number) => {
-      clock.now = new Date(clock.now.getTime() + seconds * 1000);
-    };
-    return { repo, clock, advance };
-  }
-
-  function newRequest(approvers: readonly string[], quorum: number): NewRequest {
-    const der = randomBytes(64);
-    return {
-      id: newRequestId(),
-      requester: REQUESTER,
-      profile: "server",
-      comment: null,
-      csr: `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`,
-      csrSummary: {
-        subject: "CN=app.example.com",
-        sans: [{ type: "dns", value: "app.example.com" }],
-        key: "EC P-256",
-        keyType: "EC P-256",
-        keyBits: 256,
-        sha256: sha256(der.toString("hex")),
-        publicKeySha256: "ab".repeat(32),
-        checks: ["signature verifies"],
-      },
-      validityDays: 90,
-      approval: {
-        mode: "manual",
-        approvers: [...approvers],
-        quorum,
-        timeoutSeconds: 3600,
-        deadline: null,
-      },
-      submittedBy: KEY_PRINCIPAL,
-      principal: { id: KEY_PRINCIPAL, email: REQUESTER, groups: [] },
-    };
-  }
+  const setup = () => freshRepository(dynamo);
 
   /** Pending approval with one link per approver, opened as the approval step does. */
   async function pending(
@@ -99,7 +48,9 @@ describe("the store", () => {
     approvers: readonly string[],
     quorum = approvers.length,
   ) {
-    const { request } = await repo.createRequest(newRequest(approvers, quorum));
+    const { request } = await repo.createRequest(
+      newRequest({ approval: manualApproval(approvers, quorum, 3600) }),
+    );
     await repo.transition(request.id, { from: "submitted", to: "pending_approval", actor: "t" });
     const deadline = new Date(clock.now.getTime() + 3600_000).toISOString();
     const open = (approver: string, secret: string) =>

@@ -18,17 +18,25 @@ import {
   type RequestStatus,
   requestStatuses,
 } from "../src/requests/request.ts";
-import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
 import type { MessageClaim, RequestRepository } from "../src/store/request-repository.ts";
 import { createTable } from "../src/store/table.ts";
 import { type LocalDynamo, startDynalite } from "./support/dynamo.ts";
+import { rejectsWith } from "./support/pki-error.ts";
+import {
+  automaticApproval as automatic,
+  FIXTURE_KEY_PRINCIPAL,
+  FIXTURE_REQUESTER,
+  newRequest as fixtureRequest,
+  freshRepository,
+  manualApproval,
+} from "./support/request-fixtures.ts";
 
-const REQUESTER = "requester@example.com";
+const REQUESTER = FIXTURE_REQUESTER;
 const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
 const CAROL = "carol@example.com";
 /** Who submits the fixtures' requests: an API key acting for REQUESTER. */
-const KEY_PRINCIPAL = "api-key:0123456789abcdef";
+const KEY_PRINCIPAL = FIXTURE_KEY_PRINCIPAL;
 
 let dynamo: LocalDynamo;
 before(async () => {
@@ -39,70 +47,17 @@ after(async () => {
 });
 
 /** A repository on a fresh table, with a clock the test moves. */
-async function setup() {
-  const clock = { now: new Date("2030-01-01T00:00:00.000Z") };
-  const tableName = await dynamo.freshTable();
-  const repo = new DynamoRequestRepository({
-    client: dynamo.client,
-    tableName,
-    now: () => clock.now,
-  });
-  const advance = (seconds: number) => {
-    clock.now = new Date(clock.now.getTime() + seconds * 1000);
-  };
-  return { repo, clock, advance, tableName };
-}
+const setup = () => freshRepository(dynamo);
 
-function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
-  const der = randomBytes(64);
-  return {
-    id: newRequestId(),
-    requester: REQUESTER,
-    profile: "server",
+/** The fixtures' request: for the build farm, manual approval by two of Alice, Bob and Carol. */
+const newRequest = (overrides: Partial<NewRequest> = {}) =>
+  fixtureRequest({
     comment: "for the build farm",
-    csr: `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`,
-    csrSummary: {
-      subject: "CN=app.example.com",
-      sans: [{ type: "dns", value: "app.example.com" }],
-      key: "EC P-256",
-      keyType: "EC P-256",
-      keyBits: 256,
-      sha256: createHash("sha256").update(der).digest("hex"),
-      publicKeySha256: "ab".repeat(32),
-      checks: ["signature verifies"],
-    },
-    validityDays: 90,
-    approval: {
-      mode: "manual",
-      approvers: [ALICE, BOB, CAROL],
-      quorum: 2,
-      timeoutSeconds: 7 * 86400,
-      deadline: null,
-    },
-    submittedBy: KEY_PRINCIPAL,
-    principal: { id: KEY_PRINCIPAL, email: REQUESTER, groups: [] },
+    approval: manualApproval([ALICE, BOB, CAROL], 2, 7 * 86400),
     ...overrides,
-  };
-}
-
-const automatic: NewRequest["approval"] = {
-  mode: "automatic",
-  approvers: [],
-  quorum: 0,
-  timeoutSeconds: 0,
-  deadline: null,
-};
+  });
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<PkiError> {
-  let caught: unknown;
-  await assert.rejects(promise, (e) => {
-    caught = e;
-    return e instanceof PkiError && e.code === code;
-  });
-  return caught as PkiError;
-}
 
 /** Legal paths to every status, for putting a request where a test needs it. */
 const pathTo: Record<RequestStatus, readonly RequestStatus[]> = {

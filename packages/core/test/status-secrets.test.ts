@@ -16,45 +16,18 @@ import { principalOfKey } from "../src/identity/principal.ts";
 import { hashSecret, isWellFormedSecret } from "../src/links/secrets.ts";
 import { mintStatusSecret } from "../src/links/status-link.ts";
 import { type NewRequest, newRequestId } from "../src/requests/request.ts";
-import type { DynamoAccess } from "../src/store/dynamo-access.ts";
-import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
 import { MAX_STATUS_SECRETS } from "../src/store/dynamo-status-secrets.ts";
 import { type LocalDynamo, startDynalite } from "./support/dynamo.ts";
 import { ecCsrFor } from "./support/openssl.ts";
+import { newRequest as fixtureRequest, freshRepository } from "./support/request-fixtures.ts";
 import { setUp } from "./support/world.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const secret = () => randomBytes(32).toString("base64url");
 
-function newRequest(overrides: Partial<NewRequest> = {}): NewRequest {
-  const der = randomBytes(64);
-  return {
-    id: newRequestId(),
-    requester: "requester@example.com",
-    profile: "client",
-    comment: null,
-    csr: `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`,
-    csrSummary: {
-      subject: "CN=app.example.com",
-      sans: [{ type: "dns", value: "app.example.com" }],
-      key: "EC P-256",
-      keyType: "EC P-256",
-      keyBits: 256,
-      sha256: sha256(der.toString("hex")),
-      publicKeySha256: "ab".repeat(32),
-      checks: ["signature verifies"],
-    },
-    validityDays: 90,
-    approval: { mode: "automatic", approvers: [], quorum: 0, timeoutSeconds: 0, deadline: null },
-    submittedBy: "api-key:0123456789abcdef",
-    principal: {
-      id: "api-key:0123456789abcdef",
-      email: "requester@example.com",
-      groups: [],
-    },
-    ...overrides,
-  };
-}
+/** A client-profile request, automatically approved, by a key acting for the requester. */
+const newRequest = (overrides: Partial<NewRequest> = {}) =>
+  fixtureRequest({ profile: "client", ...overrides });
 
 describe("status-page secrets in the store", () => {
   let dynamo: LocalDynamo;
@@ -66,8 +39,7 @@ describe("status-page secrets in the store", () => {
   });
 
   async function setup() {
-    const tableName = await dynamo.freshTable();
-    const repo = new DynamoRequestRepository({ client: dynamo.client, tableName });
+    const { repo, tableName } = await freshRepository(dynamo);
     const rawItem = async (id: string) =>
       (
         await dynamo.client.send(
@@ -270,9 +242,7 @@ describe("the requester's mails carry their own status links", () => {
 
     // The bus delivering certificate.issued again sends nothing and mints nothing.
     const minted = async () => {
-      // The store's own reader (private): the world does not expose its DynamoDB client.
-      const { db } = repository as unknown as { db: DynamoAccess };
-      const item = await db.getItem({ pk: `REQ#${request.id}`, sk: "REQUEST" });
+      const item = await world.table.getItem({ pk: `REQ#${request.id}`, sk: "REQUEST" });
       return (item?.statusSecretHashes as Set<string> | undefined)?.size;
     };
     assert.equal(await minted(), 2);

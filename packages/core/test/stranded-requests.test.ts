@@ -6,16 +6,18 @@
  * starts nothing.
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { createEvent, type EventBus } from "../src/events/bus.ts";
 import type { DomainEvent } from "../src/events/catalogue.ts";
 import { startStrandedRequests } from "../src/ra/stranded-requests.ts";
-import { type NewRequest, newRequestId } from "../src/requests/request.ts";
-import { DynamoRequestRepository } from "../src/store/dynamo-request-repository.ts";
 import type { RequestRepository } from "../src/store/request-repository.ts";
 import type { ExecutionStarter, StartedExecution } from "../src/workflow/engine.ts";
 import { type LocalDynamo, startDynalite } from "./support/dynamo.ts";
+import {
+  FIXTURE_KEY_PRINCIPAL,
+  newRequest as fixtureRequest,
+  freshRepository,
+} from "./support/request-fixtures.ts";
 
 const MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:spca";
 const TWO_MINUTES = 2 * 60_000;
@@ -56,12 +58,7 @@ class RecordingBus implements EventBus {
 
 /** A fresh table, a repository on a clock the test sets, the engine and the bus. */
 async function setup() {
-  const clock = { now: T0 };
-  const repository = new DynamoRequestRepository({
-    client: dynamo.client,
-    tableName: await dynamo.freshTable(),
-    now: () => clock.now,
-  });
+  const { repo: repository, clock } = await freshRepository(dynamo, T0);
   const engine = new RecordingEngine();
   const bus = new RecordingBus();
   /** The sweep as the schedule runs it, `minutes` after T0. */
@@ -73,30 +70,14 @@ async function setup() {
   return { clock, repository, engine, bus, sweep };
 }
 
-function newRequest(): NewRequest {
-  const der = randomBytes(64);
-  return {
-    id: newRequestId(),
+/** A client-profile request, automatically approved, for dev@ by a key acting for Alice. */
+const newRequest = () =>
+  fixtureRequest({
     requester: "dev@example.com",
     profile: "client",
-    comment: null,
-    csr: `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`,
-    csrSummary: {
-      subject: "CN=app.example.com",
-      sans: [{ type: "dns", value: "app.example.com" }],
-      key: "EC P-256",
-      keyType: "EC P-256",
-      keyBits: 256,
-      sha256: createHash("sha256").update(der).digest("hex"),
-      publicKeySha256: "ab".repeat(32),
-      checks: ["signature verifies"],
-    },
     validityDays: null,
-    approval: { mode: "automatic", approvers: [], quorum: 0, timeoutSeconds: 0, deadline: null },
-    submittedBy: "api-key:0123456789abcdef",
-    principal: { id: "api-key:0123456789abcdef", email: "alice@example.com", groups: [] },
-  };
-}
+    principal: { id: FIXTURE_KEY_PRINCIPAL, email: "alice@example.com", groups: [] },
+  });
 
 describe("startStrandedRequests", () => {
   test("a request stored and never started is started once, recorded and announced", async () => {

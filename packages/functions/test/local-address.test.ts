@@ -6,7 +6,7 @@
  * start on another port, is a start-up warning naming both.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,10 +15,12 @@ import { after, describe, test } from "node:test";
 import { ecCsrFor } from "../../core/test/support/openssl.ts";
 import { recoverNpmOptions } from "../src/local/npm-arguments.ts";
 import {
+  freePortPair,
   issueThrough,
   mails,
   type Running,
   root,
+  spawnWatched,
   startService,
   stop,
   waitFor,
@@ -27,40 +29,11 @@ import {
 const work = mkdtempSync(join(tmpdir(), "pki-address-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** Whether nothing listens on `port` of 127.0.0.1. */
-const isFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-
-/** A free port whose successor is free too (npm start's mail viewer takes port + 1). */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await isFree(port)) && (await isFree(port + 1))) return port;
-  }
-  throw new Error("no two free ports in a row");
-}
-
 /** `npm start ARGS` from the repository, as a user types it. */
-function npmStart(args: readonly string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn("npm", ["start", ...args], {
+const npmStart = (args: readonly string[]) =>
+  spawnWatched("npm", ["start", ...args], {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, npm_config_loglevel: "error" },
-  });
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  return { child, output: () => output };
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once("exit", (code) => resolve(code));
   });
 
 /** The URLs in a certificate's CRL distribution point and AIA extensions, as OpenSSL reads them. */
@@ -95,7 +68,14 @@ describe("local mode's public address", () => {
     const base = `http://127.0.0.1:${port}`;
     assert.equal(info.api, base);
     assert.equal(info.publicBaseUrl, base);
-    assert.doesNotMatch(started.output(), /warning/);
+    assert.doesNotMatch(started.output(), /pki-local: warning/);
+    // npm warns about the options it took; the service says how to pass them directly.
+    assert.ok(
+      started
+        .output()
+        .includes(`to pass them directly: npm start -- --port ${port} --data-dir ${dataDir}`),
+      started.output(),
+    );
     const s: Running = {
       child: started.child,
       dataDir,
@@ -136,7 +116,7 @@ describe("local mode's public address", () => {
       }
     } finally {
       process.kill(info.pid, "SIGTERM");
-      assert.equal(await exited(started.child), 0, started.output());
+      assert.equal(await started.exited, 0, started.output());
     }
 
     // The same folder on another port: the CA certificate still names N, and start-up says so.
@@ -183,7 +163,7 @@ describe("local mode's public address", () => {
 
   test("npm start with two port options and no --: the exact command to run instead", async () => {
     const started = npmStart(["--port", "18787", "--mail-port", "18790"]);
-    assert.equal(await exited(started.child), 2, started.output());
+    assert.equal(await started.exited, 2, started.output());
     assert.match(started.output(), /npm took --port and --mail-port for itself/);
     assert.match(
       started.output(),
@@ -221,11 +201,15 @@ describe("npm start's arguments", () => {
   });
 
   test("one option npm took: its value is put back under its name", () => {
+    const note =
+      "npm took the options for itself (its next major version will refuse them), so they were put back; to pass them directly: npm start -- --port 18787";
     assert.deepEqual(recoverNpmOptions(["18787"], npm({ port: "true" })), {
       args: ["--port", "18787"],
+      note,
     });
     assert.deepEqual(recoverNpmOptions([], npm({ port: "18787" })), {
       args: ["--port", "18787"],
+      note,
     });
   });
 
@@ -234,6 +218,7 @@ describe("npm start's arguments", () => {
       recoverNpmOptions(["/tmp/d", "18787"], npm({ port: "true", data_dir: "true" })),
       {
         args: ["--port", "18787", "--data-dir", "/tmp/d"],
+        note: "npm took the options for itself (its next major version will refuse them), so they were put back; to pass them directly: npm start -- --port 18787 --data-dir /tmp/d",
       },
     );
   });
@@ -241,6 +226,7 @@ describe("npm start's arguments", () => {
   test("options after -- stay as they are", () => {
     assert.deepEqual(recoverNpmOptions(["18787", "--config", "x.json"], npm({ port: "true" })), {
       args: ["--port", "18787", "--config", "x.json"],
+      note: "npm took the options for itself (its next major version will refuse them), so they were put back; to pass them directly: npm start -- --port 18787 --config x.json",
     });
   });
 

@@ -19,14 +19,11 @@ import {
   approvalToken,
   decide,
   expectProblem,
-  mails,
-  mailsTo,
   type Running,
   requestView,
   startService,
   stop,
   submit,
-  waitFor,
   waitForStatus,
 } from "./support/local-service.ts";
 
@@ -34,17 +31,6 @@ const work = mkdtempSync(join(tmpdir(), "pki-resend-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const APPROVER = "security@example.com";
-
-/** The token of the `count`-th approval mail to `approver` about `id`, once it has come. */
-function nthApprovalToken(s: Running, id: string, count: number): Promise<string> {
-  return waitFor(`approval mail ${count} to ${APPROVER} about ${id}`, async () => {
-    const asked = mailsTo(await mails(s), APPROVER).filter((m) =>
-      m.body.text.includes(`/approvals/${id}?token=`),
-    );
-    const mail = asked[count - 1];
-    return mail ? /\?token=([A-Za-z0-9_-]{43})/.exec(mail.body.text)![1] : undefined;
-  });
-}
 
 /** The link is refused everywhere: its page is "not valid" (404), the API's answer 403. */
 async function assertRefused(s: Running, id: string, token: string, what: string): Promise<void> {
@@ -96,7 +82,7 @@ describe("resending approval mails on the local service", () => {
       const answer = (await resent.json()) as { mailed: string[]; status: string };
       assert.deepEqual(answer.mailed, [APPROVER]);
       assert.equal(answer.status, "pending_approval");
-      const viaApi = await nthApprovalToken(s, id, 2);
+      const viaApi = await approvalToken(s, APPROVER, id, 2);
       assert.notEqual(viaApi, original);
       await assertRefused(s, id, original, "the link mailed before the restart");
 
@@ -109,7 +95,7 @@ describe("resending approval mails on the local service", () => {
           `Approval mails resent for request ${id} to ${APPROVER}; their earlier links no longer work`,
         ),
       );
-      const newest = await nthApprovalToken(s, id, 3);
+      const newest = await approvalToken(s, APPROVER, id, 3);
       assert.ok(newest !== viaApi && newest !== original);
       await assertRefused(s, id, viaApi, "the link of the API's resend");
 

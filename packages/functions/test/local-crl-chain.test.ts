@@ -19,9 +19,11 @@ import { parseCertificate } from "@spca/core/x509/certificate";
 import { ecCsrFor, openssl, opensslEcCa } from "../../core/test/support/openssl.ts";
 import { pkiAsync } from "./support/cli.ts";
 import {
+  crlStatus,
   expectProblem,
   issueThrough,
   type Running,
+  revoke,
   startService,
   stop,
   waitFor,
@@ -39,19 +41,6 @@ const config = writeConfig(join(work, "roomy.json"), (c) => {
 const pkiOn = (dataDir: string, ...args: string[]) =>
   pkiAsync([...args, "--data-dir", dataDir, "--config", config]);
 
-interface CrlStatus {
-  caId: string;
-  number: string;
-  entries: number;
-  url: string;
-}
-
-async function crlStatus(s: Running, ca?: string): Promise<CrlStatus> {
-  const res = await fetch(`${s.api}/v1/crl/status${ca ? `?ca=${ca}` : ""}`);
-  assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()) as CrlStatus;
-}
-
 async function crlPem(s: Running, ca: string): Promise<string> {
   const res = await fetch(`${s.api}/v1/crl?ca=${ca}`, {
     headers: { accept: "application/x-pem-file" },
@@ -59,14 +48,6 @@ async function crlPem(s: Running, ca: string): Promise<string> {
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(res.headers.get("content-type"), "application/x-pem-file");
   return res.text();
-}
-
-function revoke(s: Running, serial: string, reason: string) {
-  return fetch(`${s.api}/v1/certificates/${serial}/revoke`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
-    body: JSON.stringify({ reason }),
-  });
 }
 
 const idOf = (pem: string) => caIdOf(parseCertificate(decodePemBlocks(pem)[0]!.der).spki);

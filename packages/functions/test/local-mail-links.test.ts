@@ -22,6 +22,7 @@ import {
   mails,
   mailsTo,
   type Running,
+  revoke,
   type StoredMail,
   startService,
   stop,
@@ -117,12 +118,8 @@ describe("links in mails open in a browser with no API key", () => {
     assert.equal(no.status, 200, await no.text());
     await waitForStatus(s, rejected, "rejected");
 
-    const revoke = await fetch(`${s.api}/v1/certificates/${auto.serial}/revoke`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
-      body: JSON.stringify({ reason: "superseded" }),
-    });
-    assert.equal(revoke.status, 200, await revoke.text());
+    const revoked = await revoke(s, auto.serial, "superseded");
+    assert.equal(revoked.status, 200, await revoked.text());
 
     const chain = await fetch(`${s.api}/v1/ca`, {
       headers: { accept: "application/pem-certificate-chain" },

@@ -20,6 +20,7 @@ import { normaliseSerial } from "@spca/core/certificate/serial";
 import { encodePem } from "@spca/core/encoding/pem";
 import { ecCsrFor, openssl } from "../../core/test/support/openssl.ts";
 import {
+  crlStatus,
   issueThrough,
   type Running,
   startService,
@@ -82,21 +83,6 @@ function crlContents(der: Buffer): { number: bigint; serials: string[] } {
     (m) => normaliseSerial(m[1]!)!,
   );
   return { number: BigInt(number[1]!), serials };
-}
-
-/** GET /v1/crl/status (the issuing CA's last publication). */
-interface CrlStatusBody {
-  caId: string;
-  /** cRLNumber, decimal. */
-  number: string;
-  entries: number;
-  sha256: string;
-}
-
-async function crlStatus(s: Running): Promise<CrlStatusBody> {
-  const res = await fetch(`${s.api}/v1/crl/status`);
-  assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()) as CrlStatusBody;
 }
 
 /** What the server saw of one connection. */

@@ -12,9 +12,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseCrl } from "@spca/core/crl/parse";
 import { encodePem } from "@spca/core/encoding/pem";
+import type { CrlStatusView } from "@spca/core/ra/views";
 import { ecCsrFor, opensslVerifyPem } from "../../core/test/support/openssl.ts";
 import { pkiAsync } from "./support/cli.ts";
 import {
+  crlStatus,
   expectProblem,
   issueThrough,
   mails,
@@ -22,6 +24,7 @@ import {
   node,
   type Running,
   requestView,
+  revoke,
   root,
   startService,
   stop,
@@ -39,25 +42,7 @@ const roomyConfig = (name: string, crl?: Record<string, number>) =>
     if (crl) c.crl = crl;
   });
 
-interface CrlStatus {
-  caId: string;
-  number: string;
-  thisUpdate: string;
-  nextUpdate: string;
-  entries: number;
-  size: number;
-  publishedAt: string;
-  trigger: string;
-  url: string;
-}
-
 const admin = (s: Running) => ({ authorization: `Bearer ${s.key}` });
-
-async function crlStatus(s: Running): Promise<CrlStatus> {
-  const res = await fetch(`${s.api}/v1/crl/status`);
-  assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()) as CrlStatus;
-}
 
 /**
  * Runs `read` until no CRL was published while it ran (the status's number is the same before
@@ -95,14 +80,6 @@ let names = 0;
 /** Issues a client certificate (automatic approval); returns its serial, PEM and request. */
 function issue(s: Running, email = "dev@example.com") {
   return issueThrough(s, ecCsrFor(work, `c${names++}.example.internal`, "DER"), "client", email);
-}
-
-function revoke(s: Running, serial: string, reason: string) {
-  return fetch(`${s.api}/v1/certificates/${serial}/revoke`, {
-    method: "POST",
-    headers: { ...admin(s), "content-type": "application/json" },
-    body: JSON.stringify({ reason }),
-  });
 }
 
 /**
@@ -299,7 +276,7 @@ describe("the CRL outside the running service", () => {
     const config = roomyConfig("restart");
     const first = await startService(dataDir, { configPath: config });
     let cert: Awaited<ReturnType<typeof issue>>;
-    let before: CrlStatus;
+    let before: CrlStatusView;
     try {
       cert = await issue(first);
       assert.equal((await revoke(first, cert.serial, "privilegeWithdrawn")).status, 200);

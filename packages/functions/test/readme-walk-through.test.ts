@@ -7,13 +7,18 @@
  * every mail is opened without a key or a session, before and after a restart.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { root, type StoredMail, waitFor } from "./support/local-service.ts";
+import {
+  freePortPair,
+  mails,
+  root,
+  type StoredMail,
+  spawnWatched,
+  waitFor,
+} from "./support/local-service.ts";
 
 const work = mkdtempSync(join(tmpdir(), "pki-readme-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -26,37 +31,15 @@ function walkThroughBlocks(readme: string): string[] {
   return [...readme.slice(start, end).matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
 }
 
-const isFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    if (port !== 8787 && (await isFree(port)) && (await isFree(port + 1))) return port;
-  }
-  throw new Error("no two free ports in a row");
-}
-
-function run(
-  command: string,
-  cwd: string,
-): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn("bash", ["-c", command], {
+/**
+ * `command` in bash in `cwd`, as in a user's shell: no CI's PKI_* settings, no inherited data
+ * folder.
+ */
+const run = (command: string, cwd: string) =>
+  spawnWatched("bash", ["-c", command], {
     cwd,
-    stdio: ["ignore", "pipe", "pipe"],
-    // As in a user's shell: no CI's PKI_* settings, no inherited data folder.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8" },
   });
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-  return { child, output: () => output, exited };
-}
 
 interface Service {
   readonly stop: () => Promise<void>;
@@ -93,10 +76,6 @@ function mailLinks(mails: readonly StoredMail[]): { subject: string; url: string
       url: l[0],
     })),
   );
-}
-
-async function storedMails(mail: string): Promise<StoredMail[]> {
-  return ((await (await fetch(`${mail}/store`)).json()) as { emails: StoredMail[] }).emails;
 }
 
 /** Opens each link as a browser would, signed out and with no key: each must be a page or a file. */
@@ -154,7 +133,7 @@ test("the README's walk-through works as written, on another port; every mailed 
     assert.match(output, /refused: revoked/, output);
     assert.equal(output.match(/app\.pem: OK/g)!.length, 1, output);
 
-    const before = await storedMails(service.mail);
+    const before = await mails(service);
     const subjects = before.map((m) => m.subject).join(" | ");
     for (const kind of [/received/i, /approval needed/i, /issued/i, /revoked/i]) {
       assert.ok(
@@ -170,7 +149,7 @@ test("the README's walk-through works as written, on another port; every mailed 
     // After a restart the mails are still there, and every link still opens.
     await service.stop();
     service = await startAsWritten(startCommand, folder);
-    const afterRestart = await storedMails(service.mail);
+    const afterRestart = await mails(service);
     assert.deepEqual(
       afterRestart.map((m) => m.subject),
       before.map((m) => m.subject),

@@ -95,15 +95,13 @@ export interface DynamoRequestRepositoryOptions {
 
 export class DynamoRequestRepository implements RequestRepository {
   readonly tableName: string;
-  /** The table access, kept as a field too: a test reads raw items through it. */
-  private readonly db: DynamoAccess;
   private readonly context: RequestTableContext;
 
   constructor(options: DynamoRequestRepositoryOptions) {
     this.tableName = options.tableName;
-    this.db = new DynamoAccess(options.client, options.tableName);
+    const db = new DynamoAccess(options.client, options.tableName);
     this.context = {
-      db: this.db,
+      db,
       clock: options.now ?? (() => new Date()),
       maxAttempts: options.maxAttempts ?? 8,
     };

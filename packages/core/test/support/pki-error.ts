@@ -1,4 +1,4 @@
-/** Assertions on the core's typed errors, for the tests of policy and configuration. */
+/** Assertions on the core's typed errors. */
 import assert from "node:assert/strict";
 import { type ErrorCode, PkiError } from "../../src/errors.ts";
 
@@ -24,4 +24,14 @@ export function assertPkiError(
     );
   }
   return caught;
+}
+
+/** Asserts `promise` rejects with a PkiError with `code`, and returns that error. */
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<PkiError> {
+  let caught: unknown;
+  await assert.rejects(promise, (e) => {
+    caught = e;
+    return e instanceof PkiError && e.code === code;
+  });
+  return caught as PkiError;
 }

@@ -10,6 +10,7 @@ import { InProcessEventBus } from "../../src/events/in-process-bus.ts";
 import { MemoryMailer } from "../../src/notifications/memory-mailer.ts";
 import type { Config } from "../../src/policy/config.ts";
 import { RegistrationAuthority } from "../../src/ra/registration-authority.ts";
+import { DynamoAccess } from "../../src/store/dynamo-access.ts";
 import { DynamoRequestRepository } from "../../src/store/dynamo-request-repository.ts";
 import { DynamoRevocationStore } from "../../src/store/dynamo-revocation-store.ts";
 import { S3ObjectStore } from "../../src/store/s3-object-store.ts";
@@ -86,6 +87,8 @@ export async function setUp(options: WorldOptions = {}) {
     publisher,
     ca,
     deps,
+    /** The table's raw items, for what the store keeps but its port does not show. */
+    table: new DynamoAccess(dynamo.client, tableName),
     async close() {
       await engine.close();
       await s3.close();

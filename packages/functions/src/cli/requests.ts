@@ -6,18 +6,12 @@
  * running there is nothing to resend with: the command says to start it.
  */
 import { PkiError } from "@spca/core/errors";
+import type { ApprovalResendResult } from "@spca/core/ra/approval-resend";
 import { isRequestId } from "@spca/core/requests/request";
 import { expectArgs, UsageError } from "./arguments.ts";
 import { runningService } from "./service-client.ts";
 
 export const REQUESTS_USAGE = "pki requests resend ID";
-
-interface ResendAnswer {
-  readonly id: string;
-  readonly mailed: readonly string[];
-  readonly decided: readonly string[];
-  readonly deadline: string | null;
-}
 
 export async function requests(
   dataDir: string,
@@ -38,7 +32,7 @@ export async function requests(
     );
   }
   // Not resent on a dropped connection: each call mails new links and voids the last ones.
-  const answer = await service.json<ResendAnswer>(
+  const answer = await service.json<ApprovalResendResult>(
     "POST",
     `/v1/requests/${encodeURIComponent(id!)}/approval-mails`,
   );

@@ -23,6 +23,7 @@ if ("error" in recovered) {
   console.error(`pki-local: ${recovered.error}`);
   process.exit(2);
 }
+if (recovered.note) console.error(`pki-local: ${recovered.note}`);
 let values: Record<string, string | boolean | undefined>;
 try {
   ({ values } = parseArgs({

@@ -16,7 +16,18 @@ const valueOptions = {
 
 type Option = keyof typeof valueOptions;
 
-export type Recovered = { readonly args: string[] } | { readonly error: string };
+export type Recovered =
+  | {
+      readonly args: string[];
+      /** When options were put back: the command that passes them without npm's help. */
+      readonly note?: string;
+    }
+  | { readonly error: string };
+
+/** The note for options put back: npm warns about them, and its next major version refuses. */
+function noteFor(args: readonly string[]): string {
+  return `npm took the options for itself (its next major version will refuse them), so they were put back; to pass them directly: npm start -- ${args.join(" ")}`;
+}
 
 export function recoverNpmOptions(
   args: readonly string[],
@@ -45,7 +56,8 @@ export function recoverNpmOptions(
   });
   const values = args.filter((_, i) => !named.has(i));
   const rest = args.filter((_, i) => named.has(i) && args[i] !== "--");
-  if (bare.length === 0) return { args: [...recovered, ...args] };
+  if (bare.length === 0)
+    return { args: [...recovered, ...args], note: noteFor([...recovered, ...args]) };
   const assigned = assign(bare, values);
   if (!assigned) {
     const command = [
@@ -59,7 +71,7 @@ export function recoverNpmOptions(
     };
   }
   for (const [option, value] of assigned) recovered.push(`--${option}`, value);
-  return { args: [...recovered, ...rest] };
+  return { args: [...recovered, ...rest], note: noteFor([...recovered, ...rest]) };
 }
 
 /** Each bare option's value, when the values can be told apart: one per kind at most. */

@@ -1,12 +1,15 @@
 /**
  * Drives `npm start`'s runtime as its own process on a scratch data folder, for end-to-end
  * tests over HTTP: start and stop it, submit CSRs, read mail back from the SES stand-in and
- * follow the approval links it carries.
+ * follow the approval links it carries. For tests that start it as a user would (through npm
+ * or a shell), a watched process and a free pair of ports.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
+import type { CrlStatusView } from "@spca/core/ra/views";
 
 export const root = new URL("../../../../", import.meta.url).pathname;
 export const node = join(root, "node_modules/.bin/node");
@@ -82,6 +85,49 @@ export async function startService(dataDir: string, options: StartOptions = {}):
   };
 }
 
+/** A process whose stdout and stderr are gathered together as they come. */
+export interface Watched {
+  readonly child: ChildProcess;
+  /** What it printed so far, stdout and stderr. */
+  output(): string;
+  /** Its exit code once it ends (null: a signal ended it). */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `command args` in `cwd` with exactly `env`, and watches it. */
+export function spawnWatched(
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
+): Watched {
+  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  return { child, output: () => output, exited };
+}
+
+/** Whether nothing listens on `port` of 127.0.0.1. */
+export const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+
+/**
+ * A free port whose successor is free too (npm start's mail viewer takes port + 1), from 20000
+ * up: never the service's default (8787).
+ */
+export async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await isFree(port)) && (await isFree(port + 1))) return port;
+  }
+  throw new Error("no two free ports in a row");
+}
+
 export async function stop(service: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (service.child.exitCode !== null || service.child.signalCode !== null) return;
   const exited = new Promise((r) => service.child.once("exit", r));
@@ -150,7 +196,7 @@ export async function waitFor<T>(
 }
 
 /** Every mail the SES stand-in holds. */
-export async function mails(s: Running): Promise<StoredMail[]> {
+export async function mails(s: Pick<Running, "mail">): Promise<StoredMail[]> {
   return ((await (await fetch(`${s.mail}/store`)).json()) as { emails: StoredMail[] }).emails;
 }
 
@@ -158,12 +204,21 @@ export function mailsTo(all: readonly StoredMail[], address: string): StoredMail
   return all.filter((m) => m.destination.to.includes(address));
 }
 
-/** Waits for the approval mail to `approver` about request `id`; returns its link's token. */
-export async function approvalToken(s: Running, approver: string, id: string): Promise<string> {
-  return waitFor(`the approval mail to ${approver}`, async () => {
-    const mail = mailsTo(await mails(s), approver).find((m) =>
+/**
+ * Waits for the `nth` approval mail to `approver` about request `id` (the first unless a resend
+ * sent more); returns its link's token.
+ */
+export async function approvalToken(
+  s: Running,
+  approver: string,
+  id: string,
+  nth = 1,
+): Promise<string> {
+  return waitFor(`approval mail ${nth} to ${approver} about ${id}`, async () => {
+    const asked = mailsTo(await mails(s), approver).filter((m) =>
       m.body.text.includes(`/approvals/${id}?token=`),
     );
+    const mail = asked[nth - 1];
     return mail ? /\?token=([A-Za-z0-9_-]{43})/.exec(mail.body.text)![1] : undefined;
   });
 }
@@ -210,6 +265,22 @@ export async function waitForStatus(
     },
     timeoutMs,
   );
+}
+
+/** POST /v1/certificates/{serial}/revoke with the admin key; the answer, unread. */
+export function revoke(s: Running, serial: string, reason: string): Promise<Response> {
+  return fetch(`${s.api}/v1/certificates/${serial}/revoke`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${s.key}`, "content-type": "application/json" },
+    body: JSON.stringify({ reason }),
+  });
+}
+
+/** GET /v1/crl/status: the last CRL publication of the issuing CA, or of `ca` ("root"). */
+export async function crlStatus(s: Running, ca?: string): Promise<CrlStatusView> {
+  const res = await fetch(`${s.api}/v1/crl/status${ca ? `?ca=${ca}` : ""}`);
+  assert.equal(res.status, 200, await res.clone().text());
+  return (await res.json()) as CrlStatusView;
 }
 
 /** An RFC 9457 problem as the API sends it. */

@@ -6,13 +6,13 @@
 import { isPkiError } from "@spca/core/errors";
 import type { ApprovalView } from "@spca/core/ra/views";
 import { isRequestId } from "@spca/core/requests/request";
-import { DECISION_REASON_MAX_LENGTH } from "@spca/core/requests/submission-fields";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { alert, badge, csrFacts, csrfField, statusText, time } from "../html/components.ts";
+import { alert, badge, csrFacts, statusText, time } from "../html/components.ts";
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
+import { checkDecision, decisionForm, decisionReason } from "./decision-form.ts";
 
 interface Outcome {
   readonly kind: "error" | "info" | "success";
@@ -70,7 +70,7 @@ ${alert("error", "The link does not match any request.", "Check that the whole l
   app.post("/approvals/:id", async (c) => {
     const form = await c.req.parseBody();
     const token = typeof form.token === "string" ? form.token : "";
-    const reason = typeof form.reason === "string" ? form.reason.trim() : "";
+    const reason = decisionReason(form);
     // Not an id at all: the page says the link is not valid, and nothing is looked up.
     if (!isRequestId(c.req.param("id"))) return page(c, token);
     if (!kit.csrf.accepts(c, form.csrf)) {
@@ -84,27 +84,17 @@ ${alert("error", "The link does not match any request.", "Check that the whole l
         },
       });
     }
-    const decision = form.decision;
-    if (decision !== "approve" && decision !== "reject") {
+    const checked = checkDecision(form.decision, reason);
+    if (!checked.ok) {
       return page(c, token, {
         status: 400,
         reason,
-        outcome: { kind: "error", title: "Choose Approve or Reject." },
+        ...(checked.field === "reason"
+          ? { reasonError: checked.message }
+          : { outcome: { kind: "error", title: checked.message } }),
       });
     }
-    if (decision === "reject" && reason === "") {
-      return page(c, token, {
-        status: 400,
-        reasonError: "Give a reason for the rejection; the requester sees it.",
-      });
-    }
-    if (reason.length > DECISION_REASON_MAX_LENGTH) {
-      return page(c, token, {
-        status: 400,
-        reason,
-        reasonError: `The reason has ${reason.length} characters; the limit is ${DECISION_REASON_MAX_LENGTH}.`,
-      });
-    }
+    const { decision } = checked;
     // Signed in, the decider must be the link's approver (the link is bound to them).
     const session = await kit.sessions.current(c);
     try {
@@ -233,19 +223,13 @@ ${csrFacts({ subject: view.subject, sans: view.sans, key: view.key, sha256: view
 </section>
 ${
   state.kind === "open"
-    ? html`<form method="post" action="/approvals/${view.requestId}" class="stack decision">
-${csrfField(kit.csrf.token(c))}
-<input type="hidden" name="token" value="${token}">
-<div class="field">
-<label for="reason">Reason <span class="muted">(required to reject; the requester sees it)</span></label>
-<textarea id="reason" name="reason" rows="3" maxlength="${DECISION_REASON_MAX_LENGTH}"${options.reasonError ? html` aria-invalid="true" aria-describedby="reason-error"` : ""}>${options.reason ?? ""}</textarea>
-${options.reasonError ? html`<p class="field-error" id="reason-error">${options.reasonError}</p>` : ""}
-</div>
-<div class="actions">
-<button type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="reject" class="danger">Reject</button>
-</div>
-</form>`
+    ? decisionForm({
+        action: `/approvals/${view.requestId}`,
+        csrfToken: kit.csrf.token(c),
+        linkToken: token,
+        reason: options.reason,
+        reasonError: options.reasonError,
+      })
     : ""
 }`;
 }

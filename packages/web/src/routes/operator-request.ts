@@ -14,13 +14,13 @@ import { hasRole } from "@spca/core/identity/principal";
 import type { ApprovalProgressView } from "@spca/core/ra/signed-in-decisions";
 import type { RequestView } from "@spca/core/ra/views";
 import { isRequestId } from "@spca/core/requests/request";
-import { DECISION_REASON_MAX_LENGTH } from "@spca/core/requests/submission-fields";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
 import { alert, badge, csrFacts, csrfField, historyTable, time } from "../html/components.ts";
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
 import type { Session } from "../security/session.ts";
+import { checkDecision, decisionForm, decisionReason } from "./decision-form.ts";
 import { type OperatorPageStatus, operatorGate } from "./operator-gate.ts";
 
 interface Shown {
@@ -179,7 +179,7 @@ export function operatorRequestRoutes(kit: Kit): Hono {
     "/operators/requests/:id/decision",
     operator(async (c, session) => {
       const form = await c.req.parseBody();
-      const reason = typeof form.reason === "string" ? form.reason.trim() : "";
+      const reason = decisionReason(form);
       if (!kit.csrf.accepts(c, form.csrf)) {
         return requestPage(c, session, {
           status: 400,
@@ -193,27 +193,17 @@ export function operatorRequestRoutes(kit: Kit): Hono {
       }
       const id = c.req.param("id") ?? "";
       if (!isRequestId(id)) return requestPage(c, session);
-      const decision = form.decision;
-      if (decision !== "approve" && decision !== "reject") {
+      const checked = checkDecision(form.decision, reason);
+      if (!checked.ok) {
         return requestPage(c, session, {
           status: 400,
           reason,
-          notice: alert("error", "Choose Approve or Reject."),
+          ...(checked.field === "reason"
+            ? { reasonError: checked.message }
+            : { notice: alert("error", checked.message) }),
         });
       }
-      if (decision === "reject" && reason === "") {
-        return requestPage(c, session, {
-          status: 400,
-          reasonError: "Give a reason for the rejection; the requester sees it.",
-        });
-      }
-      if (reason.length > DECISION_REASON_MAX_LENGTH) {
-        return requestPage(c, session, {
-          status: 400,
-          reason,
-          reasonError: `The reason has ${reason.length} characters; the limit is ${DECISION_REASON_MAX_LENGTH}.`,
-        });
-      }
+      const { decision } = checked;
       try {
         await kit.services.decideSignedIn(id, decision, reason || undefined, session.principal);
       } catch (error) {
@@ -329,17 +319,11 @@ function decisionSection(
   return html`<section class="card" aria-labelledby="decide-heading">
 <h2 id="decide-heading">Your decision</h2>
 <p>You are asked as ${viewer.approver}. Deciding here counts as deciding through the link mailed to you, and uses it up.</p>
-<form method="post" action="${base}/decision" class="stack decision">
-${csrfField(kit.csrf.token(c))}
-<div class="field">
-<label for="reason">Reason <span class="muted">(required to reject; the requester sees it)</span></label>
-<textarea id="reason" name="reason" rows="3" maxlength="${DECISION_REASON_MAX_LENGTH}"${shown.reasonError ? html` aria-invalid="true" aria-describedby="reason-error"` : ""}>${shown.reason ?? ""}</textarea>
-${shown.reasonError ? html`<p class="field-error" id="reason-error">${shown.reasonError}</p>` : ""}
-</div>
-<div class="actions">
-<button type="submit" name="decision" value="approve">Approve</button>
-<button type="submit" name="decision" value="reject" class="danger">Reject</button>
-</div>
-</form>
+${decisionForm({
+  action: `${base}/decision`,
+  csrfToken: kit.csrf.token(c),
+  reason: shown.reason,
+  reasonError: shown.reasonError,
+})}
 </section>`;
 }
