@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ecCsrFor } from "../../core/test/support/openssl.ts";
+import { listenForApi } from "../src/local/api-listener.ts";
 import { recoverNpmOptions } from "../src/local/npm-arguments.ts";
 import {
   freePortPair,
@@ -237,5 +238,26 @@ describe("npm start's arguments", () => {
     const missing = recoverNpmOptions([], npm({ port: "true" }));
     assert.ok("error" in missing);
     assert.match(missing.error, /passed on only the value \(none\)|values \(none\)/);
+  });
+});
+
+describe("the API's listener", () => {
+  test("before the app is attached: 503 SERVICE_STARTING as a problem, then the app answers", async () => {
+    const listener = await listenForApi(0);
+    try {
+      assert.equal(listener.url, `http://127.0.0.1:${listener.port}`);
+      const early = await fetch(`${listener.url}/v1/crl`);
+      assert.equal(early.status, 503);
+      assert.equal(early.headers.get("content-type"), "application/problem+json");
+      assert.equal(early.headers.get("retry-after"), "1");
+      const body = (await early.json()) as { code: string; detail: string; instance: string };
+      assert.equal(body.code, "SERVICE_STARTING");
+      assert.equal(body.instance, "/v1/crl");
+      assert.match(body.detail, /starting; try again/);
+      listener.attach(() => new Response("ready"));
+      assert.equal(await (await fetch(`${listener.url}/v1/crl`)).text(), "ready");
+    } finally {
+      await listener.close();
+    }
   });
 });

@@ -6,7 +6,9 @@
  */
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
-import { type ErrorCode, PkiError } from "@spca/core/errors";
+import { PkiError } from "@spca/core/errors";
+import { Hono } from "hono";
+import { problemResponse } from "../api/problem.ts";
 import { applyServerTimeouts, closeServer } from "./http-timeouts.ts";
 
 type Fetch = (request: Request, env: unknown) => Response | Promise<Response>;
@@ -20,22 +22,20 @@ export interface ApiListener {
   close(): Promise<void>;
 }
 
-const starting = () =>
-  new Response(
-    JSON.stringify({
-      type: "about:blank",
-      title: "Service Unavailable",
-      status: 503,
-      code: "SERVICE_STARTING" satisfies ErrorCode,
-      detail: "The service is starting; try again in a moment.",
-    }),
-    { status: 503, headers: { "content-type": "application/problem+json", "retry-after": "1" } },
-  );
+/** Every request before the app is attached: a problem as the API words its own. */
+const starting = new Hono().all("*", (c) => {
+  c.header("Retry-After", "1");
+  return problemResponse(c, {
+    status: 503,
+    code: "SERVICE_STARTING",
+    detail: "The service is starting; try again in a moment.",
+  });
+}).fetch;
 
 export async function listenForApi(port: number): Promise<ApiListener> {
   let handler: Fetch | undefined;
   const server: ServerType = serve({
-    fetch: (request, env) => (handler ? handler(request, env) : starting()),
+    fetch: (request, env) => (handler ?? starting)(request, env),
     hostname: "127.0.0.1",
     port,
   });

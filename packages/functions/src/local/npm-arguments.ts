@@ -34,18 +34,16 @@ export function recoverNpmOptions(
   env: Readonly<Record<string, string | undefined>>,
 ): Recovered {
   if (env.npm_lifecycle_event !== "start") return { args: [...args] };
-  const taken = (Object.keys(valueOptions) as Option[]).filter(
-    (option) => env[`npm_config_${option.replaceAll("-", "_")}`] !== undefined,
-  );
+  /** What npm left for `--option`: "true" when it took a bare flag, else the value it kept. */
+  const setting = (option: Option) => env[`npm_config_${option.replaceAll("-", "_")}`];
+  const taken = (Object.keys(valueOptions) as Option[]).filter((o) => setting(o) !== undefined);
   if (taken.length === 0) return { args: [...args] };
-  const recovered: string[] = [];
   // `--port=18787`: npm kept the value with the name.
-  const withValue = taken.filter((o) => env[`npm_config_${o.replaceAll("-", "_")}`] !== "true");
-  for (const option of withValue) {
-    recovered.push(`--${option}`, env[`npm_config_${option.replaceAll("-", "_")}`]!);
-  }
+  const recovered = taken
+    .filter((o) => setting(o) !== "true")
+    .flatMap((o) => [`--${o}`, setting(o)!]);
   // `--port 18787`: the value arrived alone, among the arguments.
-  const bare = taken.filter((o) => !withValue.includes(o));
+  const bare = taken.filter((o) => setting(o) === "true");
   const named = new Set<number>();
   args.forEach((arg, i) => {
     if (arg.startsWith("-")) {
@@ -60,12 +58,9 @@ export function recoverNpmOptions(
     return { args: [...recovered, ...args], note: noteFor([...recovered, ...args]) };
   const assigned = assign(bare, values);
   if (!assigned) {
-    const command = [
-      "npm start --",
-      ...bare.map((o) => `--${o} …`),
-      ...withValue.map((o) => `--${o} ${env[`npm_config_${o.replaceAll("-", "_")}`]}`),
-      ...rest,
-    ].join(" ");
+    const command = ["npm start --", ...bare.map((o) => `--${o} …`), ...recovered, ...rest].join(
+      " ",
+    );
     return {
       error: `npm took ${bare.map((o) => `--${o}`).join(" and ")} for itself and passed on only ${values.length === 1 ? "the value" : "the values"} ${values.map((v) => `"${v}"`).join(", ") || "(none)"}, in an order it does not tell. Put -- before the service's options: ${command}`,
     };

@@ -5,13 +5,14 @@
  * front, a name in DNS), and a start-up warning names both when they differ; so does a CA
  * certificate made on an earlier start that points somewhere else.
  */
-import { OID } from "@spca/core/der/oids";
 import type { Config } from "@spca/core/policy/config";
-import { findExtension, type ParsedCertificate } from "@spca/core/x509/certificate";
+import type { ParsedCertificate } from "@spca/core/x509/certificate";
+import { crlUrls } from "@spca/core/x509/crl-distribution-points";
 
 export interface PublicAddress {
   readonly config: Config;
-  readonly warnings: readonly string[];
+  /** The runtime adds its own (caAddressWarning) once the CA exists. */
+  readonly warnings: string[];
 }
 
 /**
@@ -41,10 +42,7 @@ export function caAddressWarning(
   issuing: ParsedCertificate,
   publicBaseUrl: string,
 ): string | undefined {
-  const points = findExtension(issuing, OID.cRLDistributionPoints);
-  if (!points) return undefined;
-  // The distribution point's URI is an IA5String: plain ASCII inside the extension's DER.
-  const url = /https?:\/\/[\x21-\x7e]+/.exec(Buffer.from(points.value).toString("latin1"))?.[0];
+  const url = crlUrls(issuing)[0];
   if (!url || url.startsWith(`${publicBaseUrl}/`)) return undefined;
   return `the issuing CA's certificate points to ${url} for the root's CRL (it was made on an earlier start), while this start names ${publicBaseUrl}: verifiers that check the whole chain (openssl -crl_check_all) fetch the root's CRL from the old address.`;
 }

@@ -91,12 +91,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const listener = await listenForApi(options.port);
     cleanup.push(() => listener.close());
     const api = listener.url;
-    const { config, warnings: addressWarnings } = publicAddress(
-      loaded.config,
-      loaded.namesPublicBaseUrl,
-      api,
-    );
-    const warnings = [...addressWarnings];
+    const { config, warnings } = publicAddress(loaded.config, loaded.namesPublicBaseUrl, api);
     const ca = new DataFolderCa(dataDir, config);
     if (ca.hasRegistry()) {
       // One CA publishes one CRL: the service cannot list revocations it does not know of.
