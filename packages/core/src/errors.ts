@@ -83,6 +83,15 @@ export const errorCodes = {
   CRL_ROOT_UNAVAILABLE: "This CA publishes no CRL for a separate root CA.",
   INPUT_INVALID: "The input is not a CSR, certificate or CRL.",
   INPUT_UNREADABLE: "The input file cannot be read.",
+  // Inventory and renewal
+  INVENTORY_FORBIDDEN: "The caller's role does not allow listing certificates.",
+  RENEWAL_NOT_ALLOWED: "Only the certificate's requester (or an admin) may renew it.",
+  RENEWAL_PROFILE_MISMATCH: "A renewal must be for the profile of the certificate it renews.",
+  RENEWAL_NAMES_WIDENED: "A renewal may only carry names the renewed certificate has.",
+  RENEWAL_KEY_REUSED: "The profile does not allow a renewal to reuse the certificate's key.",
+  RENEWAL_OUTSIDE_WINDOW: "The certificate is not in its renewal window.",
+  RENEWAL_CERT_REVOKED: "A revoked certificate cannot be renewed.",
+  RENEWAL_SUPERSEDED: "The certificate was already renewed; renew its successor.",
   // Email
   EMAIL_MESSAGE_INVALID: "The email message cannot be sent as composed.",
   EMAIL_REJECTED: "SES rejected the email message.",

@@ -344,6 +344,7 @@ describe("the registration authority, with the workflow", () => {
     };
     const ra = new RegistrationAuthority({
       ...world.deps,
+      inventory: world.inventory,
       engine: world.engine,
       revocations: world.revocations,
       mailer: flaky,

@@ -213,6 +213,10 @@ describe("requests", () => {
       profile: "server",
       notBefore: "2030-01-01T00:00:00.000Z",
       notAfter: "2030-04-01T00:00:00.000Z",
+      requester: "dev@example.com",
+      principal: input.principal,
+      caId: "ca-1",
+      renews: null,
     });
     assert.equal(cert.created, true);
     const issued = await repo.transition(input.id, {
@@ -1080,6 +1084,10 @@ describe("certificates", () => {
     profile: "server",
     notBefore: "2030-01-01T00:00:00.000Z",
     notAfter: "2030-04-01T00:00:00.000Z",
+    requester: "dev@example.com",
+    principal: { id: "api-key:0123456789abcdef", email: "dev@example.com", groups: [] },
+    caId: "ca-1",
+    renews: null,
   });
 
   test("a serial is stored once", async () => {

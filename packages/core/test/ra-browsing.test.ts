@@ -5,6 +5,7 @@
  * executions it is asked to start (nothing here issues a real certificate: issued and revoked
  * requests are built through the repository), and the clock is moved, never waited for.
  */
+
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -12,6 +13,7 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { isPkiError } from "../src/errors.ts";
 import { createEvent, type EventBus } from "../src/events/bus.ts";
 import { principalOfKey } from "../src/identity/principal.ts";
+import { DynamoCertificateInventory } from "../src/inventory/dynamo-inventory.ts";
 import { hashSecret, newLinkSecret } from "../src/links/secrets.ts";
 import { requestPagePath } from "../src/notifications/messages.ts";
 import { loadConfig } from "../src/policy/config.ts";
@@ -109,6 +111,7 @@ async function setup() {
   };
   const ra = new RegistrationAuthority({
     repository,
+    inventory: new DynamoCertificateInventory({ client: dynamo.client, tableName }),
     engine,
     bus,
     config,
@@ -147,6 +150,10 @@ async function issue(world: World, requestId: string, serial: string, notAfter: 
     subject: request.csrSummary.subject,
     sans: request.csrSummary.sans,
     profile: request.profile,
+    requester: request.requester,
+    principal: request.principal,
+    caId: "ca-1",
+    renews: null,
     notBefore: world.clock.now.toISOString(),
     notAfter,
   });

@@ -4,6 +4,7 @@
  * and starts nothing; O=Example goes through. The app runs on the real registration authority
  * over dynalite; the workflow engine only records what it is asked to start.
  */
+
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +12,7 @@ import { OID } from "@spca/core/der/oids";
 import { utf8String } from "@spca/core/der/writer";
 import { encodePem } from "@spca/core/encoding/pem";
 import { createEvent, type EventBus } from "@spca/core/events/bus";
+import { DynamoCertificateInventory } from "@spca/core/inventory/dynamo-inventory";
 import { loadConfig } from "@spca/core/policy/config";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
@@ -78,6 +80,7 @@ async function setUp() {
   };
   const ra = new RegistrationAuthority({
     repository: new DynamoRequestRepository({ client: dynamo.client, tableName }),
+    inventory: new DynamoCertificateInventory({ client: dynamo.client, tableName }),
     revocations: new DynamoRevocationStore({ client: dynamo.client, tableName }),
     engine,
     bus,

@@ -97,6 +97,24 @@ export function mayRead(principal: Principal, submitter: RequestPrincipal): bool
   return submitter.groups.some((group) => principal.groups.includes(group));
 }
 
+/**
+ * The keys under which what `who` submitted is listed for the requesters who may read it, and,
+ * for a reader, the keys to look under: the same rule as mayRead (the principal, the person's
+ * mailbox, a shared group), so two principals share a key exactly when a requester may read
+ * the other's. Used by the inventory's per-requester views.
+ */
+export function visibilityKeys(who: {
+  readonly id: string;
+  readonly email: string | null;
+  readonly groups: readonly string[];
+}): string[] {
+  return [
+    `id:${who.id}`,
+    ...(who.email ? [`mailbox:${mailboxOf(who.email)}`] : []),
+    ...[...new Set(who.groups)].map((group) => `group:${group}`),
+  ];
+}
+
 /** A machine: the key's one role, on behalf of its owner. */
 export function principalOfKey(key: {
   readonly id: string;

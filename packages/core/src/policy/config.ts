@@ -7,8 +7,10 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { EnforcementSchema } from "../enforcement/config.ts";
 import { PkiError } from "../errors.ts";
+import { NotificationsSchema } from "../expiry/config.ts";
 import { IdentitySchema } from "../identity/config.ts";
 import { mailboxOf } from "../identity/principal.ts";
+import { RenewalSchema } from "../renewal/policy.ts";
 import { issueMessages } from "../validation.ts";
 import { AwsSchema } from "./aws-config.ts";
 import { hasHostBits, parseCidr } from "./cidr.ts";
@@ -132,6 +134,10 @@ export const ProfileSchema = v.pipe(
       v.check((x) => x.defaultDays <= x.maxDays, "validity.defaultDays exceeds validity.maxDays"),
     ),
     approval: Approval,
+    /** Who else hears about this profile's certificates expiring, besides the requester. */
+    owners: v.optional(v.array(Email), []),
+    /** How certificates of this profile are renewed (renewal/policy.ts). */
+    renewal: v.optional(RenewalSchema),
   }),
   // A rule for a type the profile never issues is a misunderstanding, not a harmless no-op.
   v.forward(
@@ -240,6 +246,7 @@ export const ConfigSchema = v.pipe(
       ),
       {},
     ),
+    notifications: NotificationsSchema,
     aws: v.optional(AwsSchema, {}),
     enforcement: EnforcementSchema,
     identity: IdentitySchema,

@@ -23,6 +23,8 @@ import {
   requestPrincipalOf,
 } from "../identity/principal.ts";
 import type { IdentityProvider, PendingSignIn } from "../identity/provider.ts";
+import type { CertificateInventory } from "../inventory/certificate-inventory.ts";
+import type { InventoryFilter, InventoryQuery } from "../inventory/filter.ts";
 import { hashSecret, isWellFormedSecret, newLinkSecret } from "../links/secrets.ts";
 import type { Mailer } from "../notifications/mailer.ts";
 import type { Config } from "../policy/config.ts";
@@ -47,6 +49,7 @@ import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
 import { ApprovalDecisions } from "./approval-decisions.ts";
 import { type ApprovalResendResult, resendApprovalMails } from "./approval-resend.ts";
+import { inventoryExport, inventoryPage } from "./inventory-listing.ts";
 import { listCertificates, listRequests, searchRequests } from "./listing.ts";
 import { revokeCertificate } from "./revocation.ts";
 import { findSession, signInPerson, signInWithKey, signOut } from "./sessions.ts";
@@ -55,6 +58,8 @@ import type { ApprovalView, CertificateView, RequestView } from "./views.ts";
 
 export interface RaDependencies {
   readonly repository: RequestRepository;
+  /** Certificates by expiry, for listings and exports (inventory/). */
+  readonly inventory: CertificateInventory;
   readonly engine: WorkflowEngine;
   readonly bus: EventBus;
   readonly config: Config;
@@ -277,6 +282,16 @@ export class RegistrationAuthority {
 
   listCertificates(status: "issued" | "revoked", page: PageInput) {
     return listCertificates(this.deps.repository, status, page, this.now());
+  }
+
+  /** A page of the certificate inventory as `viewer` may see it (inventory-listing.ts). */
+  certificateInventory(query: InventoryQuery, viewer: Principal) {
+    return inventoryPage(this.deps.inventory, query, viewer, this.now());
+  }
+
+  /** Every certificate matching `filter` that `viewer` may see, streamed, for exports. */
+  exportCertificateInventory(filter: InventoryFilter, viewer: Principal) {
+    return inventoryExport(this.deps.inventory, filter, viewer, this.now());
   }
 
   searchRequests(text: string) {

@@ -72,6 +72,9 @@ export async function revokeCertificate(
   }
 
   const { record, created } = result;
+  // What the inventory and the reminders read; a repeat completes it if a crash cut it short.
+  if (certificate.revokedAt === null)
+    await deps.repository.markCertificateRevoked(serial, record.revokedAt, record.reason);
   const request = await deps.repository.getRequest(certificate.requestId);
   const unfinished = request?.status === "issued";
   if (unfinished) {

@@ -160,6 +160,8 @@ export interface Request {
   readonly executionId: string | null;
   /** The submitting principal's id (the idempotency scope); see `principal`. */
   readonly submittedBy: string | null;
+  /** The serial of the certificate this request renews (renewal/); null for a new one. */
+  readonly renews: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -179,6 +181,8 @@ export type NewRequest = Pick<
   | "principal"
 > & {
   readonly executionId?: string | null;
+  /** The serial this request renews; absent or null for a new certificate. */
+  readonly renews?: string | null;
   /**
    * SHA-256 of the secret in the request's status-page link (links/secrets.ts), kept
    * beside the request but never part of it; absent: no status link.

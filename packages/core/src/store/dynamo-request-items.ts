@@ -31,9 +31,10 @@ export interface LinkItem {
 
 export type StoredAuditEntry = Omit<AuditEntry, "seq">;
 
-export interface RequestItem extends Omit<Request, "principal">, StatusSecretAttributes {
+export interface RequestItem extends Omit<Request, "principal" | "renews">, StatusSecretAttributes {
   /** Absent on requests stored before principals were recorded. */
   readonly principal?: RequestPrincipal;
+  readonly renews?: string | null;
   readonly pk: string;
   readonly sk: string;
   readonly gsi1pk: string;
@@ -78,6 +79,8 @@ export function toRequest(item: RequestItem): Request {
     serial: item.serial,
     executionId: item.executionId,
     submittedBy: item.submittedBy,
+    // Absent on requests stored before renewals.
+    renews: item.renews ?? null,
     createdAt: item.createdAt,
     updatedAt: item.updatedAt,
   };

@@ -128,6 +128,7 @@ async function putNewRequest(ctx: RequestTableContext, input: NewRequest): Promi
     serial: null,
     executionId: input.executionId ?? null,
     submittedBy: input.submittedBy,
+    renews: input.renews ?? null,
     createdAt: at,
     updatedAt: at,
   };
@@ -382,6 +383,8 @@ function requestFingerprint(input: NewRequest): string {
       input.comment,
       input.csrSummary.sha256,
       input.validityDays,
+      // A renewal of another certificate is another request.
+      ...(input.renews ? [input.renews] : []),
     ]),
   );
 }

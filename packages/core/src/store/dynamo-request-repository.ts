@@ -32,7 +32,12 @@ import {
   recordDecision,
   replaceApprovalLinks,
 } from "./dynamo-approvals.ts";
-import { getCertificate, putCertificate } from "./dynamo-certificates.ts";
+import {
+  getCertificate,
+  markCertificateRenewed,
+  markCertificateRevoked,
+  putCertificate,
+} from "./dynamo-certificates.ts";
 import {
   claimMessage,
   markMessageSent,
@@ -178,6 +183,14 @@ export class DynamoRequestRepository implements RequestRepository {
 
   getCertificate(serial: string): Promise<CertificateRecord | undefined> {
     return getCertificate(this.context, serial);
+  }
+
+  markCertificateRevoked(serial: string, revokedAt: string, reason: string): Promise<void> {
+    return markCertificateRevoked(this.context, serial, revokedAt, reason);
+  }
+
+  markCertificateRenewed(serial: string, renewedBy: string): Promise<void> {
+    return markCertificateRenewed(this.context, serial, renewedBy);
   }
 
   // ---- API keys and browser sessions ----------------------------------------------------

@@ -15,6 +15,7 @@
 
 import { PkiError } from "../errors.ts";
 import { type Role, roles } from "../identity/config.ts";
+import type { RequestPrincipal } from "../identity/principal.ts";
 import type {
   AuditEntry,
   DecisionKind,
@@ -138,6 +139,15 @@ export interface RequestRepository {
 
   /** The certificate record, strongly consistent; undefined if the serial is unknown. */
   getCertificate(serial: string): Promise<CertificateRecord | undefined>;
+
+  /**
+   * Marks a stored certificate revoked (the revocation store holds the fact; this is what the
+   * inventory and the reminders read). The first time and reason stand; CERT_NOT_FOUND.
+   */
+  markCertificateRevoked(serial: string, revokedAt: string, reason: string): Promise<void>;
+
+  /** Records that `renewedBy` renews the certificate `serial`; the latest renewal stands. */
+  markCertificateRenewed(serial: string, renewedBy: string): Promise<void>;
 
   /** Stores an API key by the SHA-256 of the key; API_KEY_EXISTS if its id is taken. */
   createApiKey(input: NewApiKey): Promise<ApiKeyRecord>;
@@ -361,10 +371,23 @@ export interface NewCertificateRecord {
   readonly profile: string;
   readonly notBefore: string;
   readonly notAfter: string;
+  /** The request's notification address: where reminders go. */
+  readonly requester: string;
+  /** Who asked for it (the request's principal): whose inventory it is in. */
+  readonly principal: RequestPrincipal;
+  /** The issuing CA (ca/authority.ts caIdOf). */
+  readonly caId: string;
+  /** The serial of the certificate this one renews; null for a first issuance. */
+  readonly renews: string | null;
 }
 
 export interface CertificateRecord extends NewCertificateRecord {
   readonly issuedAt: string;
+  /** The serial of the certificate that renewed this one, once stored; then no reminders. */
+  readonly renewedBy: string | null;
+  /** When it was revoked (whole seconds), and why; null while not revoked. */
+  readonly revokedAt: string | null;
+  readonly revocationReason: string | null;
 }
 
 export interface PutCertificateResult {

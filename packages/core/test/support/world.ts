@@ -4,9 +4,11 @@
  * the in-process bus with the requester-mail, audit and CRL-publication subscribers, a
  * data-folder CA and the CRL publisher. Mail is caught in memory so links can be followed.
  */
+
 import { join } from "node:path";
 import { CrlPublisher } from "../../src/crl/publisher.ts";
 import { InProcessEventBus } from "../../src/events/in-process-bus.ts";
+import { DynamoCertificateInventory } from "../../src/inventory/dynamo-inventory.ts";
 import { MemoryMailer } from "../../src/notifications/memory-mailer.ts";
 import type { Config } from "../../src/policy/config.ts";
 import { RegistrationAuthority } from "../../src/ra/registration-authority.ts";
@@ -71,8 +73,10 @@ export async function setUp(options: WorldOptions = {}) {
     handlers: createStepHandlers(deps),
     retryIntervalMs: 5,
   });
+  const inventory = new DynamoCertificateInventory({ client: dynamo.client, tableName });
   const ra = new RegistrationAuthority({
     ...deps,
+    inventory,
     engine: options.raEngine ? options.raEngine(engine) : engine,
     revocations,
     ...(options.now ? { now: options.now } : {}),
@@ -84,6 +88,7 @@ export async function setUp(options: WorldOptions = {}) {
     bus,
     repository,
     revocations,
+    inventory,
     publisher,
     ca,
     deps,

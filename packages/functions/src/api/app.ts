@@ -1,35 +1,37 @@
-/**
- * The REST API as one Hono app, the same on Lambda (hono/aws-lambda) and locally
- * (@hono/node-server). Routes only translate HTTP: validation with valibot, errors as
- * problem+json, the work itself done by ApiServices.
- */
-import { normaliseSerial } from "@spca/core/certificate/serial";
 import { decodePemBlocks, encodePem } from "@spca/core/encoding/pem";
 import { PkiError } from "@spca/core/errors";
 import { requestPagePath } from "@spca/core/notifications/messages";
 import { DEFAULT_API_RATE_LIMIT } from "@spca/core/policy/config";
-import { apiKeyRoles } from "@spca/core/store/request-repository";
-import { issueMessages } from "@spca/core/validation";
 import { PAGE_PATHS, type Pages } from "@spca/web/pages";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import * as v from "valibot";
+import type * as v from "valibot";
+import { type ApiEnv, callerCheck } from "./caller.ts";
+import {
+  crlCa,
+  jsonBody,
+  mediaType,
+  negotiate,
+  notPublished,
+  parse,
+  requireJson,
+  serialParam,
+  wantsHtml,
+} from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { problem, problemResponse, toProblem } from "./problem.ts";
 import { type RateLimit, RateLimiter } from "./rate-limit.ts";
 import {
   ApiKeyId,
   CreateApiKeyBody,
-  CrlQuery,
   DecisionBody,
   MAX_BODY_BYTES,
   RequestId,
   RevokeBody,
-  SerialParam,
   SubmitRequestBody,
   SubmitRequestQuery,
 } from "./schemas.ts";
-import type { ApiServices, Principal, Role } from "./services.ts";
+import type { ApiServices } from "./services.ts";
 
 export interface ApiOptions {
   readonly services: ApiServices;
@@ -44,19 +46,10 @@ export interface ApiOptions {
   readonly pages?: Pages;
 }
 
-type Env = { Variables: { caller: Principal | undefined } };
-
-/**
- * What a route needs of its caller: a principal with one of these roles; any principal with a
- * role (what it may read is then decided per request); anyone where submission is open; or
- * nobody, though a credential that is sent is still checked.
- */
-type Need = readonly Role[] | "signed-in" | "open-submission" | "none";
-
 export function createApi(options: ApiOptions) {
   const { services } = options;
   const limiter = new RateLimiter(options.rateLimit ?? DEFAULT_API_RATE_LIMIT);
-  const app = new Hono<Env>();
+  const app = new Hono<ApiEnv>();
 
   app.onError((error, c) => {
     // The client hung up mid-body: its fault, not ours, and nobody is left to read the answer.
@@ -100,69 +93,7 @@ export function createApi(options: ApiOptions) {
     }),
   );
 
-  /** Authenticates (when a credential is sent or required) and applies the rate limits. */
-  const caller = (required: Need) => async (c: Context<Env>, next: () => Promise<void>) => {
-    const address = options.clientAddress(c);
-    const limited = (bucket: string) => {
-      const wait = limiter.take(bucket);
-      if (wait <= 0) return undefined;
-      const res = problemResponse(c, {
-        status: 429,
-        code: "RATE_LIMITED",
-        detail: `Retry in ${wait} s.`,
-      });
-      res.headers.set("Retry-After", String(wait));
-      return res;
-    };
-    // The address pays before the key is looked up, so guessing keys is not free.
-    const byAddress = limited(`ip:${address}`);
-    if (byAddress) return byAddress;
-    const header = c.req.header("authorization");
-    let who: Principal | undefined;
-    if (header !== undefined) {
-      // An API key or a JWT access token; the bound keeps a header from costing a parse.
-      const match = /^Bearer ([A-Za-z0-9_.-]{16,16384})$/.exec(header);
-      who = match ? await services.authenticate(match[1]!) : undefined;
-      if (!who) {
-        throw problem(
-          401,
-          "UNAUTHENTICATED",
-          "The credential is not valid: an unknown or revoked API key, or an access token that is expired, not signed by the identity provider, or issued for another audience.",
-        );
-      }
-    }
-    const open = required === "none" || (required === "open-submission" && options.openSubmission);
-    if (!who && !open) {
-      throw problem(
-        401,
-        "UNAUTHENTICATED",
-        "Send Authorization: Bearer <API key or access token>.",
-      );
-    }
-    if (who && required !== "none") {
-      const wanted: readonly Role[] =
-        required === "open-submission"
-          ? ["requester", "admin"]
-          : required === "signed-in"
-            ? apiKeyRoles
-            : required;
-      if (!who.roles.some((role) => wanted.includes(role))) {
-        throw problem(
-          403,
-          "FORBIDDEN",
-          who.roles.length === 0
-            ? `${who.email ?? who.id} has no role here: no group of theirs is mapped to one (identity.roleGroups).`
-            : `This operation needs the role ${wanted.join(" or ")}; ${who.email ?? who.id} has ${who.roles.join(", ")}.`,
-        );
-      }
-    }
-    if (who) {
-      const byPrincipal = limited(`principal:${who.id}`);
-      if (byPrincipal) return byPrincipal;
-    }
-    c.set("caller", who);
-    await next();
-  };
+  const caller = callerCheck({ ...options, limiter });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
@@ -398,100 +329,4 @@ export function createApi(options: ApiOptions) {
   }
 
   return app;
-}
-
-/** A browser navigating (Accept lists text/html), not an API client. */
-function wantsHtml(c: Context): boolean {
-  return c.req.header("accept")?.includes("text/html") ?? false;
-}
-
-/** The :serial path parameter, normalised (lowercase hex, no colons or leading zeros). */
-function serialParam(c: Context): string {
-  const text = parse(SerialParam, c.req.param("serial"), "QUERY_INVALID");
-  const serial = normaliseSerial(text);
-  if (!serial) throw problem(400, "QUERY_INVALID", `"${text}" is not a serial number.`);
-  return serial;
-}
-
-/** ?ca= on the CRL routes, once at most. */
-function crlCa(c: Context) {
-  if ((c.req.queries("ca")?.length ?? 0) > 1) {
-    throw problem(400, "QUERY_INVALID", 'ca is given more than once; give "issuing" or "root".');
-  }
-  return parse(CrlQuery, { ca: c.req.query("ca") }, "QUERY_INVALID").ca;
-}
-
-function notPublished() {
-  return new PkiError(
-    "CRL_NOT_PUBLISHED",
-    "The first CRL is published moments after the service starts; try again shortly.",
-  );
-}
-
-/** Routes that only take JSON refuse anything else with a 415. */
-function requireJson(c: Context): void {
-  if (mediaType(c.req.header("content-type")) !== "application/json") {
-    throw problem(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.");
-  }
-}
-
-function mediaType(header: string | undefined): string | undefined {
-  return header?.split(";")[0]?.trim().toLowerCase();
-}
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw problem(400, "BODY_INVALID", `The body is not JSON: ${(e as Error).message}.`);
-  }
-}
-
-function parse<S extends v.GenericSchema>(
-  schema: S,
-  value: unknown,
-  code: "BODY_INVALID" | "QUERY_INVALID",
-): v.InferOutput<S> {
-  if (
-    code === "BODY_INVALID" &&
-    (typeof value !== "object" || value === null || Array.isArray(value))
-  ) {
-    const found = Array.isArray(value)
-      ? "an array"
-      : typeof value === "string"
-        ? "a string"
-        : JSON.stringify(value);
-    throw problem(400, code, `The body must be a JSON object, not ${found}.`);
-  }
-  const result = v.safeParse(schema, value);
-  if (result.success) return result.output;
-  const key = code === "QUERY_INVALID" ? "query parameter" : "field";
-  const problems = issueMessages(result.issues, { schema, key });
-  throw problem(400, code, problems.join("; "), { problems });
-}
-
-/** The first offered type the Accept header admits (q=0 excluded); the first offer when absent. */
-function negotiate(accept: string | undefined, offers: readonly string[]): string | undefined {
-  if (!accept || accept.trim() === "") return offers[0];
-  const ranges = accept
-    .split(",")
-    .map((part) => {
-      const [range, ...params] = part.trim().toLowerCase().split(";");
-      const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-      return { range: range!.trim(), q: q ? Number(q.slice(2)) : 1 };
-    })
-    .filter((r) => r.q > 0)
-    .sort((a, b) => b.q - a.q);
-  for (const { range } of ranges) {
-    if (range === "*/*") return offers[0];
-    const exact = offers.find((o) => o === range);
-    if (exact) return exact;
-    if (range.endsWith("/*")) {
-      const prefix = range.slice(0, -1);
-      const match = offers.find((o) => o.startsWith(prefix));
-      if (match) return match;
-    }
-  }
-  return undefined;
 }

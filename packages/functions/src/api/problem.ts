@@ -76,6 +76,14 @@ export function statusForPkiError(code: ErrorCode): ContentfulStatusCode {
   if (code === "APPROVAL_EXPIRED") return 410;
   if (code === "APPROVAL_ALREADY_DECIDED" || code === "APPROVAL_NOT_PENDING") return 409;
   if (code === "CERT_EXPIRED") return 409;
+  if (code === "INVENTORY_FORBIDDEN" || code === "RENEWAL_NOT_ALLOWED") return 403;
+  // The certificate's state, not the renewal's content, stands in the way.
+  if (
+    code === "RENEWAL_OUTSIDE_WINDOW" ||
+    code === "RENEWAL_CERT_REVOKED" ||
+    code === "RENEWAL_SUPERSEDED"
+  )
+    return 409;
   if (code === "REVOCATION_REASON_INVALID") return 400;
   // The first publication follows the start within seconds: try again shortly.
   if (code === "CRL_NOT_PUBLISHED") return 503;

@@ -7,6 +7,7 @@
  * factories of the services its function uses (`clients/*.ts`), so its bundle holds only those
  * clients. Reading an adapter whose factory was not handed in throws a WiringError.
  */
+
 import { ObjectStoreCa } from "@spca/core/ca/object-store-ca";
 import { CrlPublisher } from "@spca/core/crl/publisher";
 import type { DynamoEnforcementStateStore } from "@spca/core/enforcement/dynamo-state-store";
@@ -14,6 +15,7 @@ import { EnforcementSync } from "@spca/core/enforcement/sync";
 import type { EnforcementTarget } from "@spca/core/enforcement/target";
 import type { EventBridgeBus } from "@spca/core/events/eventbridge-bus";
 import { OpenIdConnectProvider } from "@spca/core/identity/openid-connect";
+import type { DynamoCertificateInventory } from "@spca/core/inventory/dynamo-inventory";
 import type { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { RegistrationAuthority } from "@spca/core/ra/registration-authority";
 import type { KmsSigner } from "@spca/core/signer/kms-signer";
@@ -36,6 +38,7 @@ export type AdapterFactory<T> = (settings: LambdaSettings) => T;
 export interface AwsAdapters {
   readonly repository?: AdapterFactory<DynamoRequestRepository>;
   readonly revocations?: AdapterFactory<DynamoRevocationStore>;
+  readonly inventory?: AdapterFactory<DynamoCertificateInventory>;
   readonly objects?: AdapterFactory<S3ObjectStore>;
   readonly mailer?: AdapterFactory<SesMailer>;
   readonly bus?: AdapterFactory<EventBridgeBus>;
@@ -53,6 +56,7 @@ export interface AwsAdapters {
 const serviceOf: Record<keyof AwsAdapters, string> = {
   repository: "DynamoDB (dynamodbAdapters)",
   revocations: "DynamoDB (dynamodbAdapters)",
+  inventory: "DynamoDB (dynamodbAdapters)",
   objects: "S3 (s3Adapters)",
   mailer: "SES (sesAdapters)",
   bus: "EventBridge (eventBridgeAdapters)",
@@ -110,6 +114,10 @@ export class AwsServices {
 
   get revocations(): DynamoRevocationStore {
     return this.once("revocations", () => this.build("revocations"));
+  }
+
+  get inventory(): DynamoCertificateInventory {
+    return this.once("inventory", () => this.build("inventory"));
   }
 
   /**
@@ -197,6 +205,7 @@ export class AwsServices {
       () =>
         new RegistrationAuthority({
           repository: this.repository,
+          inventory: this.inventory,
           objects: this.objects,
           bus: this.bus,
           ca: this.ca,

@@ -6,6 +6,7 @@
  * and a crash (crash-recovery.ts): executions resume where they were, accepted events are
  * delivered, unpublished revocations are published and stranded requests are started.
  */
+
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
@@ -16,6 +17,7 @@ import { CrlPublisher } from "@spca/core/crl/publisher";
 import { startCrlRefreshTimer } from "@spca/core/crl/refresh-timer";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
+import { DynamoCertificateInventory } from "@spca/core/inventory/dynamo-inventory";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { type Config, loadConfigFile } from "@spca/core/policy/config";
 import { createApiKey } from "@spca/core/ra/api-keys";
@@ -214,6 +216,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     cleanup.push(() => identity.close());
     const ra = new RegistrationAuthority({
       ...deps,
+      inventory: new DynamoCertificateInventory({ client: dynamo, tableName: LOCAL_TABLE }),
       engine,
       revocations,
       identity: identity.provider,

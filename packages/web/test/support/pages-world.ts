@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createEvent, type EventBus } from "@spca/core/events/bus";
 import { principalOfKey } from "@spca/core/identity/principal";
+import { DynamoCertificateInventory } from "@spca/core/inventory/dynamo-inventory";
 import { hashSecret, newLinkSecret } from "@spca/core/links/secrets";
 import { MemoryMailer } from "@spca/core/notifications/memory-mailer";
 import { loadConfig } from "@spca/core/policy/config";
@@ -133,6 +134,7 @@ export async function setUp(options: WorldOptions = {}) {
   const mailer = new MemoryMailer();
   const ra = new RegistrationAuthority({
     repository,
+    inventory: new DynamoCertificateInventory({ client: dynamo.client, tableName }),
     engine,
     bus,
     config,

@@ -1,8 +1,10 @@
 /**
  * StoreCertificate: files the signed certificate: its record under the serial (unique), the
- * PEM in the bucket, and the request moved to `issued` with the serial. Every write is
+ * PEM in the bucket, the certificate it renews (if any) marked renewed, and the request moved
+ * to `issued` with the serial. Every write is
  * idempotent, so a re-run completes whatever the last one left undone.
  */
+import { caIdOfChainPem } from "../../ca/authority.ts";
 import { PkiError } from "../../errors.ts";
 import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
@@ -32,7 +34,13 @@ export async function storeCertificate(
     profile: request.profile,
     notBefore: pending.notBefore,
     notAfter: pending.notAfter,
+    requester: request.requester,
+    principal: request.principal,
+    caId: caIdOfChainPem(await deps.ca.chainPem()),
+    renews: request.renews,
   });
+  // The renewed certificate gets no more reminders; a re-run marks it again, harmlessly.
+  if (request.renews) await deps.repository.markCertificateRenewed(request.renews, serial);
   const { request: moved } = await deps.repository.transition(requestId, {
     from: "approved",
     to: "issued",

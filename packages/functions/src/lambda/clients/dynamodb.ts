@@ -1,9 +1,10 @@
 /**
- * DynamoDB: the request repository, the revocation store and the enforcement state, on the one
- * table.
+ * DynamoDB: the request repository, the revocation store, the certificate inventory and the
+ * enforcement state, on the one table.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoEnforcementStateStore } from "@spca/core/enforcement/dynamo-state-store";
+import { DynamoCertificateInventory } from "@spca/core/inventory/dynamo-inventory";
 import { DynamoAccess } from "@spca/core/store/dynamo-access";
 import { DynamoRequestRepository } from "@spca/core/store/dynamo-request-repository";
 import { DynamoRevocationStore } from "@spca/core/store/dynamo-revocation-store";
@@ -15,10 +16,11 @@ import { type IamRequest, type IamRequestsOf, logCalls } from "../sdk-call-log.t
 export function dynamodbAdapters(
   client: () => DynamoDBClient = () =>
     logCalls(tracedClient(new DynamoDBClient({})), dynamodbRequests),
-): Required<Pick<AwsAdapters, "repository" | "revocations" | "enforcementStates">> {
+): Required<Pick<AwsAdapters, "repository" | "revocations" | "inventory" | "enforcementStates">> {
   return {
     repository: ({ tableName }) => new DynamoRequestRepository({ client: client(), tableName }),
     revocations: ({ tableName }) => new DynamoRevocationStore({ client: client(), tableName }),
+    inventory: ({ tableName }) => new DynamoCertificateInventory({ client: client(), tableName }),
     enforcementStates: ({ tableName }) =>
       new DynamoEnforcementStateStore(new DynamoAccess(client(), tableName)),
   };
