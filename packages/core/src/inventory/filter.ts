@@ -99,7 +99,8 @@ export function certificateStatus(
   now: Date,
 ): CertificateStatus {
   if (record.revokedAt !== null) return "revoked";
-  return Date.parse(record.notAfter) <= now.getTime() ? "expired" : "valid";
+  // RFC 5280 4.1.2.5: valid through notAfter, inclusive.
+  return Date.parse(record.notAfter) < now.getTime() ? "expired" : "valid";
 }
 
 /** The notAfter range a filter allows: [from, to), ISO 8601; undefined is open. */

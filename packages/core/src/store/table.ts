@@ -19,7 +19,7 @@ export const table = {
   /** Every key attribute is a string. */
   fields: { pk: "string", sk: "string", gsi1pk: "string", gsi1sk: "string" },
   primaryIndex: { hashKey: "pk", rangeKey: "sk" },
-  /** gsi1: requests by status and API keys, for listings (eventually consistent). */
+  /** gsi1: requests by status, API keys, certificates by expiry, unpublished revocations (eventually consistent). */
   globalIndexes: { gsi1: { hashKey: "gsi1pk", rangeKey: "gsi1sk", projection: "all" } },
   /**
    * Epoch seconds after which DynamoDB may delete the item (idempotency records, browser sessions).

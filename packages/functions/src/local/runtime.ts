@@ -12,11 +12,13 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { caIdOfChainPem } from "@spca/core/ca/authority";
 import { CoalescingTrigger } from "@spca/core/crl/coalescing-trigger";
 import { CrlPublisher } from "@spca/core/crl/publisher";
 import { startCrlRefreshTimer } from "@spca/core/crl/refresh-timer";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
+import { backfillInventory } from "@spca/core/inventory/backfill";
 import { DynamoCertificateInventory } from "@spca/core/inventory/dynamo-inventory";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
 import { type Config, loadConfigFile } from "@spca/core/policy/config";
@@ -211,6 +213,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // Stored before the last run died, but never started: every request is stored before its
     // execution starts, and nothing else is running yet.
     await startStrandedRequests({ repository, engine, bus }, { olderThanMs: 0 });
+    // Certificates issued before the inventory existed join it (a no-op once done).
+    await backfillInventory(
+      { client: dynamo, tableName: LOCAL_TABLE },
+      caIdOfChainPem(await ca.chainPem()),
+    );
 
     const identity = await startLocalIdentity(config, { dataDir, port: options.oidcPort ?? 0 });
     cleanup.push(() => identity.close());
