@@ -45,6 +45,8 @@ export function createEvent<T extends EventType>(
 
 /** What names the fact an event reports, so the same fact always gets the same id. */
 function factKey(detail: EventDetail<EventType>): string {
+  // One certificate reaches several reminder thresholds: each is its own fact.
+  if ("thresholdDays" in detail) return `${detail.serial}/${detail.thresholdDays}d`;
   if ("serial" in detail) return detail.serial;
   if ("requestId" in detail) return detail.requestId;
   if ("caId" in detail) return `${detail.caId}/${detail.number}`;

@@ -66,6 +66,25 @@ export const eventCatalogue = {
     reason: v.picklist(Object.keys(revocationReasons) as RevocationReason[]),
     revokedAt: Timestamp,
   }),
+  /** A certificate nobody renewed or revoked is within `thresholdDays` of its notAfter. */
+  "certificate.expiring": v.strictObject({
+    serial: Serial,
+    requestId: RequestId,
+    profile: v.string(),
+    notAfter: Timestamp,
+    /** The reminder threshold (notifications.expiryReminderDays) it has reached. */
+    thresholdDays: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3650)),
+    /** Who was told: the requester and the profile's owners. */
+    recipients: v.array(Email),
+  }),
+  /** A certificate expired without being renewed or revoked. */
+  "certificate.expired": v.strictObject({
+    serial: Serial,
+    requestId: RequestId,
+    profile: v.string(),
+    notAfter: Timestamp,
+    recipients: v.array(Email),
+  }),
   /** A CRL is out (the objects are written and its state recorded): the gates follow it. */
   "crl.published": v.strictObject({
     caId: v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/, "a CA id (16 hex digits)")),
