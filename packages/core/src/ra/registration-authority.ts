@@ -10,7 +10,6 @@ import { isPublicationKey, publicationKeys } from "../ca/publication-urls.ts";
 import { type CrlCa, crlCaId, rootCrlMissing } from "../crl/ca-choice.ts";
 import { crlStatus } from "../crl/publisher.ts";
 import { checkCsr } from "../csr/intake.ts";
-import { encodePem } from "../encoding/pem.ts";
 import { isPkiError, PkiError } from "../errors.ts";
 import type { EventBus } from "../events/bus.ts";
 import {
@@ -25,13 +24,14 @@ import {
 import type { IdentityProvider, PendingSignIn } from "../identity/provider.ts";
 import type { CertificateInventory } from "../inventory/certificate-inventory.ts";
 import type { InventoryFilter, InventoryQuery } from "../inventory/filter.ts";
-import { hashSecret, isWellFormedSecret, newLinkSecret } from "../links/secrets.ts";
+import { hashSecret, isWellFormedSecret } from "../links/secrets.ts";
 import type { Mailer } from "../notifications/mailer.ts";
 import type { Config } from "../policy/config.ts";
 import { evaluatePolicy, findProfile } from "../policy/evaluate.ts";
+import { type RenewalInput, renewCertificate } from "../renewal/renew.ts";
+import { revokeSuperseded } from "../renewal/supersede.ts";
 import {
   type CsrSummary,
-  newRequestId,
   type Request,
   type RequestStatus,
   summariseCsr,
@@ -49,8 +49,10 @@ import type { IssuingCa } from "../workflow/steps/dependencies.ts";
 import { type CreatedApiKey, createApiKey, hashApiKey } from "./api-keys.ts";
 import { ApprovalDecisions } from "./approval-decisions.ts";
 import { type ApprovalResendResult, resendApprovalMails } from "./approval-resend.ts";
+import { renewalView } from "./certificate-renewal-view.ts";
 import { inventoryExport, inventoryPage } from "./inventory-listing.ts";
 import { listCertificates, listRequests, searchRequests } from "./listing.ts";
+import { createAndStart } from "./request-intake.ts";
 import { revokeCertificate } from "./revocation.ts";
 import { findSession, signInPerson, signInWithKey, signOut } from "./sessions.ts";
 import { type ApprovalProgressView, SignedInDecisions } from "./signed-in-decisions.ts";
@@ -149,47 +151,42 @@ export class RegistrationAuthority {
     }
     // Four eyes on who asked; only where nobody signed in, on the address given.
     const plan = planApproval(input.profile, profile, caller.email ?? notify);
-    // The status page's link secret: handed out once, below, and stored only hashed.
-    const statusToken = newLinkSecret();
-    const { request, created } = await this.deps.repository.createRequest(
+    const intake = await createAndStart(
+      this.deps,
       {
-        id: newRequestId(),
-        requester: notify,
-        principal: requestPrincipalOf(caller, this.deps.config.identity.roleGroups),
+        csr,
         profile: input.profile,
-        comment: input.comment ?? null,
-        csr: encodePem("CERTIFICATE REQUEST", csr.der),
-        csrSummary: summariseCsr(csr),
-        validityDays: input.validityDays ?? null,
-        approval: {
-          ...plan,
-          approvers: [...plan.approvers],
-          excluded: [...plan.excluded],
-          deadline: null,
-        },
+        notify,
+        principal: requestPrincipalOf(caller, this.deps.config.identity.roleGroups),
         submittedBy: caller.id,
-        statusSecretHash: hashSecret(statusToken),
+        comment: input.comment ?? null,
+        validityDays: input.validityDays ?? null,
+        approval: plan,
+        renews: null,
       },
-      idempotencyKey ? { idempotency: { scope: caller.id, key: idempotencyKey } } : {},
+      idempotencyKey,
     );
-    // Also on a replay: the first attempt may have stored the request and died before this.
-    const { executionId } = await this.deps.engine.startExecution(request.id);
-    if (request.executionId !== executionId)
-      await this.deps.repository.attachExecution(request.id, executionId);
-    if (created) {
-      await this.deps.bus.publish("request.submitted", {
-        requestId: request.id,
-        requester: request.requester,
-        profile: request.profile,
-        submittedAt: request.createdAt,
-      });
-    }
-    // A replay returns the first request, whose link secret is not known any more.
-    return {
-      request: await this.view(request),
-      created,
-      statusToken: created ? statusToken : null,
-    };
+    return { ...intake, request: await this.view(intake.request) };
+  }
+
+  /**
+   * Renews certificate `serial` with a new CSR (renewal/renew.ts): refused with a RENEWAL_*
+   * code unless `caller` may, now, for these names; then entered like a submission.
+   */
+  async renew(
+    serial: string,
+    input: RenewalInput,
+    caller: Principal,
+    idempotencyKey: string | undefined,
+  ) {
+    const intake = await renewCertificate(
+      { ...this.deps, now: () => this.now() },
+      serial,
+      input,
+      caller,
+      idempotencyKey,
+    );
+    return { ...intake, request: await this.view(intake.request) };
   }
 
   /**
@@ -337,10 +334,13 @@ export class RegistrationAuthority {
       record.notAfter,
     );
     const expired = new Date(record.notAfter) < this.now();
+    // Its holder has the successor now; revokeSuperseded never fails the download.
+    await revokeSuperseded({ ...this.deps, now: () => this.now() }, record);
     return {
       ...record,
       status: revocation ? "revoked" : expired ? "expired" : "valid",
       revocation: revocation ? revocationView(revocation) : null,
+      renewal: renewalView(this.deps.config, record),
       pem: Buffer.from(object.body).toString("utf8"),
       chainPem,
     };

@@ -41,9 +41,22 @@ export interface CertificateView {
   /** valid, expired or revoked. */
   readonly status: string;
   readonly revocation: RevocationView | null;
+  /** The serial this certificate renews; null for a first issuance. */
+  readonly renews: string | null;
+  /** The serial of its successor, once renewed; then renew that one. */
+  readonly renewedBy: string | null;
+  /** When it may be renewed and how (null where its profile is no longer configured). */
+  readonly renewal: RenewalView | null;
   readonly pem: string;
   /** Issuing CA first, root last. */
   readonly chainPem: string;
+}
+
+export interface RenewalView {
+  readonly opensAt: string;
+  readonly closesAt: string;
+  /** "again": the renewal waits for approvers; "inherit": the original approval stands. */
+  readonly approval: "again" | "inherit";
 }
 
 export interface RevocationView {

@@ -121,6 +121,11 @@ export interface ApprovalSnapshot {
   readonly timeoutSeconds: number;
   /** When the wait ends, set when the approval step opens it; null until then. */
   readonly deadline: string | null;
+  /**
+   * A renewal under `approval: "inherit"` (renewal/policy.ts): the request whose approval it
+   * carries on, instead of asking anyone again. Absent otherwise.
+   */
+  readonly inheritedFrom?: string;
 }
 
 export type DecisionKind = "approve" | "reject";

@@ -147,6 +147,15 @@ async function putNewRequest(ctx: RequestTableContext, input: NewRequest): Promi
         : {}),
       profile: input.profile,
       csrSha256: input.csrSummary.sha256,
+      // A renewal: what it renews, and whose approval it carries on (renewal/approval.ts).
+      ...(input.renews ? { renews: input.renews } : {}),
+      // An admin renewing someone's certificate submits for them.
+      ...(input.submittedBy && input.submittedBy !== input.principal.id
+        ? { submittedBy: input.submittedBy }
+        : {}),
+      ...(input.approval.inheritedFrom
+        ? { approvalInheritedFrom: input.approval.inheritedFrom }
+        : {}),
     },
   };
   const item: RequestItem = {

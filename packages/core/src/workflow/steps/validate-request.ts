@@ -4,10 +4,10 @@
  * (`valid: false` with the reason), not an error; only a missing request or a broken
  * dependency throws.
  */
-import { planApproval } from "../../approvals/approvers.ts";
 import { checkCsr } from "../../csr/intake.ts";
-import { isPkiError } from "../../errors.ts";
+import { isPkiError, PkiError } from "../../errors.ts";
 import { evaluatePolicy, findProfile } from "../../policy/evaluate.ts";
+import { planRequestApproval } from "../../renewal/approval.ts";
 import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
 import type { StepDependencies } from "./dependencies.ts";
@@ -21,11 +21,13 @@ export async function validateRequest(
     const csr = checkCsr(request.csr);
     const profile = findProfile(deps.config, request.profile);
     evaluatePolicy(csr, request.profile, profile, request.validityDays ?? undefined);
-    // Four eyes on who submitted; the typed address only where nobody signed in.
-    const plan = planApproval(
+    // Four eyes on who submitted; the typed address only where nobody signed in. A renewal is
+    // planned as at submission (an inherited approval stays automatic).
+    const plan = planRequestApproval(
       request.profile,
       profile,
       request.principal.email ?? request.requester,
+      request.renews ? await renewedRequest(deps, request.renews) : null,
     );
     return {
       valid: true,
@@ -42,4 +44,12 @@ export async function validateRequest(
       reason: `${error.code}: ${error.message}`,
     };
   }
+}
+
+/** The request the renewed certificate was issued for; CERT_NOT_FOUND (a policy answer) if gone. */
+async function renewedRequest(deps: StepDependencies, serial: string) {
+  const record = await deps.repository.getCertificate(serial);
+  if (!record)
+    throw new PkiError("CERT_NOT_FOUND", `The renewed certificate ${serial} is not recorded.`);
+  return { requestId: record.requestId };
 }
