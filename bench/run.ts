@@ -16,6 +16,9 @@
  *             cryptography's load_der_x509_crl + get_revoked_certificate_by_serial_number over the
  *             same CRL, run by Debian's /usr/bin/python3 with its python3-cryptography, else by
  *             python3 on PATH (skipped without either: apt-get install -y python3-cryptography)
+ *   inventory the certificate inventory's CSV export of 100k records (time, peak RSS) through
+ *             the streaming API route, next to the same rows collected in memory first and to
+ *             aws dynamodb query | jq @csv over the same dynalite table (skipped without them)
  *   lambdas   every Lambda entry point (each src/lambda file exporting `handler`) bundled as
  *             SST 4 deploys it (esbuild, ESM, minified, AWS SDK included): size, gzip size and
  *             cold module init in a fresh Node.js process, next to a minimal Hono + DynamoDB
@@ -23,6 +26,7 @@
  */
 import { authorizer } from "./authorizer-section.ts";
 import { crl } from "./crl-section.ts";
+import { inventory } from "./inventory-section.ts";
 import { issuance } from "./issuance-section.ts";
 import { lambdas } from "./lambdas-section.ts";
 import { local } from "./local-section.ts";
@@ -35,6 +39,7 @@ const sections: Record<string, () => Promise<void>> = {
   revocation,
   authorizer,
   lambdas,
+  inventory,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen) {

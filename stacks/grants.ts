@@ -13,7 +13,8 @@ export type TableAction =
   | "dynamodb:PutItem"
   | "dynamodb:UpdateItem"
   | "dynamodb:DeleteItem"
-  | "dynamodb:Query";
+  | "dynamodb:Query"
+  | "dynamodb:BatchGetItem";
 
 /** Key patterns in the private bucket (IAM resource suffixes after `<bucket arn>/`). */
 export type ObjectPattern =
@@ -76,7 +77,9 @@ const DELETE: TableAction = "dynamodb:DeleteItem";
 export const functionGrants = {
   /** The REST API and the pages (signing out deletes the browser's session: Delete). */
   Api: {
-    table: [GET, PUT, UPDATE, DELETE],
+    // Query and BatchGetItem on the table: a requester's inventory reads their own view
+    // partitions, then the records they name (docs/dynamodb.md).
+    table: [GET, PUT, UPDATE, DELETE, "dynamodb:Query", "dynamodb:BatchGetItem"],
     tableIndex: true,
     // The chain (/v1/ca) and the CRL (/v1/crl); the Router serves the published objects
     // (/crl/…, /ca/…, /truststore.pem) from the bucket itself.
@@ -142,6 +145,17 @@ export const functionGrants = {
     table: [GET, UPDATE],
     tableIndex: true,
     startExecution: true,
+    putEvents: true,
+  },
+  /**
+   * The daily expiry reminders: certificates near or past expiry from the inventory (Query on
+   * the index); each mail and event claimed once (Update; Get when the claim is taken; Delete
+   * gives it back after a failed send); the requester's status link (Update); SES; PutEvents.
+   */
+  ExpiryReminders: {
+    table: [GET, UPDATE, DELETE],
+    tableIndex: true,
+    sendMail: true,
     putEvents: true,
   },
   /**

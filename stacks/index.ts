@@ -10,6 +10,7 @@ import { crlPublication, crlQueues } from "./crl.ts";
 import { mailSending } from "./email.ts";
 import { enforcement } from "./enforcement.ts";
 import { eventBus } from "./events.ts";
+import { expiryReminders } from "./expiry.ts";
 import type { FunctionContext } from "./functions.ts";
 import { type FunctionName, functionGrants } from "./grants.ts";
 import { identity } from "./identity.ts";
@@ -70,6 +71,7 @@ export function deployPki(d: Deployment = deployment($app)) {
   );
   const crl = crlPublication(ctx, context, bus, queues);
   const sweep = requestSweeper(ctx, context, flow.stateMachine.arn);
+  const expiry = expiryReminders(ctx, context);
   const subscribed = subscribers(ctx, bus, failures);
   const bootstrap = caBootstrapFunction(ctx);
   const gates = enforcement(ctx, context, bus);
@@ -80,6 +82,7 @@ export function deployPki(d: Deployment = deployment($app)) {
     Api: apiFunction,
     CrlPublisher: crl.publisher,
     RequestSweeper: sweep.sweeper,
+    ExpiryReminders: expiry.reminders,
     RequesterMail: subscribed.requesterMail,
     AuditTrail: subscribed.auditTrail,
     CaBootstrap: bootstrap,

@@ -212,6 +212,28 @@ describe("IAM conformance of the synthesized deployment", () => {
     assert.ok((offline.events.queues.get(failures) ?? []).length >= 1);
   });
 
+  test("the inventory answers from the index and from the requester's own views", () => {
+    for (const [name, res] of Object.entries(facts.inventory)) {
+      assert.equal(res.status, 200, `${name}: ${res.body}`);
+    }
+    const items = (body: string) =>
+      (JSON.parse(body) as { items: { serial: string; requestedBy: string }[] }).items;
+    // The approved certificate (revoked only later): in everyone's and in its requester's.
+    const serial = facts.revokedSerial;
+    assert.ok(items(facts.inventory.all.body).some((i) => i.serial === serial));
+    const own = items(facts.inventory.own.body);
+    assert.ok(
+      own.some((i) => i.serial === serial),
+      facts.inventory.own.body,
+    );
+    assert.ok(
+      own.every((i) => i.requestedBy.includes("ci@example.com")),
+      facts.inventory.own.body,
+    );
+    const exported = facts.inventory.exported.body.trim().split("\n");
+    assert.equal(exported.length, own.length, facts.inventory.exported.body);
+  });
+
   test("a revocation whose event is never delivered reaches the CRL through the schedule", () => {
     const { lostEvent } = facts;
     assert.equal(lostEvent.revoke.status, 200, lostEvent.revoke.body);
@@ -251,6 +273,38 @@ describe("IAM conformance of the synthesized deployment", () => {
       serviceAttempts.some((a) => a.principal === schedule && a.resource === sweeper.arn),
       "the schedule invoked the sweeper",
     );
+  });
+
+  test("the expiry schedule mails a reminder once, the one SES refused on the retry", () => {
+    const { expiry } = facts;
+    // SES refused the requester's mail: the run failed (so Lambda retries it) ...
+    assert.match(expiry.firstRun, /expiry reminder\(s\) failed/);
+    // ... and the retry sent it, once: the 7-day reminder, five days from notAfter.
+    assert.deepEqual(
+      expiry.retry.mailed.map((m) => [m.to, m.reminder]),
+      [["dev@example.com", 7]],
+    );
+    assert.deepEqual(expiry.third.mailed, []);
+    assert.equal(expiry.third.alreadySent, 1);
+    assert.deepEqual(expiry.mails, [
+      "dev@example.com Certificate expires in 7 days: CN=stranded.example.internal",
+    ]);
+    const fn = offline.deployment.fn("ExpiryReminders");
+    const asked = offline
+      .callLog("ExpiryReminders")
+      .flatMap((c) => c.requests.map((r) => r.action));
+    for (const action of [
+      "dynamodb:Query",
+      "dynamodb:GetItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "ses:SendEmail",
+      "events:PutEvents",
+    ]) {
+      assert.ok(asked.includes(action), `${action}, not in:\n${asked.join("\n")}`);
+    }
+    const schedule = offline.deployment.role("ExpiryRemindersScheduleRole").arn;
+    assert.ok(serviceAttempts.some((a) => a.principal === schedule && a.resource === fn.arn));
   });
 
   test("the sync's schedule kept each gate on the published CRL and bundle, at their versions", () => {

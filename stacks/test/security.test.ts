@@ -125,6 +125,7 @@ describe("who may do what, synthesized offline", () => {
         ["WorkflowRole", ["states.amazonaws.com"]],
         ["CrlScheduleRole", ["scheduler.amazonaws.com"]],
         ["RequestSweeperScheduleRole", ["scheduler.amazonaws.com"]],
+        ["ExpiryRemindersScheduleRole", ["scheduler.amazonaws.com"]],
         // Lambda@Edge runs the function in every edge Region as edgelambda (SST's OAC signer).
         ["RouterEdgeFunctionRole", ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]],
       ]);
@@ -152,7 +153,11 @@ describe("who may do what, synthesized offline", () => {
         StringEquals: { "aws:SourceAccount": [ACCOUNT] },
         ArnLike: { "aws:SourceArn": [stateMachine] },
       });
-      for (const schedule of ["CrlScheduleRole", "RequestSweeperScheduleRole"]) {
+      for (const schedule of [
+        "CrlScheduleRole",
+        "RequestSweeperScheduleRole",
+        "ExpiryRemindersScheduleRole",
+      ]) {
         assert.deepEqual(
           trustOf(d, schedule).Condition,
           {
@@ -206,7 +211,12 @@ describe("who may do what, synthesized offline", () => {
       [[["states:StartExecution"], [dev.stateMachine().arn]]],
     );
     // The API mails only an admin's resend of a request's approval mails.
-    assert.deepEqual(holders("ses:"), ["Api", "RequestApproval", "RequesterMail"]);
+    assert.deepEqual(holders("ses:"), [
+      "Api",
+      "ExpiryReminders",
+      "RequestApproval",
+      "RequesterMail",
+    ]);
     // No role policy mentions the CA key: its key policy is the only grant on it.
     assert.deepEqual(holders("kms:"), []);
     // Only the CA function may write the CA chain every signature depends on.

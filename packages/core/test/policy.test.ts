@@ -32,6 +32,7 @@ import {
   validityWindow,
   withinDomain,
 } from "../src/policy/evaluate.ts";
+import { renewalPolicyOf, renewalWindow } from "../src/renewal/policy.ts";
 import type { SigningAlgorithm } from "../src/signer/algorithms.ts";
 import { textToIp } from "../src/x509/general-names.ts";
 import {
@@ -1040,6 +1041,47 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
   const sans = (subjectAltNames: JsonObject) => profile({ subjectAltNames });
 
   const cases: [string, JsonObject, string][] = [
+    // renewal, owners, expiry reminders
+    [
+      "a renewal approval that is neither again nor inherit",
+      profile({ renewal: { approval: "never" } }),
+      'profiles.test.renewal.approval: renewal.approval must be "again" or "inherit"',
+    ],
+    [
+      "a renewal window opening past the end of the lifetime",
+      profile({ renewal: { window: { startFraction: 1.5 } } }),
+      "profiles.test.renewal.window.startFraction: renewal.window.startFraction must be between 0 and 1",
+    ],
+    [
+      "negative grace days",
+      profile({ renewal: { window: { graceDays: -1 } } }),
+      "profiles.test.renewal.window.graceDays: renewal.window.graceDays must not be negative",
+    ],
+    [
+      "an unknown renewal setting",
+      profile({ renewal: { renewEarly: true } }),
+      'profiles.test.renewal: unknown field "renewEarly"',
+    ],
+    [
+      "an owner that is not an address",
+      profile({ owners: ["platform team"] }),
+      'profiles.test.owners.0: "platform team" is not an email address',
+    ],
+    [
+      "a reminder day repeated",
+      { notifications: { expiryReminderDays: [7, 30, 7] } },
+      "notifications.expiryReminderDays: notifications.expiryReminderDays must not repeat a day",
+    ],
+    [
+      "a reminder at zero days",
+      { notifications: { expiryReminderDays: [0] } },
+      "notifications.expiryReminderDays.0: notifications.expiryReminderDays must hold days from 1 to 3650",
+    ],
+    [
+      "a fractional reminder day",
+      { notifications: { expiryReminderDays: [1.5] } },
+      "notifications.expiryReminderDays.0: notifications.expiryReminderDays must hold whole numbers of days",
+    ],
     // approval
     [
       "quorum greater than the number of approvers",
@@ -1280,7 +1322,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "an unknown top-level key",
       { profile: {} },
-      'unknown field "profile": allowed fields are $schema, publicBaseUrl, ca, api, mail, crl, aws, enforcement, identity, profiles',
+      'unknown field "profile": allowed fields are $schema, publicBaseUrl, ca, api, mail, crl, notifications, aws, enforcement, identity, profiles',
     ],
     [
       "publicBaseUrl with a trailing slash",
@@ -1409,7 +1451,7 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     assertPkiError(
       () => parseConfig(null),
       "CONFIG_INVALID",
-      "configuration: expected an object with the fields $schema, publicBaseUrl, ca, api, mail, crl, aws, enforcement, identity, profiles, not null",
+      "configuration: expected an object with the fields $schema, publicBaseUrl, ca, api, mail, crl, notifications, aws, enforcement, identity, profiles, not null",
     );
     assertPkiError(() => parseConfig([]), "CONFIG_INVALID", "ca is required; profiles is required");
     assertPkiError(() => parseConfig("{}"), "CONFIG_INVALID", "configuration: expected an object");
@@ -1515,5 +1557,46 @@ describe("configuration: publicBaseUrl", () => {
   test("a parsed configuration parses again to the same (no field of its own is added)", () => {
     const config = parseConfig(shipped());
     assert.deepEqual(parseConfig(JSON.parse(JSON.stringify(config))), config);
+  });
+});
+
+describe("configuration: renewal and expiry-reminder settings", () => {
+  test("defaults: reminders at 30, 7 and 1 days; renewal inherits automatic approval, asks manual approvers again", () => {
+    assert.deepEqual(shipped.notifications.expiryReminderDays, [30, 7, 1]);
+    assert.deepEqual(shipped.profiles.client!.owners, []);
+    const client = renewalPolicyOf(shipped.profiles.client!);
+    const server = renewalPolicyOf(shipped.profiles.server!);
+    assert.equal(client.approval, "inherit");
+    assert.equal(server.approval, "again");
+    assert.deepEqual(
+      { ...server, approval: undefined },
+      {
+        approval: undefined,
+        startFraction: 2 / 3,
+        graceDays: 0,
+        reuseKey: false,
+        revokeSuperseded: false,
+      },
+    );
+  });
+
+  test("reminder days are kept largest first; the window opens at its fraction and closes after the grace", () => {
+    const raw = JSON.parse(readFileSync(shippedPath, "utf8"));
+    raw.notifications = { expiryReminderDays: [1, 60, 14] };
+    raw.profiles.server.renewal = {
+      approval: "inherit",
+      window: { startFraction: 0.5, graceDays: 3 },
+    };
+    const config = parseConfig(raw);
+    assert.deepEqual(config.notifications.expiryReminderDays, [60, 14, 1]);
+    const policy = renewalPolicyOf(config.profiles.server!);
+    assert.equal(policy.approval, "inherit");
+    assert.deepEqual(
+      renewalWindow("2030-01-01T00:00:00.000Z", "2030-01-11T00:00:00.000Z", policy),
+      {
+        opensAt: "2030-01-06T00:00:00.000Z",
+        closesAt: "2030-01-14T00:00:00.000Z",
+      },
+    );
   });
 });

@@ -65,6 +65,13 @@ const cert: CertificateView = {
   notAfter: "2027-02-20T10:00:00.000Z",
   status: "valid",
   revocation: null,
+  renews: null,
+  renewedBy: null,
+  renewal: {
+    opensAt: "2027-01-20T10:00:00.000Z",
+    closesAt: "2027-02-20T10:00:00.000Z",
+    approval: "again",
+  },
   pem: PEM,
   chainPem: CHAIN,
 };
@@ -98,8 +105,15 @@ function fake(options: Partial<Parameters<typeof createApi>[0]> & { crlPublished
       const created = key !== "seen";
       return { request: view, created, statusToken: created ? "T".repeat(43) : null };
     },
+    // Renewal is tested on the real services (renewal.test.ts, local-renew.test.ts).
+    renew: async () => {
+      throw new PkiError("RENEWAL_NOT_ALLOWED");
+    },
     getRequest: async (id) => (id === "req1" ? view : undefined),
     getCertificate: async (serial) => (serial === "0a1b" ? cert : undefined),
+    // The inventory's routes are tested on the real services (inventory-api.test.ts).
+    certificateInventory: async () => ({ items: [], next: null }),
+    exportCertificateInventory: async function* () {},
     getApproval: async (_id, token) => {
       if (token === "used") throw new PkiError("APPROVAL_ALREADY_DECIDED", "Decided at 10:00.");
       if (token === "old") throw new PkiError("APPROVAL_EXPIRED");

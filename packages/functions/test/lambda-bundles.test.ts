@@ -115,6 +115,8 @@ const expectedClients: Record<string, readonly string[]> = {
     "sso-oidc",
     "sts",
   ],
+  // The daily expiry reminders: the inventory and its claims, the mails, the events.
+  "expiry-reminders": ["dynamodb", "eventbridge", "sesv2"],
   // Reads CloudTrail events from its rule; announces drift.
   "enforcement-drift": ["eventbridge"],
   // Reads the CRL and bundle from s3:// URLs when given those.

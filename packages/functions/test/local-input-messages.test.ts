@@ -29,7 +29,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 const SUBMIT_FIELDS = "csr, email, profile, comment, validityDays";
 const CONFIG_FIELDS =
-  "$schema, publicBaseUrl, ca, api, mail, crl, aws, enforcement, identity, profiles";
+  "$schema, publicBaseUrl, ca, api, mail, crl, notifications, aws, enforcement, identity, profiles";
 
 describe("JSON bodies and queries of the API", () => {
   let s: Running;

@@ -11,6 +11,7 @@ import { alert } from "./html/components.ts";
 import { layout } from "./html/layout.ts";
 import { makeKit, renderSafely } from "./kit.ts";
 import { approvalRoutes } from "./routes/approval.ts";
+import { myCertificateRoutes } from "./routes/my-certificates.ts";
 import { operatorRequestRoutes } from "./routes/operator-request.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { requestRoutes } from "./routes/request.ts";
@@ -59,6 +60,7 @@ export const PAGE_PATHS = [
   "/sign-in",
   "/sign-out",
   "/auth/*",
+  "/certificates",
   "/operators",
   "/operators/*",
   "/assets/*",
@@ -108,6 +110,7 @@ export function createPages(options: PagesOptions): Pages {
   app.route("/", signInRoutes(kit));
   app.route("/", operatorRoutes(kit));
   app.route("/", operatorRequestRoutes(kit));
+  app.route("/", myCertificateRoutes(kit));
 
   return { app, errorPage: plainPage };
 }

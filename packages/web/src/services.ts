@@ -23,6 +23,7 @@ export type WebServices = Pick<
   | "signOut"
   | "listRequests"
   | "listCertificates"
+  | "certificateInventory"
   | "searchRequests"
   | "revokeCertificate"
   | "approvalProgress"

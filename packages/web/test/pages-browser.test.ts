@@ -495,4 +495,55 @@ describe("the pages in Chromium", () => {
     assert.match(verdict.output, /certificate revoked/);
     assertNoProblems(operator);
   });
+
+  test("the certificate inventory: filters, and what ends soon marked in words", async () => {
+    // A client certificate for ten days (the profile approves automatically): it ends soon.
+    const res = await fetch(`${origin}/v1/requests`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${requesterKey}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        csr: ecCsrFor(work, "soon.example.internal").toString("utf8"),
+        email: "dev@example.com",
+        profile: "client",
+        validityDays: 10,
+      }),
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    const { id } = (await res.json()) as { id: string };
+    await waitForStatus(service, id, "issued", 20_000);
+
+    const operator = await newBrowserContext();
+    const page = await operator.context.newPage();
+    await signIn(page, service.key, "/operators/certificates");
+    const soon = page.locator("tr.row-expiring", { hasText: "soon.example.internal" });
+    await soon.getByText(/^Expires in (9|10) days$/).waitFor();
+    await checkPage(page, "inventory");
+
+    // Filtered to what ends within 30 days, by the form alone.
+    await page.getByLabel("Expiring within (days)").fill("30");
+    await page.getByLabel("Status").selectOption("valid");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(`${origin}/operators/certificates?status=valid**within=30`);
+    const listed = await page.locator("table.inventory tbody tr").allInnerTexts();
+    assert.ok(listed.length >= 1);
+    assert.ok(
+      listed.every((row) => /Expires (in \d+ days?|today)/.test(row)),
+      listed.join("\n"),
+    );
+    await checkPage(page, "inventory-expiring");
+    assertNoProblems(operator);
+
+    // The requester's own inventory, from the main navigation; a row opens its request page.
+    const requester = await newBrowserContext();
+    const own = await requester.context.newPage();
+    await signIn(own, requesterKey, "/");
+    await own.getByRole("link", { name: "My certificates" }).click();
+    await own.waitForURL(`${origin}/certificates`);
+    const mine = own.locator("tr.row-expiring", { hasText: "soon.example.internal" });
+    await mine.getByText(/^Expires in (9|10) days$/).waitFor();
+    await checkPage(own, "my-certificates");
+    await mine.getByRole("link").click();
+    await own.waitForURL(`${origin}/requests/${id}`);
+    assertNoProblems(requester);
+  });
 });

@@ -27,6 +27,7 @@ import { generateKey, LocalSigner } from "../../../packages/core/src/signer/loca
 import { parseNameText } from "../../../packages/core/src/x509/name.ts";
 import { ecCsrFor } from "../../../packages/core/test/support/openssl.ts";
 import type { Envelope } from "./event-routing.ts";
+import { type ExpiryFacts, remindOfExpiry } from "./expiring-certificate.ts";
 import type {
   HttpRequest,
   HttpResponse,
@@ -59,6 +60,8 @@ export interface LifecycleFacts {
     execution: { status: string; state: string };
     status: string;
   };
+  /** The expiry reminders' schedule on a certificate five days from expiry. */
+  readonly expiry: ExpiryFacts;
   /** What the CA function answered the operator. */
   readonly operator: Record<"csr" | "import" | "show", Record<string, unknown>>;
   readonly certificatePem: string;
@@ -80,6 +83,8 @@ export interface LifecycleFacts {
   readonly pages: Awaited<ReturnType<typeof browse>>;
   readonly mails: StoredMail[];
   readonly keys: Record<"created" | "listed" | "revoked", HttpResponse>;
+  /** The certificate listing and export, as an admin and as the requester. */
+  readonly inventory: Record<"all" | "own" | "exported", HttpResponse>;
   /** The CloudTrail events put on the default bus, by event id, and what our bus then carried. */
   readonly drift: {
     readonly byAdmin: string;
@@ -178,6 +183,7 @@ export async function runLifecycle(
   const executionBefore = d.workflow.engine.describeExecution(strandedId) !== undefined;
   const sweep = await d.runSchedule<{ examined: number; started: string[] }>("RequestSweeper");
   const strandedRun = await finished(strandedId);
+  const expiry = await remindOfExpiry(d, strandedId, "7e57e0e0e0e0e0e0");
   // A disabled key: the request fails, its signing claim is released, the failure recorded.
   d.kms.failNextSign("KMSInvalidStateException");
   const doomed = await submit("client", "doomed.example.internal");
@@ -226,6 +232,13 @@ export async function runLifecycle(
     headers: { ...admin, accept: "application/pem-certificate-chain" },
   });
   const caPem = (await http("/v1/ca")).body;
+  const requester = { authorization: `Bearer ${requesterKey}` };
+  const inventory = {
+    // Everyone's, from the index; a requester's own, from their views and the records named.
+    all: await http("/v1/certificates", { query: "status=valid", headers: admin }),
+    own: await http("/v1/certificates", { headers: requester }),
+    exported: await http("/v1/certificates/export", { query: "format=jsonl", headers: requester }),
+  };
 
   const pages = await browse(http, adminKey, approved);
 
@@ -304,6 +317,7 @@ export async function runLifecycle(
       execution: { status: strandedRun.status, state: strandedRun.state },
       status: String((await view(strandedId)).status),
     },
+    expiry,
     operator,
     certificatePem,
     caPem,
@@ -314,6 +328,7 @@ export async function runLifecycle(
     pages,
     mails: await d.mails(),
     keys: { ...keys, revoked: revokedKey },
+    inventory,
     drift: {
       ...drift,
       announced: d.events.published.filter((e) => e["detail-type"] === "enforcement.drift"),

@@ -7,8 +7,11 @@
  */
 import { createHash } from "node:crypto";
 import { PkiError } from "../errors.ts";
-import { inventorySortKey } from "../store/dynamo-certificates.ts";
-import type { CertificateRecord, Page } from "../store/request-repository.ts";
+import {
+  type CertificateRecord,
+  inventorySortKey,
+  type Page,
+} from "../store/request-repository.ts";
 import { DEFAULT_PAGE_LIMIT, expiryRange, type InventoryFilter, matches } from "./filter.ts";
 
 /** Whose certificates: everyone's, or those listed under any of these visibility keys. */

@@ -48,6 +48,22 @@ const Text = (name: string, max: number) =>
     v.maxLength(max, `${name} must be at most ${max} characters`),
   );
 
+export const WINDOW_OUT_OF_ORDER = "expiresAfter must be earlier than expiresBefore";
+
+/** Whether an expiry window's ends, where both are given, are in order. */
+export function windowInOrder<
+  T extends {
+    readonly expiresBefore?: string | undefined;
+    readonly expiresAfter?: string | undefined;
+  },
+>(query: T): boolean {
+  return (
+    query.expiresBefore === undefined ||
+    query.expiresAfter === undefined ||
+    query.expiresAfter < query.expiresBefore
+  );
+}
+
 /** The listing's query: every value a string, as it arrives in a URL. */
 export const InventoryQuerySchema = v.pipe(
   v.strictObject({
@@ -75,13 +91,7 @@ export const InventoryQuerySchema = v.pipe(
       v.pipe(v.string(), v.maxLength(1024, "cursor is not one this listing gave out")),
     ),
   }),
-  v.check(
-    (q) =>
-      q.expiresBefore === undefined ||
-      q.expiresAfter === undefined ||
-      q.expiresAfter < q.expiresBefore,
-    "expiresAfter must be earlier than expiresBefore",
-  ),
+  v.check(windowInOrder, WINDOW_OUT_OF_ORDER),
 );
 
 export type InventoryQuery = v.InferOutput<typeof InventoryQuerySchema>;

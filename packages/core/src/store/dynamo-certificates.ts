@@ -15,19 +15,15 @@ import { type RequestPrincipal, visibilityKeys } from "../identity/principal.ts"
 import type { Item } from "./dynamo-access.ts";
 import type { RequestTableContext } from "./dynamo-request-context.ts";
 import { key } from "./dynamo-request-items.ts";
-import type {
-  CertificateRecord,
-  NewCertificateRecord,
-  PutCertificateResult,
+import {
+  type CertificateRecord,
+  inventorySortKey,
+  type NewCertificateRecord,
+  type PutCertificateResult,
 } from "./request-repository.ts";
 
 /** gsi1's partition holding every certificate record. */
 export const ALL_CERTIFICATES = "CERTS";
-
-/** Where records sort in the inventory: by notAfter, then serial (unique). */
-export function inventorySortKey(record: Pick<CertificateRecord, "notAfter" | "serial">): string {
-  return `${record.notAfter}#${record.serial}`;
-}
 
 /** The partition of a visibility key's view items. */
 export function viewPartition(visibilityKey: string): string {

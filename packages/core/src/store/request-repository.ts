@@ -381,6 +381,14 @@ export interface NewCertificateRecord {
   readonly renews: string | null;
 }
 
+/**
+ * Where a record sorts in the inventory (inventory/): by notAfter, then serial (unique). ISO
+ * 8601 instants of one form sort as text in time order.
+ */
+export function inventorySortKey(record: Pick<CertificateRecord, "notAfter" | "serial">): string {
+  return `${record.notAfter}#${record.serial}`;
+}
+
 export interface CertificateRecord extends NewCertificateRecord {
   readonly issuedAt: string;
   /** The serial of the certificate that renewed this one, once stored; then no reminders. */

@@ -7,6 +7,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type * as v from "valibot";
 import { type ApiEnv, callerCheck } from "./caller.ts";
+import { expiryRoutes, type RunExpiryReminders } from "./expiry-routes.ts";
 import {
   crlCa,
   jsonBody,
@@ -18,9 +19,11 @@ import {
   serialParam,
   wantsHtml,
 } from "./http.ts";
+import { inventoryRoutes } from "./inventory-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { problem, problemResponse, toProblem } from "./problem.ts";
 import { type RateLimit, RateLimiter } from "./rate-limit.ts";
+import { renewalRoutes } from "./renewal-routes.ts";
 import {
   ApiKeyId,
   CreateApiKeyBody,
@@ -42,8 +45,12 @@ export interface ApiOptions {
   readonly clientAddress: (c: Context) => string;
   /** Called with every unexpected error (the response is a bare 500 problem). */
   readonly onUnexpectedError?: (error: unknown, c: Context) => void;
+  /** Where responses are buffered whole (Lambda), the most an export may hold. */
+  readonly exportLimitBytes?: number;
   /** The browser pages (packages/web), served on this origin beside the API. */
   readonly pages?: Pages;
+  /** Runs the expiry reminders now (local service; on AWS they have their own schedule). */
+  readonly expiryReminders?: RunExpiryReminders;
 }
 
 export function createApi(options: ApiOptions) {
@@ -223,6 +230,9 @@ export function createApi(options: ApiOptions) {
     return c.json(await services.resendApprovalMails(id, c.get("caller")!));
   });
 
+  inventoryRoutes(app, services, caller, { exportLimitBytes: options.exportLimitBytes });
+  expiryRoutes(app, options.expiryReminders, caller);
+
   app.get("/v1/certificates/:serial", caller("signed-in"), async (c) => {
     const serial = serialParam(c);
     const cert = await services.getCertificate(serial, c.get("caller")!);
@@ -263,6 +273,8 @@ export function createApi(options: ApiOptions) {
         );
     }
   });
+
+  renewalRoutes(app, services, caller);
 
   app.post("/v1/certificates/:serial/revoke", caller(["admin"]), async (c) => {
     const serial = serialParam(c);

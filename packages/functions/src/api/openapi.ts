@@ -3,9 +3,12 @@
  * same valibot schemas the routes validate with, so the document cannot drift from them.
  */
 import { crlCas } from "@spca/core/crl/ca-choice";
+import { InventoryQuerySchema } from "@spca/core/inventory/filter";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type * as v from "valibot";
+import { ExportQuery } from "./inventory-routes.ts";
 import { apiErrorCodes } from "./problem.ts";
+import { RenewBody } from "./renewal-routes.ts";
 import { CreateApiKeyBody, DecisionBody, RevokeBody, SubmitRequestBody } from "./schemas.ts";
 
 // Transforms (trim) have no JSON Schema form; the document describes the accepted input.
@@ -34,6 +37,38 @@ const crlCaProblems = {
   "503": problemResponse("CRL_NOT_PUBLISHED: no CRL has been published yet"),
 };
 
+const inventoryWords: Readonly<Record<string, string>> = {
+  status: "valid (not expired, not revoked), revoked, or expired",
+  requester: "The requester's address (case and +tags ignored) or a principal id",
+  ca: "The issuing CA's id",
+  q: "Text within the subject or a SAN, case ignored",
+  expiresBefore: "notAfter before this date or instant (ISO 8601, with its offset)",
+  expiresAfter: "notAfter at or after this date or instant (ISO 8601, with its offset)",
+  limit: "Certificates per page, 1 to 500 (default 50)",
+  cursor: "The previous page's next, with the same filters",
+  format: "csv (RFC 4180, a header line first) or jsonl (one JSON object per line)",
+};
+
+/** Query parameters from the schema the route parses with; each may be given once. */
+function queryParameters(s: v.GenericSchema) {
+  const json = schema(s) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: "query",
+    required: json.required?.includes(name) ?? false,
+    ...(inventoryWords[name] ? { description: inventoryWords[name] } : {}),
+    schema: property,
+  }));
+}
+
+const inventoryProblems = {
+  "400": problemResponse(
+    "QUERY_INVALID: an unknown, repeated or malformed parameter (the detail names it); PAGE_CURSOR_INVALID: a cursor not given out for these filters",
+  ),
+  "401": problemResponse("Missing or invalid API key or access token"),
+  "403": problemResponse("The caller has no role"),
+};
+
 let cached: unknown;
 
 export function openApiDocument(): unknown {
@@ -54,6 +89,7 @@ export function openApiDocument(): unknown {
         Decision: schema(DecisionBody),
         CreateApiKey: schema(CreateApiKeyBody),
         Revoke: schema(RevokeBody),
+        Renew: schema(RenewBody),
         Problem: {
           type: "object",
           required: ["type", "title", "status", "code"],
@@ -147,6 +183,52 @@ export function openApiDocument(): unknown {
           },
         },
       },
+      "/v1/expiry-reminders/run": {
+        post: {
+          summary:
+            "Run the expiry-reminder job now (admin; pki expiry run): mails the reminder due for each certificate near or just past expiry that was neither renewed nor revoked, to the requester and the profile's owners, and announces certificate.expiring / certificate.expired. Safe to repeat: every reminder is sent once, whoever runs the job. The local service serves it; on AWS the job runs on its daily schedule and this answers 404.",
+          security: [{ apiKey: [] }],
+          responses: {
+            "200": {
+              description:
+                '{ ranAt, checked, due, mailed: [{ serial, requestId, reminder, to }], alreadySent, inProgress: [...], published: [...], failed: [{ ..., error }] }; reminder is the threshold in days or "expired"',
+            },
+            "401": problemResponse("Missing or invalid API key or access token"),
+            "403": problemResponse("The caller is not an admin"),
+            "404": problemResponse("The job is not run through this API (AWS: its own schedule)"),
+          },
+        },
+      },
+      "/v1/certificates": {
+        get: {
+          summary:
+            "The certificate inventory, soonest to expire first: requesters see their own and their shared groups', approvers, auditors and admins everyone's. A page may hold fewer than limit; follow next until it is null.",
+          security: [{ apiKey: [] }],
+          parameters: queryParameters(InventoryQuerySchema),
+          responses: {
+            "200": {
+              description:
+                "{ items: [{ serial, status, subject, sans, profile, requester, requestedBy, caId, notBefore, notAfter, issuedAt, requestId, renews, renewedBy, revokedAt, revocationReason }], next }",
+            },
+            ...inventoryProblems,
+          },
+        },
+      },
+      "/v1/certificates/export": {
+        get: {
+          summary:
+            "Every certificate of the inventory that matches the filters, streamed as CSV or JSON Lines (the fields of a listing's items)",
+          security: [{ apiKey: [] }],
+          parameters: queryParameters(ExportQuery),
+          responses: {
+            "200": {
+              description: "An attachment: certificates-<date>.csv or .jsonl",
+              content: { "text/csv": {}, "application/jsonl": {} },
+            },
+            ...inventoryProblems,
+          },
+        },
+      },
       "/v1/certificates/{serial}": {
         get: {
           summary: "A certificate: PEM, chain (?chain=true), DER or JSON by Accept",
@@ -236,6 +318,38 @@ export function openApiDocument(): unknown {
           responses: {
             "200": { description: "The revoked key" },
             "404": problemResponse("Unknown key id"),
+          },
+        },
+      },
+      "/v1/certificates/{serial}/renew": {
+        post: {
+          summary:
+            "Renew a certificate (its requester or an admin): a new CSR for the same profile and a subset of its names, within the profile's renewal window (the certificate's JSON gives renewal.opensAt and closesAt). Under renewal.approval inherit the original approval stands; under again the approvers decide anew. The new certificate records the serial it renews.",
+          security: [{ apiKey: [] }],
+          parameters: [
+            { name: "serial", in: "path", required: true, schema: { type: "string" } },
+            { name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 255 } },
+          ],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Renew" } } },
+          },
+          responses: {
+            "202": { description: "Accepted: { id, status, renews, links: { self, page } }" },
+            "200": { description: "Replay of an Idempotency-Key: the first renewal's request" },
+            "400": problemResponse("Invalid serial or body"),
+            "401": problemResponse("Missing or invalid API key or access token"),
+            "403": problemResponse(
+              "RENEWAL_NOT_ALLOWED: the caller is neither the certificate's requester nor an admin",
+            ),
+            "404": problemResponse("Unknown serial, or a certificate the caller may not read"),
+            "409": problemResponse(
+              "RENEWAL_OUTSIDE_WINDOW (the detail names the window), RENEWAL_CERT_REVOKED, RENEWAL_SUPERSEDED (renew the successor)",
+            ),
+            "415": problemResponse("Unsupported media type"),
+            "422": problemResponse(
+              "RENEWAL_NAMES_WIDENED (the detail names the extra names), RENEWAL_PROFILE_MISMATCH, RENEWAL_KEY_REUSED, or the CSR and policy codes of a submission",
+            ),
           },
         },
       },

@@ -14,6 +14,7 @@ export const apiErrorCodes = {
   UNSUPPORTED_MEDIA_TYPE: "The request body's media type is not accepted here.",
   NOT_ACCEPTABLE: "None of the accepted media types can be produced.",
   BODY_TOO_LARGE: "The request body is larger than the limit.",
+  EXPORT_TOO_LARGE: "The export is larger than one response may be here.",
   BODY_INVALID: "The request body is not valid.",
   QUERY_INVALID: "The query parameters are not valid.",
   UNAUTHENTICATED: "A valid API key or access token is required.",

@@ -5,6 +5,8 @@
  */
 import type { CrlCa } from "@spca/core/crl/ca-choice";
 import type { Principal } from "@spca/core/identity/principal";
+import type { InventoryFilter, InventoryQuery } from "@spca/core/inventory/filter";
+import type { InventoryRow } from "@spca/core/inventory/rows";
 import type {
   ApprovalView,
   CertificateView,
@@ -37,6 +39,17 @@ export interface SubmitInput {
   readonly validityDays?: number;
 }
 
+export interface RenewInput {
+  /** PEM text, as received. */
+  readonly csr: string;
+  /** If given, the renewed certificate's profile. */
+  readonly profile?: string | undefined;
+  /** The notification address; absent: the renewed certificate's. */
+  readonly email?: string | undefined;
+  readonly comment?: string | undefined;
+  readonly validityDays?: number | undefined;
+}
+
 export interface ApiKeyView {
   /** Public id: the first 16 hex digits of the key's SHA-256. */
   readonly id: string;
@@ -66,9 +79,33 @@ export interface ApiServices {
     /** The status page's link secret, for a new request only (it is stored hashed). */
     statusToken?: string | null;
   }>;
+  /**
+   * Renews certificate `serial` with a new CSR: a new request that renews it, answered like
+   * submit's. CERT_NOT_FOUND (also for another requester's), RENEWAL_* refusals, and the
+   * CSR and policy codes of a submission.
+   */
+  renew(
+    serial: string,
+    input: RenewInput,
+    caller: Principal,
+    idempotencyKey: string | undefined,
+  ): Promise<{ request: RequestView; created: boolean; statusToken?: string | null }>;
   /** Undefined also when `viewer` may not read it (not theirs, no shared group). */
   getRequest(id: string, viewer: Principal): Promise<RequestView | undefined>;
   getCertificate(serial: string, viewer: Principal): Promise<CertificateView | undefined>;
+  /**
+   * A page of the certificates `viewer` may read, in notAfter order; `next` continues it (with
+   * the same filters). PAGE_CURSOR_INVALID for a cursor not given out for these filters.
+   */
+  certificateInventory(
+    query: InventoryQuery,
+    viewer: Principal,
+  ): Promise<{ readonly items: readonly InventoryRow[]; readonly next: string | null }>;
+  /** Every certificate `viewer` may read that matches, in notAfter order, read lazily. */
+  exportCertificateInventory(
+    filter: InventoryFilter,
+    viewer: Principal,
+  ): AsyncIterable<InventoryRow>;
   /**
    * What the link's holder is asked to decide, also after the link was used or the request
    * moved on (`decided`, `status` say so). Throws APPROVAL_TOKEN_INVALID for a wrong token.

@@ -36,8 +36,11 @@ import {
 } from "./arguments.ts";
 import { aws } from "./aws-commands.ts";
 import { CaFunctionError } from "./aws-target.ts";
+import { certs } from "./certs.ts";
 import { crl } from "./crl.ts";
+import { EXPIRY_USAGE, expiry } from "./expiry.ts";
 import { openKeyStore, printCreatedKey } from "./keys.ts";
+import { RENEW_USAGE, renew } from "./renew.ts";
 import { requests } from "./requests.ts";
 import { runningService } from "./service-client.ts";
 import { refuseServiceFolder } from "./service-folder.ts";
@@ -78,6 +81,30 @@ Certificates
 
 While the local service runs on the data folder, revoke and crl go through its API (it
 republishes the CRL and tells the requester); issue and the CA commands wait for it to stop.
+
+Certificate inventory (through the running local service's API), soonest to expire first
+  pki certs list [--status valid|revoked|expired] [--profile P] [--requester EMAIL] [--ca ID]
+                 [--q TEXT] [--expires-before T] [--expires-after T] [--limit N] [--cursor C] [--json]
+                                                                a page as a table (or JSON); a next page
+                                                                is named by its --cursor
+  pki certs export --format csv|jsonl [--output FILE] [the same filters]
+                                                                every match, streamed to stdout or to FILE
+  --q: text in the subject or a SAN. T: a date (2027-01-31) or an instant with its offset
+  (2027-01-31T12:00:00Z); --expires-before is exclusive.
+
+Renewal (through the running local service's API)
+  ${RENEW_USAGE}
+                                                                a new key like the old one (or the same,
+                                                                --reuse-key, where the profile allows it),
+                                                                a CSR for the certificate's names; the new
+                                                                certificate and key replace the files (or
+                                                                go to --out-cert/--out-key) atomically
+  --daemon: keep it renewed: sleep until the renewal window opens, renew, retry failures with
+  backoff (1 s doubling to 5 min); SIGTERM or SIGINT stops it cleanly.
+
+Expiry reminders (through the running local service's API)
+  ${EXPIRY_USAGE}                                       run the daily reminder job now; print what it
+                                                                mailed (--json: the whole report)
 
 Requests (through the running local service's API)
   pki requests resend ID                                        new approval mails to every approver
@@ -121,6 +148,24 @@ const options = {
   owner: { type: "string" },
   label: { type: "string" },
   aws: { type: "boolean" },
+  // pki renew (renew.ts)
+  cert: { type: "string" },
+  key: { type: "string" },
+  "reuse-key": { type: "boolean" },
+  daemon: { type: "boolean" },
+  "out-cert": { type: "string" },
+  "out-key": { type: "string" },
+  // pki certs list|export (certs.ts)
+  status: { type: "string" },
+  requester: { type: "string" },
+  q: { type: "string" },
+  "expires-before": { type: "string" },
+  "expires-after": { type: "string" },
+  limit: { type: "string" },
+  cursor: { type: "string" },
+  json: { type: "boolean" },
+  format: { type: "string" },
+  output: { type: "string" },
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -250,6 +295,21 @@ export async function main(argv: string[]): Promise<number> {
       return keys(dataDir, sub, rest, values);
     case "requests":
       return requests(dataDir, sub, rest, processOutput.stdout);
+    case "expiry":
+      return expiry(dataDir, sub, rest, values, processOutput.stdout);
+    case "renew":
+      return renew(
+        dataDir,
+        [sub, ...rest].filter((x) => x !== undefined),
+        values,
+      );
+    case "certs":
+      return certs(sub, rest, values, {
+        service: () => runningService(dataDir),
+        dataDir,
+        stdout: process.stdout,
+        stderr: processOutput.stderr,
+      });
     case "inspect": {
       const [file] = expectArgs(
         [sub, ...rest].filter((x) => x !== undefined),

@@ -26,6 +26,8 @@ export interface ServiceClient {
   json<T>(method: string, path: string, body?: unknown, options?: CallOptions): Promise<T>;
   /** The raw body of a GET, for non-JSON answers (a DER CRL). */
   bytes(path: string, accept: string): Promise<Uint8Array>;
+  /** The body of a GET as it arrives, for answers too large to hold (exports). */
+  stream(path: string, accept: string): Promise<AsyncIterable<Uint8Array>>;
 }
 
 /** The service holding the data folder, or undefined when none runs. */
@@ -39,6 +41,17 @@ export function runningService(dataDir: string): ServiceClient | undefined {
     );
   }
   return serviceClient(info.api, info.adminKey);
+}
+
+/** The service answered with a problem: its status and code, for callers that tell them apart. */
+export class ServiceRefusal extends Error {
+  readonly status: number;
+  readonly code: string | undefined;
+  constructor(message: string, status: number, code: string | undefined) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
 }
 
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -116,8 +129,10 @@ export function serviceClient(api: string, adminKey: string): ServiceClient {
       res.status === 401
         ? " The admin key in runtime.json is no longer valid; stop the service to manage keys on the data folder directly."
         : "";
-    throw new Error(
+    throw new ServiceRefusal(
       `The local service at ${api} refused ${method} ${path}: ${res.status} ${problem.code ?? ""}: ${problem.detail ?? problem.title ?? text}.${hint}`,
+      res.status,
+      problem.code,
     );
   };
   return {
@@ -135,6 +150,10 @@ export function serviceClient(api: string, adminKey: string): ServiceClient {
     async bytes(path: string, accept: string): Promise<Uint8Array> {
       const res = await call("GET", path, { accept }, undefined, {});
       return new Uint8Array(await res.arrayBuffer());
+    },
+    async stream(path: string, accept: string): Promise<AsyncIterable<Uint8Array>> {
+      const res = await call("GET", path, { accept }, undefined, {});
+      return res.body ?? (async function* () {})();
     },
   };
 }

@@ -19,6 +19,8 @@ import { containerServices } from "./container.ts";
 import { logger, observed, stringField } from "./observability.ts";
 import { withViewerHeaders } from "./viewer-headers.ts";
 
+export const EXPORT_LIMIT_BYTES = 5 * 1024 * 1024;
+
 export function apiLambda(services: () => AwsServices) {
   // Built on the first invocation, when the environment has been checked.
   const build = () => {
@@ -31,6 +33,8 @@ export function apiLambda(services: () => AwsServices) {
       rateLimit: settings.config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
       onUnexpectedError,
+      // A buffered Lambda response is at most 6 MB; headers and the rest fit in what is left.
+      exportLimitBytes: EXPORT_LIMIT_BYTES,
       pages: createPages({
         services: registrationAuthority,
         publicBaseUrl: settings.config.publicBaseUrl,
@@ -56,12 +60,13 @@ export function apiLambda(services: () => AwsServices) {
   );
 }
 
-/** PEM and JSON go out as text; DER (application/pkix-cert, pkix-crl) as base64. */
+/** PEM, JSON, JSON Lines and CSV go out as text; DER (application/pkix-cert, pkix-crl) as base64. */
 function isContentTypeBinary(contentType: string): boolean {
   const type = contentType.split(";")[0]!.trim().toLowerCase();
   return !(
     type.startsWith("text/") ||
     type.endsWith("json") ||
+    type === "application/jsonl" ||
     type === "application/x-pem-file" ||
     type === "application/pem-certificate-chain"
   );

@@ -18,6 +18,8 @@ import { CrlPublisher } from "@spca/core/crl/publisher";
 import { startCrlRefreshTimer } from "@spca/core/crl/refresh-timer";
 import { isPkiError, PkiError } from "@spca/core/errors";
 import { InProcessEventBus } from "@spca/core/events/in-process-bus";
+import { runExpiryReminders } from "@spca/core/expiry/reminders";
+import { startExpiryReminderTimer } from "@spca/core/expiry/timer";
 import { backfillInventory } from "@spca/core/inventory/backfill";
 import { DynamoCertificateInventory } from "@spca/core/inventory/dynamo-inventory";
 import { SesMailer } from "@spca/core/notifications/ses-mailer";
@@ -228,6 +230,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       revocations,
       identity: identity.provider,
     });
+    // Expiry reminders: now through POST /v1/expiry-reminders/run, and on a daily timer.
+    const inventory = new DynamoCertificateInventory({ client: dynamo, tableName: LOCAL_TABLE });
+    const runReminders = () =>
+      runExpiryReminders({ inventory, repository, mailer: deps.mailer, bus, config });
     const onUnexpectedError = (error: unknown, c: Context) =>
       console.error(`${c.req.method} ${c.req.path}: ${(error as Error).stack ?? error}`);
     const app = createApi({
@@ -235,6 +241,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       rateLimit: config.api.rateLimit,
       clientAddress: (c) => getConnInfo(c).remote.address ?? "unknown",
       onUnexpectedError,
+      expiryReminders: runReminders,
       pages: createPages({
         services: ra,
         publicBaseUrl: config.publicBaseUrl,
@@ -247,6 +254,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // After the start-up CRL publication: the gateways never take a connection without it.
     const gateways = await enforcement.start(api);
     cleanup.push(() => enforcement.close());
+    const reminders = startExpiryReminderTimer(runReminders, {
+      onReport: (r) => {
+        if (r.mailed.length > 0)
+          console.error(`pki-local: ${r.mailed.length} expiry reminder(s) mailed.`);
+      },
+    });
+    cleanup.push(() => reminders.close());
 
     const previous = readRuntimeInfo(dataDir);
     let adminKey = previous?.adminKey;

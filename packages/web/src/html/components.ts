@@ -96,6 +96,8 @@ const actionWords: Readonly<Record<string, string>> = {
   "request.failed": "Event published: failed",
   "certificate.issued": "Event published: certificate issued",
   "certificate.revoked": "Event published: certificate revoked",
+  "certificate.expiring": "Event published: certificate expiring (reminders mailed)",
+  "certificate.expired": "Event published: certificate expired (reminders mailed)",
 };
 
 export function historyTable(history: readonly HistoryEntry[]): Html {

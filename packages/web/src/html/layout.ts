@@ -17,7 +17,7 @@ export interface Frame {
     | { readonly who: string; readonly roles: readonly string[]; readonly csrf: string }
     | undefined;
   /** Which navigation entry is the current page. */
-  readonly section?: "submit" | "operators" | "sign-in";
+  readonly section?: "submit" | "certificates" | "operators" | "sign-in";
   /** Reload every N seconds when scripts are off (a page that follows a live status). */
   readonly refreshWithoutScript?: number;
 }
@@ -43,6 +43,7 @@ ${frame.refreshWithoutScript ? html`<noscript><meta http-equiv="refresh" content
 <nav aria-label="Main">
 <ul>
 <li><a href="/"${current("submit")}>Submit a CSR</a></li>
+${frame.signedIn ? html`<li><a href="/certificates"${current("certificates")}>My certificates</a></li>` : ""}
 <li><a href="/operators"${current("operators")}>Operators</a></li>
 <li>${
     frame.signedIn

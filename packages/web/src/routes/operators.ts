@@ -1,5 +1,5 @@
 /**
- * The operators' pages: requests by status and a search, certificates issued or revoked, one
+ * The operators' pages: requests by status and a search, the certificate inventory, one
  * certificate, and the CRL's status (number, next update, entries) on each, so a revocation
  * can be watched reaching the CRL. Approvers, auditors and admins read them; only admins get
  * the revocation form. Each listed request links to its own operators' page
@@ -11,7 +11,7 @@ import type { CrlStatus } from "@spca/core/crl/publisher";
 import { isRevocationReason, revocationReasons } from "@spca/core/crl/reasons";
 import { isPkiError } from "@spca/core/errors";
 import { hasRole } from "@spca/core/identity/principal";
-import type { CertificateRow, RequestRow } from "@spca/core/ra/listing";
+import type { RequestRow } from "@spca/core/ra/listing";
 import { type RequestStatus, requestStatuses } from "@spca/core/requests/request";
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
@@ -27,6 +27,7 @@ import {
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
 import type { Session } from "../security/session.ts";
+import { certificateInventory } from "./certificate-inventory.ts";
 import { operatorGate } from "./operator-gate.ts";
 
 const PAGE_SIZE = 25;
@@ -109,29 +110,14 @@ ${nextLink(`/operators?status=${status}`, list.next)}`,
     }),
   );
 
+  // The certificate inventory: filters, paging, expiring rows marked (certificate-inventory.ts).
   app.get(
     "/operators/certificates",
-    operator(async (c, session) => {
-      const status = c.req.query("status") === "revoked" ? "revoked" : "issued";
-      const list = await listPage(c, session, (page) =>
-        kit.services.listCertificates(status, page),
-      );
-      if (list instanceof Response) return list;
-      const crl = await kit.services.crlStatus();
-      return page(
-        c,
-        session,
-        "Certificates",
-        html`${operatorsHeader(crl, "")}
-<nav aria-label="Certificates" class="tabs"><ul>
-<li><a href="/operators/certificates?status=issued"${status === "issued" ? html` aria-current="page"` : ""}>Issued</a></li>
-<li><a href="/operators/certificates?status=revoked"${status === "revoked" ? html` aria-current="page"` : ""}>Revoked</a></li>
-</ul></nav>
-<h2 id="certs-heading">${status === "issued" ? "Issued certificates" : "Revoked certificates"}</h2>
-${certificateTable(list.items)}
-${nextLink(`/operators/certificates?status=${status}`, list.next)}`,
-      );
-    }),
+    operator(
+      certificateInventory(kit, page, async () =>
+        operatorsHeader(await kit.services.crlStatus(), ""),
+      ),
+    ),
   );
 
   const certificatePage = async (
@@ -304,22 +290,6 @@ function requestTable(rows: readonly RequestRow[], labelledBy: string): Html {
 <td>${r.profile}</td>
 <td>${badge(r.status)}</td>
 <td>${r.serial ? html`<a href="/operators/certificates/${r.serial}"><code>${r.serial}</code></a>` : "—"}</td>
-</tr>`,
-  )}</tbody></table></div>`;
-}
-
-function certificateTable(rows: readonly CertificateRow[]): Html {
-  if (rows.length === 0) return html`<p class="muted">None.</p>`;
-  return html`<div class="table-wrap"><table aria-labelledby="certs-heading">
-<thead><tr><th scope="col">Serial</th><th scope="col">Subject</th><th scope="col">Requested by</th><th scope="col">Profile</th><th scope="col">Expires</th><th scope="col">Status</th></tr></thead>
-<tbody>${rows.map(
-    (r) => html`<tr>
-<td><a href="/operators/certificates/${r.serial}"><code>${r.serial}</code></a></td>
-<td>${r.subject}</td>
-<td>${r.requestedBy}</td>
-<td>${r.profile}</td>
-<td>${time(r.notAfter)}</td>
-<td>${certificateBadge(r.status)}</td>
 </tr>`,
   )}</tbody></table></div>`;
 }

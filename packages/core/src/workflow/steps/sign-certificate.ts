@@ -27,6 +27,8 @@ export interface PendingCertificate {
   }[];
   readonly notBefore: string;
   readonly notAfter: string;
+  /** The issuing CA's id (ca/authority.ts caIdOf); absent on certificates signed before it. */
+  readonly caId?: string;
 }
 
 const SIGNING = "step:sign";
@@ -63,12 +65,8 @@ export async function signCertificate(
       findProfile(deps.config, request.profile),
       request.validityDays ?? undefined,
     );
-    const issued = await issueCertificate(
-      await deps.ca.issuingAuthority(),
-      csr,
-      decision,
-      deps.now?.(),
-    );
+    const authority = await deps.ca.issuingAuthority();
+    const issued = await issueCertificate(authority, csr, decision, deps.now?.());
     const pending: PendingCertificate = {
       serial: issued.serialHex,
       pem: issued.pem,
@@ -76,6 +74,7 @@ export async function signCertificate(
       sans: issued.sans.map((s) => ({ type: s.type, value: s.value })),
       notBefore: issued.notBefore.toISOString(),
       notAfter: issued.notAfter.toISOString(),
+      caId: authority.id,
     };
     await deps.repository.markMessageSent(requestId, SIGNING, claim.claimId, { result: pending });
     return { serial: pending.serial };

@@ -4,7 +4,6 @@
  * to `issued` with the serial. Every write is
  * idempotent, so a re-run completes whatever the last one left undone.
  */
-import { caIdOfChainPem } from "../../ca/authority.ts";
 import { PkiError } from "../../errors.ts";
 import { requireRequest } from "../../store/request-repository.ts";
 import type { StepPayloads, StepResults } from "../engine.ts";
@@ -36,7 +35,7 @@ export async function storeCertificate(
     notAfter: pending.notAfter,
     requester: request.requester,
     principal: request.principal,
-    caId: caIdOfChainPem(await deps.ca.chainPem()),
+    caId: pending.caId ?? "",
     renews: request.renews,
   });
   // The renewed certificate gets no more reminders; a re-run marks it again, harmlessly.
