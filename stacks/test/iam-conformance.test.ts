@@ -69,11 +69,17 @@ describe("IAM conformance of the synthesized deployment", () => {
     // The shipped configuration, with a CRL the schedule finds due within seconds, and a rate
     // limit that refills slowly enough to be reached however slow the machine.
     const config = join(work, "conformance.config.json");
+    const shipped = JSON.parse(readFileSync(join(root, "pki.config.json"), "utf8"));
     writeFileSync(
       config,
       JSON.stringify({
-        ...JSON.parse(readFileSync(join(root, "pki.config.json"), "utf8")),
+        ...shipped,
         crl: { validityHours: 1, refreshHours: 0.0005 },
+        // The client profile's renewal window open at once: the lifecycle renews a certificate.
+        profiles: {
+          ...shipped.profiles,
+          client: { ...shipped.profiles.client, renewal: { window: { startFraction: 0 } } },
+        },
         api: { rateLimit: { burst: 60, perSecond: 1 } },
         enforcement: {
           albTrustStores: [TRUST_STORE],
@@ -232,6 +238,14 @@ describe("IAM conformance of the synthesized deployment", () => {
     );
     const exported = facts.inventory.exported.body.trim().split("\n");
     assert.equal(exported.length, own.length, facts.inventory.exported.body);
+  });
+
+  test("a renewal links the two certificates, and the successor has the same names", () => {
+    const { old, successor } = facts.renewed;
+    assert.equal(successor.renews, old.serial);
+    assert.equal(old.renewedBy, successor.serial);
+    assert.deepEqual(successor.sans, old.sans);
+    assert.equal((successor.renewal as { approval: string }).approval, "inherit");
   });
 
   test("a revocation whose event is never delivered reaches the CRL through the schedule", () => {

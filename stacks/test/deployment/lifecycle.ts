@@ -85,6 +85,8 @@ export interface LifecycleFacts {
   readonly keys: Record<"created" | "listed" | "revoked", HttpResponse>;
   /** The certificate listing and export, as an admin and as the requester. */
   readonly inventory: Record<"all" | "own" | "exported", HttpResponse>;
+  /** A certificate renewed by its requester, and its successor, as GET answers them. */
+  readonly renewed: Record<"old" | "successor", Record<string, unknown>>;
   /** The CloudTrail events put on the default bus, by event id, and what our bus then carried. */
   readonly drift: {
     readonly byAdmin: string;
@@ -240,6 +242,29 @@ export async function runLifecycle(
     exported: await http("/v1/certificates/export", { query: "format=jsonl", headers: requester }),
   };
 
+  // A renewal by its requester, under the client profile's inherited approval.
+  const renewable = await submit("client", "renewable.example.internal");
+  await finished(renewable);
+  const renewedSerial = String((await view(renewable)).serial);
+  const renewal = await http(`/v1/certificates/${renewedSerial}/renew`, {
+    method: "POST",
+    headers: { ...requester, "content-type": "application/json" },
+    body: JSON.stringify({ csr: ecCsrFor(work, "renewable.example.internal").toString() }),
+  });
+  if (renewal.status !== 202) throw new Error(`renew: ${renewal.status} ${renewal.body}`);
+  await finished(String(json(renewal).id));
+  const certificateJson = async (s: string) =>
+    json(
+      await http(`/v1/certificates/${s}`, {
+        headers: { ...requester, accept: "application/json" },
+      }),
+    );
+  const renewedView = await certificateJson(renewedSerial);
+  const renewed = {
+    old: renewedView,
+    successor: await certificateJson(String(renewedView.renewedBy)),
+  };
+
   const pages = await browse(http, adminKey, approved);
 
   // A revocation whose event is lost on its way to the CRL queue: the revocation record is the
@@ -329,6 +354,7 @@ export async function runLifecycle(
     mails: await d.mails(),
     keys: { ...keys, revoked: revokedKey },
     inventory,
+    renewed,
     drift: {
       ...drift,
       announced: d.events.published.filter((e) => e["detail-type"] === "enforcement.drift"),
