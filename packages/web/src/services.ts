@@ -22,7 +22,6 @@ export type WebServices = Pick<
   | "session"
   | "signOut"
   | "listRequests"
-  | "listCertificates"
   | "certificateInventory"
   | "searchRequests"
   | "revokeCertificate"

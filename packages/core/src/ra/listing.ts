@@ -1,7 +1,7 @@
 /**
- * What operators browse: requests by status, certificates (issued or revoked requests with
- * their certificate's dates), and a search. All of it reads the eventually consistent status
- * index, newest first; nothing here feeds a decision.
+ * What operators browse: requests by status, and a search (certificates are the inventory's:
+ * inventory-listing.ts). All of it reads the eventually consistent status index, newest
+ * first; nothing here feeds a decision.
  */
 import { normaliseSerial } from "../certificate/serial.ts";
 import { describePrincipal } from "../identity/principal.ts";
@@ -26,17 +26,6 @@ export interface RequestRow {
   readonly serial: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
-}
-
-export interface CertificateRow {
-  readonly serial: string;
-  readonly requestId: string;
-  readonly requester: string;
-  readonly requestedBy: string;
-  readonly profile: string;
-  readonly subject: string;
-  readonly notAfter: string;
-  readonly status: "valid" | "expired" | "revoked";
 }
 
 export interface SearchResult {
@@ -71,38 +60,6 @@ export async function listRequests(
 ): Promise<Page<RequestRow>> {
   const found = await repository.listRequestsByStatus(status, { ...page, newestFirst: true });
   return { items: found.items.map(requestRow), next: found.next };
-}
-
-/** Certificates of `issued` (valid or expired) or `revoked` requests, newest first. */
-export async function listCertificates(
-  repository: Pick<RequestRepository, "listRequestsByStatus" | "getCertificate">,
-  status: "issued" | "revoked",
-  page: PageInput,
-  now: Date,
-): Promise<Page<CertificateRow>> {
-  const found = await repository.listRequestsByStatus(status, { ...page, newestFirst: true });
-  const rows = await Promise.all(
-    found.items.map(async (request): Promise<CertificateRow | undefined> => {
-      const record = request.serial ? await repository.getCertificate(request.serial) : undefined;
-      if (!record) return undefined;
-      return {
-        serial: record.serial,
-        requestId: request.id,
-        requester: request.requester,
-        requestedBy: describePrincipal(request.principal),
-        profile: request.profile,
-        subject: record.subject,
-        notAfter: record.notAfter,
-        status:
-          request.status === "revoked"
-            ? "revoked"
-            : new Date(record.notAfter) < now
-              ? "expired"
-              : "valid",
-      };
-    }),
-  );
-  return { items: rows.filter((r) => r !== undefined), next: found.next };
 }
 
 /**

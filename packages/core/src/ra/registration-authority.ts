@@ -51,7 +51,7 @@ import { ApprovalDecisions } from "./approval-decisions.ts";
 import { type ApprovalResendResult, resendApprovalMails } from "./approval-resend.ts";
 import { renewalView } from "./certificate-renewal-view.ts";
 import { inventoryExport, inventoryPage } from "./inventory-listing.ts";
-import { listCertificates, listRequests, searchRequests } from "./listing.ts";
+import { listRequests, searchRequests } from "./listing.ts";
 import { createAndStart } from "./request-intake.ts";
 import { revokeCertificate } from "./revocation.ts";
 import { findSession, signInPerson, signInWithKey, signOut } from "./sessions.ts";
@@ -275,10 +275,6 @@ export class RegistrationAuthority {
 
   listRequests(status: RequestStatus, page: PageInput) {
     return listRequests(this.deps.repository, status, page);
-  }
-
-  listCertificates(status: "issued" | "revoked", page: PageInput) {
-    return listCertificates(this.deps.repository, status, page, this.now());
   }
 
   /** A page of the certificate inventory as `viewer` may see it (inventory-listing.ts). */
