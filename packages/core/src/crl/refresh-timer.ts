@@ -5,6 +5,7 @@
  * It sleeps until the next due time (rechecking at least every `maxSleepMs`, since another
  * publication may have moved it), and retries a failed publication after `retryMs`.
  */
+import { type RecurringTimer, startRecurring } from "../recurring.ts";
 import type { CrlPublisher } from "./publisher.ts";
 
 /** The shortest wait between two looks: a second, against hours between refreshes. */
@@ -16,35 +17,15 @@ export interface CrlRefreshTimerOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-export interface CrlRefreshTimer {
-  close(): Promise<void>;
-}
-
 export function startCrlRefreshTimer(
   publisher: CrlPublisher,
   options: CrlRefreshTimerOptions = {},
-): CrlRefreshTimer {
+): RecurringTimer {
   const retryMs = options.retryMs ?? 30_000;
   const maxSleepMs = options.maxSleepMs ?? 60_000;
   const onError =
     options.onError ??
     ((error) => console.error(`CRL refresh failed: ${(error as Error).message}`));
-  let timer: NodeJS.Timeout | undefined;
-  let tick: Promise<void> | undefined;
-  let closed = false;
-
-  const sleepThen = (ms: number) => {
-    if (closed) return;
-    timer = setTimeout(
-      () => {
-        tick = check().finally(() => {
-          tick = undefined;
-        });
-      },
-      Math.max(0, Math.min(ms, maxSleepMs)),
-    );
-    timer.unref();
-  };
 
   const check = async () => {
     let next: number;
@@ -56,15 +37,8 @@ export function startCrlRefreshTimer(
       onError(error);
       next = retryMs;
     }
-    sleepThen(next);
+    return Math.max(0, Math.min(next, maxSleepMs));
   };
 
-  sleepThen(0);
-  return {
-    async close() {
-      closed = true;
-      clearTimeout(timer);
-      await tick;
-    },
-  };
+  return startRecurring(check, 0);
 }
