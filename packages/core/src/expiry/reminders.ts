@@ -17,6 +17,7 @@ import { mailboxOf } from "../identity/principal.ts";
 import type { CertificateInventory } from "../inventory/certificate-inventory.ts";
 import { mintStatusSecret } from "../links/status-link.ts";
 import type { Mailer } from "../notifications/mailer.ts";
+import { doOnce } from "../notifications/send-once.ts";
 import type { Config } from "../policy/config.ts";
 import type { CertificateRecord, RequestRepository } from "../store/request-repository.ts";
 import { expiryReminderMail } from "./mail.ts";
@@ -192,43 +193,32 @@ function label(reminder: Reminder): string {
   return reminder === "expired" ? "expired" : `${reminder}d`;
 }
 
-async function sendReminder(
+function sendReminder(
   deps: ExpiryReminderDependencies,
   record: CertificateRecord,
   reminder: Reminder,
   to: string,
 ): Promise<"sent" | "already-sent" | "in-progress"> {
   const kind = reminderKind(record.serial, reminder, mailboxOf(to));
-  const claim = await deps.repository.claimMessage(record.requestId, kind);
-  if (claim.state === "sent") return "already-sent";
-  if (claim.state === "in-progress") return "in-progress";
-  let messageId: string;
-  try {
-    const isRequester = mailboxOf(to) === mailboxOf(record.requester);
-    ({ messageId } = await deps.mailer.send(
-      expiryReminderMail({
-        to,
-        publicBaseUrl: deps.config.publicBaseUrl,
-        serial: record.serial,
-        requestId: record.requestId,
-        profile: record.profile,
-        subject: record.subject,
-        sans: record.sans.map((san) => `${sanLabel[san.type]}:${san.value}`),
-        notAfter: new Date(record.notAfter),
-        reminder,
-        requester: record.requester,
-        statusToken: isRequester ? await statusToken(deps, record.requestId) : undefined,
-      }),
-    ));
-  } catch (error) {
-    // Given back, so the next run (or a retry of this one) sends it.
-    await deps.repository
-      .releaseMessage(record.requestId, kind, claim.claimId)
-      .catch(() => undefined);
-    throw error;
-  }
-  await deps.repository.markMessageSent(record.requestId, kind, claim.claimId, { messageId });
-  return "sent";
+  const isRequester = mailboxOf(to) === mailboxOf(record.requester);
+  const send = async () => {
+    const mail = expiryReminderMail({
+      to,
+      publicBaseUrl: deps.config.publicBaseUrl,
+      serial: record.serial,
+      requestId: record.requestId,
+      profile: record.profile,
+      subject: record.subject,
+      sans: record.sans.map((san) => `${sanLabel[san.type]}:${san.value}`),
+      notAfter: new Date(record.notAfter),
+      reminder,
+      requester: record.requester,
+      statusToken: isRequester ? await statusToken(deps, record.requestId) : undefined,
+    });
+    return (await deps.mailer.send(mail)).messageId;
+  };
+  // Another run's claim is left to it (or to a later run): the job comes back daily.
+  return doOnce(deps.repository, record.requestId, kind, send, { inProgress: "report" });
 }
 
 /**
@@ -257,8 +247,6 @@ async function announce(
   recipients: readonly string[],
 ): Promise<boolean> {
   const kind = `expiry-event:${record.serial}:${label(reminder)}`;
-  const claim = await deps.repository.claimMessage(record.requestId, kind);
-  if (claim.state !== "claimed") return false;
   const common = {
     serial: record.serial,
     requestId: record.requestId,
@@ -266,17 +254,15 @@ async function announce(
     notAfter: record.notAfter,
     recipients: [...recipients],
   };
-  try {
+  const publish = async () => {
     if (reminder === "expired") await deps.bus.publish("certificate.expired", common);
     else await deps.bus.publish("certificate.expiring", { ...common, thresholdDays: reminder });
-  } catch (error) {
-    await deps.repository
-      .releaseMessage(record.requestId, kind, claim.claimId)
-      .catch(() => undefined);
-    throw error;
-  }
-  await deps.repository.markMessageSent(record.requestId, kind, claim.claimId);
-  return true;
+    return undefined;
+  };
+  const outcome = await doOnce(deps.repository, record.requestId, kind, publish, {
+    inProgress: "report",
+  });
+  return outcome === "sent";
 }
 
 const sanLabel = { dns: "DNS", ip: "IP", email: "email", uri: "URI" } as const;
