@@ -1,13 +1,6 @@
-/**
- * `pki expiry run [--json]`: runs the expiry-reminder job now through the running local
- * service (POST /v1/expiry-reminders/run with its admin key), for operators and tests, and
- * prints what it mailed. The service runs the same job once a day by itself; running it again
- * sends nothing twice. With no service running there is no mailer to send with: it says so.
- */
-import { PkiError } from "@spca/core/errors";
 import type { ExpiryReport } from "@spca/core/expiry/reminders";
 import { expectArgs, UsageError } from "./arguments.ts";
-import { runningService } from "./service-client.ts";
+import { requireRunningService } from "./service-client.ts";
 
 export const EXPIRY_USAGE = "pki expiry run [--json]";
 
@@ -21,13 +14,11 @@ export async function expiry(
   if (sub !== "run")
     throw new UsageError(`unknown command "expiry ${sub ?? ""}"; try ${EXPIRY_USAGE}`);
   expectArgs(rest, 0, EXPIRY_USAGE);
-  const service = runningService(dataDir);
-  if (!service) {
-    throw new PkiError(
-      "RUNTIME_NOT_RUNNING",
-      `pki expiry run goes through the local service, which holds the mailer and the sent markers; start it on ${dataDir} (npm start) and run pki expiry run again.`,
-    );
-  }
+  const service = requireRunningService(
+    dataDir,
+    "pki expiry run",
+    "holds the mailer and the sent markers",
+  );
   // Safe to send again on a dropped connection: each reminder is sent once, whoever runs the job.
   const report = await service.json<ExpiryReport>("POST", "/v1/expiry-reminders/run", undefined, {
     idempotent: true,

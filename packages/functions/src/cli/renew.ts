@@ -15,7 +15,7 @@ import { keyLike, renewalCsr } from "@spca/core/renewal/csr";
 import { parseCertificate } from "@spca/core/x509/certificate";
 import { expectArgs, UsageError } from "./arguments.ts";
 import { replaceFiles } from "./atomic-files.ts";
-import { runningService, type ServiceClient, ServiceRefusal } from "./service-client.ts";
+import { requireRunningService, ServiceRefusal } from "./service-client.ts";
 
 export const RENEW_USAGE =
   "pki renew --cert FILE --key FILE [--reuse-key] [--daemon] [--out-cert FILE] [--out-key FILE]";
@@ -98,17 +98,6 @@ function readPair(paths: Paths): Pair {
   return { certDer: block.der, serial: cert.serialHex, key };
 }
 
-function service(dataDir: string): ServiceClient {
-  const client = runningService(dataDir);
-  if (!client) {
-    throw new PkiError(
-      "RUNTIME_NOT_RUNNING",
-      `pki renew goes through the local service; start it on ${dataDir} (npm start) and run pki renew again.`,
-    );
-  }
-  return client;
-}
-
 interface Renewed {
   readonly renews: string;
   readonly serial: string;
@@ -124,7 +113,7 @@ async function renewOnce(
   stopping: () => boolean,
 ): Promise<Renewed> {
   const pair = readPair(paths);
-  const client = service(settings.dataDir);
+  const client = requireRunningService(settings.dataDir, "pki renew");
   const key = settings.reuseKey ? pair.key : keyLike(pair.key);
   const csr = encodePem("CERTIFICATE REQUEST", renewalCsr(pair.certDer, key));
   // One Idempotency-Key per renewal: a call resent on a dropped connection gets the first answer.
@@ -252,7 +241,10 @@ async function daemon(given: Paths, settings: Settings): Promise<number> {
         const { serial } = readPair(paths);
         const cert = JSON.parse(
           Buffer.from(
-            await service(settings.dataDir).bytes(`/v1/certificates/${serial}`, "application/json"),
+            await requireRunningService(settings.dataDir, "pki renew").bytes(
+              `/v1/certificates/${serial}`,
+              "application/json",
+            ),
           ).toString("utf8"),
         ) as CertificateJson;
         if (cert.renewedBy)

@@ -1,15 +1,7 @@
-/**
- * `pki requests resend ID`: resends a pending request's approval mails through the running
- * local service (POST /v1/requests/{id}/approval-mails with its admin key), as `pki revoke`
- * goes through it. Every approver who has not decided gets a new link and their earlier links
- * stop working. The service holds the workflow's state and the mailer, so with no service
- * running there is nothing to resend with: the command says to start it.
- */
-import { PkiError } from "@spca/core/errors";
 import type { ApprovalResendResult } from "@spca/core/ra/approval-resend";
 import { isRequestId } from "@spca/core/requests/request";
 import { expectArgs, UsageError } from "./arguments.ts";
-import { runningService } from "./service-client.ts";
+import { requireRunningService } from "./service-client.ts";
 
 export const REQUESTS_USAGE = "pki requests resend ID";
 
@@ -24,13 +16,11 @@ export async function requests(
   const [id] = expectArgs(rest, 1, REQUESTS_USAGE);
   if (!isRequestId(id!))
     throw new UsageError(`"${id}" is not a request id (the id GET /v1/requests/{id} takes)`);
-  const service = runningService(dataDir);
-  if (!service) {
-    throw new PkiError(
-      "RUNTIME_NOT_RUNNING",
-      `pki requests resend goes through the local service, which holds the approval and sends the mails; start it on ${dataDir} (npm start) and run pki requests resend again.`,
-    );
-  }
+  const service = requireRunningService(
+    dataDir,
+    "pki requests resend",
+    "holds the approval and sends the mails",
+  );
   // Not resent on a dropped connection: each call mails new links and voids the last ones.
   const answer = await service.json<ApprovalResendResult>(
     "POST",

@@ -5,6 +5,7 @@
  * a call that may be repeated is sent once more when its connection died before an answer: a
  * kept-alive socket can still be closed by the server just as a request goes out (issue 15).
  */
+import { PkiError } from "@spca/core/errors";
 import { Agent, fetch, type Response } from "undici";
 import { CLIENT_KEEP_ALIVE_TIMEOUT_MS } from "../local/http-timeouts.ts";
 import { readRuntimeInfo } from "../local/runtime-info.ts";
@@ -52,6 +53,19 @@ export class ServiceRefusal extends Error {
     this.status = status;
     this.code = code;
   }
+}
+
+/**
+ * The running service for a command that only works through it; RUNTIME_NOT_RUNNING, saying
+ * why (`holds`: what the service has that the command needs) and how to start it, otherwise.
+ */
+export function requireRunningService(dataDir: string, command: string, holds?: string) {
+  const service = runningService(dataDir);
+  if (service) return service;
+  throw new PkiError(
+    "RUNTIME_NOT_RUNNING",
+    `${command} goes through the local service${holds ? `, which ${holds}` : ""}; start it on ${dataDir} (npm start) and run ${command} again.`,
+  );
 }
 
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
