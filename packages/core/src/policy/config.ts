@@ -14,7 +14,7 @@ import { RenewalSchema } from "../renewal/policy.ts";
 import { issueMessages } from "../validation.ts";
 import { AwsSchema } from "./aws-config.ts";
 import { hasHostBits, parseCidr } from "./cidr.ts";
-import { Days, Domain, Email, Hours, isSubject } from "./fields.ts";
+import { Days, Domain, Email, GraceDays, Hours, isSubject } from "./fields.ts";
 import { rulesOutside, SUBJECT_ATTRIBUTES, SubjectValuesSchema } from "./subject-values.ts";
 
 /** The API's rate limit per API key and per client address unless the configuration sets one. */
@@ -225,15 +225,7 @@ export const ConfigSchema = v.pipe(
           /** How often the schedule republishes; default half the validity, at most a day. */
           refreshHours: v.optional(Hours("crl.refreshHours", 0.0001, 240)),
           /** How long a revoked certificate stays on the CRL after it expires. */
-          expiredGraceDays: v.optional(
-            v.pipe(
-              v.number(),
-              v.integer("crl.expiredGraceDays must be a whole number"),
-              v.minValue(0, "crl.expiredGraceDays must not be negative"),
-              v.maxValue(3650, "crl.expiredGraceDays must be at most 3650"),
-            ),
-            7,
-          ),
+          expiredGraceDays: v.optional(GraceDays("crl.expiredGraceDays", 3650), 7),
         }),
         v.check(
           (crl) => crl.refreshHours === undefined || crl.refreshHours < crl.validityHours,

@@ -30,6 +30,14 @@ export const Email = v.pipe(
   v.email((i) => `${JSON.stringify(i.input)} is not an email address`),
 );
 export const Days = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(36500));
+/** A whole number of days, none to `max`, each bound named in its message. */
+export const GraceDays = (name: string, max: number) =>
+  v.pipe(
+    v.number(),
+    v.integer(`${name} must be a whole number`),
+    v.minValue(0, `${name} must not be negative`),
+    v.maxValue(max, `${name} must be at most ${max}`),
+  );
 export const Hours = (name: string, min: number, max: number) =>
   v.pipe(
     v.number(`${name} must be a number of hours`),

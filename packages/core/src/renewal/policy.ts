@@ -4,6 +4,7 @@
  * reused, and whether the old certificate is revoked (superseded) once its successor is fetched.
  */
 import * as v from "valibot";
+import { GraceDays } from "../policy/fields.ts";
 
 /** Two thirds of the lifetime: where step-ca and cert-manager start renewing by default. */
 export const DEFAULT_RENEWAL_START_FRACTION = 2 / 3;
@@ -29,15 +30,7 @@ export const RenewalSchema = v.strictObject({
         DEFAULT_RENEWAL_START_FRACTION,
       ),
       /** And closes this many days after the certificate expires. */
-      graceDays: v.optional(
-        v.pipe(
-          v.number(),
-          v.integer("renewal.window.graceDays must be a whole number"),
-          v.minValue(0, "renewal.window.graceDays must not be negative"),
-          v.maxValue(365, "renewal.window.graceDays must be at most 365"),
-        ),
-        0,
-      ),
+      graceDays: v.optional(GraceDays("renewal.window.graceDays", 365), 0),
     }),
     {},
   ),
