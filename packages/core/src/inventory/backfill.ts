@@ -1,8 +1,9 @@
 /**
  * Certificates stored before the inventory existed have no place on its index, no requester
- * and no revocation mark. The local service fills them in once at start (it holds the data
- * folder, so nothing writes beside it); records already indexed are left alone. A Scan: for
- * start-up housekeeping only, never on a request's path.
+ * and no revocation mark. The local service fills them in at start (it holds the data folder,
+ * so nothing writes beside it); records already indexed are left alone. A Scan, so it runs to
+ * the end once per table and then leaves a mark: every certificate stored since is indexed as
+ * it is stored, and later starts skip the Scan.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
@@ -11,12 +12,16 @@ import { certificateItem, certificateOfItem, putViews } from "../store/dynamo-ce
 import { key, type RequestItem, toRequest } from "../store/dynamo-request-items.ts";
 import type { CertificateRecord } from "../store/request-repository.ts";
 
+/** Left once every certificate stored before the inventory has been filled in. */
+const BACKFILLED = { pk: "INVENTORY", sk: "BACKFILLED" };
+
 export async function backfillInventory(
   options: { readonly client: DynamoDBClient; readonly tableName: string },
   /** The issuing CA's id: every certificate of a local data folder is its. */
   caId: string,
 ): Promise<number> {
   const db = new DynamoAccess(options.client, options.tableName);
+  if (await db.getItem(BACKFILLED)) return 0;
   let filled = 0;
   let start: Record<string, unknown> | undefined;
   do {
@@ -59,5 +64,13 @@ export async function backfillInventory(
     }
     start = page.LastEvaluatedKey;
   } while (start);
+  await db.send(() =>
+    db.doc.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: { ...BACKFILLED, type: "marker", at: new Date().toISOString() },
+      }),
+    ),
+  );
   return filled;
 }
