@@ -1,16 +1,21 @@
 /**
  * Certificates and CRLs must satisfy verifiers we did not write. For every CA key type and
- * signing algorithm, and every shipped profile, a certificate issued from an OpenSSL-made CSR
- * is checked by OpenSSL (-x509_strict), GnuTLS certtool and NSS vfychain, for the purposes the
- * profile grants and against the one it does not.
+ * signing algorithm, single root and root + issuing CA, and every shipped profile, a
+ * certificate issued from an OpenSSL-made CSR is checked by OpenSSL (-x509_strict), GnuTLS
+ * certtool and NSS vfychain, for the purposes the profile grants and against the one it does
+ * not. Our own strict DER reader must accept every certificate pkijs built, CAs included.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { OID } from "../src/der/oids.ts";
 import { decodePemBlocks, encodePem } from "../src/encoding/pem.ts";
 import type { KeySpec, SigningAlgorithm } from "../src/signer/algorithms.ts";
+import { findExtension, parseCertificate } from "../src/x509/certificate.ts";
+import { keyUsageBits } from "../src/x509/extension-values.ts";
+import { KeyUsageBit } from "../src/x509/extensions.ts";
 import { openssl } from "./support/openssl.ts";
 import { tempCa } from "./support/test-ca.ts";
 import {
@@ -110,9 +115,26 @@ for (const c of caCases) {
     // Issuing CA first, root last (a single-root CA is both).
     const trustChain = chainPems;
 
+    test("our strict DER reader accepts the CA certificates", () => {
+      for (const pem of trustChain) {
+        const cert = parseCertificate(decodePemBlocks(pem)[0]!.der);
+        assert.equal(cert.version, 2);
+      }
+    });
+
     for (const [profile, purposes] of Object.entries(profiles)) {
       test(`profile ${profile}: OpenSSL, GnuTLS and NSS accept it`, async () => {
         const issued = await ca.issue(opensslCsr(c, `${profile}.example.internal`), profile);
+        const cert = parseCertificate(issued.der);
+        // keyEncipherment only for RSA keys that may serve TLS (RFC 5280 4.2.1.12).
+        const usage = [...keyUsageBits(findExtension(cert, OID.keyUsage)!.value)];
+        const rsaServer = c.keySpec.startsWith("RSA") && purposes.includes("serverAuth");
+        assert.deepEqual(
+          usage,
+          rsaServer
+            ? [KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]
+            : [KeyUsageBit.digitalSignature],
+        );
         const chain = new ChainFiles(issued.pem, trustChain);
         for (const purpose of purposes) {
           for (const [tool, verdict] of verifyWithAll(chain, purpose)) {

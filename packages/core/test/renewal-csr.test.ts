@@ -48,14 +48,14 @@ describe("the renewal CSR", () => {
     ["RSA 3072", ["-newkey", "rsa:3072"], "RSA 3072"],
   ] as const;
   for (const [label, keyArgs, expected] of cases) {
-    test(`${label}: a new key of the same kind, the same names, strict DER, verified by OpenSSL`, () => {
+    test(`${label}: a new key of the same kind, the same names, strict DER, verified by OpenSSL`, async () => {
       const old = selfSigned(
         label.replace(" ", "-"),
         keyArgs,
         "DNS:app.example.internal,IP:10.1.2.3,URI:spiffe://example.internal/app",
       );
       const key = keyLike(old.key);
-      const der = renewalCsr(old.der, key);
+      const der = await renewalCsr(old.der, key);
       const checked = checkCsr(der);
       assert.equal(checked.keyDescription, expected);
       assert.deepEqual(
@@ -78,13 +78,13 @@ describe("the renewal CSR", () => {
     });
   }
 
-  test("a certificate without SANs: the attributes are there and empty, as RFC 2986 wants", () => {
+  test("a certificate without SANs: the attributes are there and empty, as RFC 2986 wants", async () => {
     const old = selfSigned(
       "no-sans",
       ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
       null,
     );
-    const der = renewalCsr(old.der, keyLike(old.key));
+    const der = await renewalCsr(old.der, keyLike(old.key));
     const file = join(dir, "no-sans.csr");
     writeFileSync(file, encodePem("CERTIFICATE REQUEST", der));
     const text = openssl(["req", "-in", file, "-noout", "-text"]).toString();

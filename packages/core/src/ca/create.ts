@@ -1,13 +1,13 @@
 /**
  * CA certificates and CA CSRs: a self-signed root, an issuing CA signed by a root (two-tier),
- * and a CSR for a CA key so that an existing offline root can sign it instead.
+ * and a CSR for a CA key so that an existing offline root can sign it instead. All are built
+ * as pkijs objects and signed through the Signer port.
  */
 import { createHash } from "node:crypto";
 import { randomSerial } from "../certificate/serial.ts";
-import { signStructure } from "../certificate/signed.ts";
-import { encodeTbsCertificate } from "../certificate/tbs.ts";
-import { OID } from "../der/oids.ts";
-import { type Der, explicit, oid, sequence, set, smallInteger } from "../der/writer.ts";
+import { signCertificate } from "../certificate/signed.ts";
+import { certificateObject } from "../certificate/tbs.ts";
+import { buildCsr } from "../csr/build.ts";
 import { validityWindow } from "../policy/evaluate.ts";
 import { algorithms } from "../signer/algorithms.ts";
 import type { Signer } from "../signer/signer.ts";
@@ -20,7 +20,7 @@ import {
   keyUsage,
   subjectKeyIdentifier,
 } from "../x509/extensions.ts";
-import { encodeName, type NameEntry } from "../x509/name.ts";
+import { type NameEntry, nameFromDer, nameObject } from "../x509/name.ts";
 import type { Authority } from "./authority.ts";
 
 export interface CaCertificateOptions {
@@ -34,13 +34,12 @@ export async function createRootCertificate(
   options: CaCertificateOptions,
 ): Promise<Uint8Array> {
   const spki = await signer.publicKey();
-  const subject = encodeName(options.subject);
   const keyId = keyIdentifier(spki);
-  const tbs = encodeTbsCertificate({
+  const certificate = certificateObject({
     serial: randomSerial(),
     signatureAlgorithm: algorithms[signer.algorithm].identifier,
-    issuer: subject,
-    subject,
+    issuer: nameObject(options.subject),
+    subject: nameObject(options.subject),
     spki,
     ...validityWindow(options.validityDays, options.now),
     extensions: [
@@ -50,7 +49,7 @@ export async function createRootCertificate(
       authorityKeyIdentifier(keyId),
     ],
   });
-  return signStructure(tbs, signer);
+  return (await signCertificate(certificate, signer)).der;
 }
 
 /** An issuing CA under `root`, limited to end-entity certificates (pathLenConstraint 0). */
@@ -59,11 +58,11 @@ export async function createIssuingCertificate(
   issuingSpki: Uint8Array,
   options: CaCertificateOptions,
 ): Promise<Uint8Array> {
-  const tbs = encodeTbsCertificate({
+  const certificate = certificateObject({
     serial: randomSerial(),
     signatureAlgorithm: root.algorithm.identifier,
-    issuer: root.certificate.subject,
-    subject: encodeName(options.subject),
+    issuer: nameFromDer(root.certificate.subject),
+    subject: nameObject(options.subject),
     spki: issuingSpki,
     ...validityWindow(options.validityDays, options.now),
     extensions: [
@@ -75,7 +74,7 @@ export async function createIssuingCertificate(
       authorityInfoAccess(root.urls.caCertificate),
     ],
   });
-  return signStructure(tbs, root.signer);
+  return (await signCertificate(certificate, root.signer)).der;
 }
 
 /** A PKCS#10 request for the CA key, asking for CA basic constraints and CA key usage. */
@@ -84,18 +83,17 @@ export async function createCaCsr(
   subject: readonly NameEntry[],
 ): Promise<Uint8Array> {
   const spki = await signer.publicKey();
-  const requested: Der = sequence(
-    basicConstraints(true, 0),
-    keyUsage(["digitalSignature", "keyCertSign", "cRLSign"]),
-    subjectKeyIdentifier(keyIdentifier(spki)),
-  );
-  const info = sequence(
-    smallInteger(0),
-    encodeName(subject),
+  return buildCsr({
+    subject: nameObject(subject),
     spki,
-    explicit(0, sequence(oid(OID.extensionRequest), set(requested))),
-  );
-  return signStructure(info, signer);
+    extensions: [
+      basicConstraints(true, 0),
+      keyUsage(["digitalSignature", "keyCertSign", "cRLSign"]),
+      subjectKeyIdentifier(keyIdentifier(spki)),
+    ],
+    signatureAlgorithm: algorithms[signer.algorithm].identifier,
+    sign: (info) => signer.sign(info),
+  });
 }
 
 export function sha256Hex(der: Uint8Array): string {

@@ -3,10 +3,11 @@
  * certificate. Every extension comes from the profile; from the CSR only the subject, the
  * public key and the SANs that passed policy are used.
  */
+
+import type * as pkijs from "pkijs";
 import type { Authority } from "../ca/authority.ts";
 import type { CheckedCsr } from "../csr/intake.ts";
 import { OID } from "../der/oids.ts";
-import type { Der } from "../der/writer.ts";
 import { encodePem } from "../encoding/pem.ts";
 import { PkiError } from "../errors.ts";
 import { type PolicyDecision, validityWindow } from "../policy/evaluate.ts";
@@ -17,16 +18,18 @@ import {
   basicConstraints,
   crlDistributionPoint,
   extendedKeyUsage,
+  type KeyUsageName,
   keyIdentifier,
   keyUsage,
   subjectAltName,
   subjectKeyIdentifier,
 } from "../x509/extensions.ts";
 import type { San } from "../x509/general-names.ts";
+import { nameFromDer } from "../x509/name.ts";
 import { selfCheckCertificate } from "./self-check.ts";
 import { randomSerial } from "./serial.ts";
-import { signStructure } from "./signed.ts";
-import { encodeTbsCertificate } from "./tbs.ts";
+import { signCertificate } from "./signed.ts";
+import { certificateObject, withFixedSchema } from "./tbs.ts";
 
 export interface IssuedCertificate {
   readonly der: Uint8Array;
@@ -55,21 +58,23 @@ export async function issueCertificate(
     );
   }
   const serial = randomSerial();
-  const tbs = encodeTbsCertificate({
+  const fixed = authorityParts(authority);
+  const certificate = certificateObject({
     serial,
     signatureAlgorithm: authority.algorithm.identifier,
-    issuer: authority.certificate.subject,
+    issuer: fixed.issuer,
     notBefore,
     notAfter,
-    subject: csr.subject.der,
+    subject: nameFromDer(csr.subject.der),
     spki: csr.publicKey.spki,
-    extensions: leafExtensions(authority, csr, decision),
+    extensions: leafExtensions(fixed, csr, decision),
   });
-  const der = await signStructure(tbs, authority.signer);
+  const { der } = await signCertificate(certificate, authority.signer);
   const serialHex = unsignedHex(serial);
   selfCheckCertificate(der, authority, {
     serialHex,
     subject: csr.subject.der,
+    spki: csr.publicKey.spki,
     sans: decision.sans,
     notBefore,
     notAfter,
@@ -86,12 +91,18 @@ export async function issueCertificate(
   };
 }
 
-function leafExtensions(authority: Authority, csr: CheckedCsr, decision: PolicyDecision): Der[] {
-  const fixed = authorityExtensions(authority);
+function leafExtensions(
+  fixed: AuthorityParts,
+  csr: CheckedCsr,
+  decision: PolicyDecision,
+): pkijs.Extension[] {
+  const purposes = decision.profile.extendedKeyUsage;
   return [
-    basicConstraints(false),
-    csr.publicKey.kind === "rsa" ? RSA_KEY_USAGE : EC_KEY_USAGE,
-    extendedKeyUsage(decision.profile.extendedKeyUsage.map((e) => ekuOids[e])),
+    LEAF_BASIC_CONSTRAINTS,
+    once(`ku:${leafKeyUsage(csr.publicKey.kind, purposes)}`, () =>
+      keyUsage(leafKeyUsage(csr.publicKey.kind, purposes)),
+    ),
+    once(`eku:${purposes}`, () => extendedKeyUsage(purposes.map((e) => ekuOids[e]))),
     subjectKeyIdentifier(keyIdentifier(csr.publicKey.spki)),
     fixed.authorityKeyIdentifier,
     // RFC 5280 4.2.1.6: with an empty subject the SAN extension must be critical.
@@ -101,29 +112,55 @@ function leafExtensions(authority: Authority, csr: CheckedCsr, decision: PolicyD
   ];
 }
 
-// RSA keys may do key transport in TLS 1.2 (keyEncipherment); ECDSA keys only sign.
-const RSA_KEY_USAGE = keyUsage(["digitalSignature", "keyEncipherment"]);
-const EC_KEY_USAGE = keyUsage(["digitalSignature"]);
+const LEAF_BASIC_CONSTRAINTS = withFixedSchema(basicConstraints(false));
 
-/** Extensions every leaf of one CA repeats, encoded once per Authority (issuance is hot). */
-const extensionsByAuthority = new WeakMap<
-  Authority,
-  ReturnType<typeof encodeAuthorityExtensions>
->();
-
-function authorityExtensions(authority: Authority) {
-  let fixed = extensionsByAuthority.get(authority);
-  if (!fixed) {
-    fixed = encodeAuthorityExtensions(authority);
-    extensionsByAuthority.set(authority, fixed);
+/** Extensions that only a few values make (key usage, EKU sets), each built once. */
+const builtOnce = new Map<string, pkijs.Extension>();
+function once(key: string, build: () => pkijs.Extension): pkijs.Extension {
+  let built = builtOnce.get(key);
+  if (!built) {
+    built = withFixedSchema(build());
+    builtOnce.set(key, built);
   }
-  return fixed;
+  return built;
 }
 
-function encodeAuthorityExtensions(authority: Authority) {
-  return {
-    authorityKeyIdentifier: authorityKeyIdentifier(authority.keyIdentifier),
-    crlDistributionPoint: crlDistributionPoint(authority.urls.crl),
-    authorityInfoAccess: authorityInfoAccess(authority.urls.caCertificate),
-  };
+/**
+ * Every key signs (digitalSignature). An RSA key may also carry a TLS 1.2 key-transport
+ * session key to a server (keyEncipherment), so only where serverAuth is granted: with
+ * clientAuth alone, RFC 5280 4.2.1.12 finds keyEncipherment inconsistent (zlint
+ * e_key_usage_and_extended_key_usage_inconsistent).
+ */
+export function leafKeyUsage(
+  keyKind: "rsa" | "ec",
+  purposes: readonly (keyof typeof ekuOids)[],
+): KeyUsageName[] {
+  return keyKind === "rsa" && purposes.includes("serverAuth")
+    ? ["digitalSignature", "keyEncipherment"]
+    : ["digitalSignature"];
+}
+
+/** What every leaf of one CA repeats, built once per Authority (issuance is hot). */
+interface AuthorityParts {
+  readonly issuer: pkijs.RelativeDistinguishedNames;
+  readonly authorityKeyIdentifier: pkijs.Extension;
+  readonly crlDistributionPoint: pkijs.Extension;
+  readonly authorityInfoAccess: pkijs.Extension;
+}
+
+const partsByAuthority = new WeakMap<Authority, AuthorityParts>();
+
+function authorityParts(authority: Authority): AuthorityParts {
+  let parts = partsByAuthority.get(authority);
+  if (!parts) {
+    parts = {
+      // The CA's subject bytes as they are, so the issuer matches them exactly.
+      issuer: withFixedSchema(nameFromDer(authority.certificate.subject)),
+      authorityKeyIdentifier: withFixedSchema(authorityKeyIdentifier(authority.keyIdentifier)),
+      crlDistributionPoint: withFixedSchema(crlDistributionPoint(authority.urls.crl)),
+      authorityInfoAccess: withFixedSchema(authorityInfoAccess(authority.urls.caCertificate)),
+    };
+    partsByAuthority.set(authority, parts);
+  }
+  return parts;
 }

@@ -1,7 +1,7 @@
 /**
  * Nothing leaves the CA unchecked: before an issued certificate is returned it is parsed back
- * with the strict reader, its signature is verified under the CA key, and its subject, SANs,
- * validity, issuer and serial are compared with what was approved.
+ * with the strict reader, its signature is verified under the CA key, and its subject, key,
+ * SANs, validity, issuer and serial are compared with what was approved.
  */
 import { verify } from "node:crypto";
 import type { Authority } from "../ca/authority.ts";
@@ -13,6 +13,8 @@ import { parseSubjectAltNames, type San } from "../x509/general-names.ts";
 export interface Approved {
   readonly serialHex: string;
   readonly subject: Uint8Array;
+  /** The SubjectPublicKeyInfo the request proved possession of. */
+  readonly spki: Uint8Array;
   readonly sans: readonly San[];
   readonly notBefore: Date;
   readonly notAfter: Date;
@@ -53,6 +55,7 @@ export function selfCheckCertificate(
     fail("Its issuer is not the CA's subject.");
   if (!equal(cert.subject, approved.subject))
     fail("Its subject differs from the approved subject.");
+  if (!equal(cert.spki, approved.spki)) fail("Its public key differs from the requested key.");
   if (
     cert.notBefore.getTime() !== approved.notBefore.getTime() ||
     cert.notAfter.getTime() !== approved.notAfter.getTime()

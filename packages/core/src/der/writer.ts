@@ -1,7 +1,8 @@
 /**
- * DER encoding by concatenation. Each helper returns the complete encoding of one element, so
- * a certificate is built as nested calls with no intermediate object model. Callers must pass
- * values that are already valid (the builders validate first); the writer only frames them.
+ * DER encoding by concatenation, for the streaming CRL encoder (crl/build.ts) and the fixed
+ * AlgorithmIdentifiers: each helper returns the complete encoding of one element, with no
+ * object per element. Certificates and CSRs are built with pkijs instead (docs/decisions.md).
+ * Callers pass values that are already valid; the writer only frames them.
  */
 import { Tag } from "./reader.ts";
 
@@ -47,7 +48,6 @@ export const octetString = (value: Uint8Array): Der => tlv(Tag.OCTET_STRING, val
 export const utf8String = (text: string): Der =>
   tlv(Tag.UTF8_STRING, new TextEncoder().encode(text));
 export const printableString = (text: string): Der => tlv(Tag.PRINTABLE_STRING, ascii(text));
-export const ia5String = (text: string): Der => tlv(Tag.IA5_STRING, ascii(text));
 export const NULL: Der = Uint8Array.of(Tag.NULL, 0);
 
 export function boolean(value: boolean): Der {
@@ -65,7 +65,7 @@ export function implicitPrimitive(n: number, value: Uint8Array): Der {
 }
 
 /** INTEGER from unsigned big-endian magnitude bytes (leading zeros trimmed, sign byte added). */
-export function unsignedInteger(magnitude: Uint8Array): Der {
+function unsignedInteger(magnitude: Uint8Array): Der {
   let i = 0;
   while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
   const trimmed = magnitude.subarray(i);
@@ -98,18 +98,6 @@ export function bitString(bytes: Uint8Array, unusedBits = 0): Der {
   return tlv(Tag.BIT_STRING, Uint8Array.of(unusedBits), bytes);
 }
 
-/**
- * A named-bit BIT STRING (keyUsage, reasons) from bit numbers, trimmed of trailing zero bits
- * as DER requires.
- */
-export function namedBits(bits: readonly number[]): Der {
-  if (bits.length === 0) return Uint8Array.of(Tag.BIT_STRING, 1, 0);
-  const highest = Math.max(...bits);
-  const bytes = new Uint8Array((highest >> 3) + 1);
-  for (const bit of bits) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
-  return bitString(bytes, 7 - (highest & 7));
-}
-
 const oidEncodings = new Map<string, Der>();
 
 export function oid(dotted: string): Der {
@@ -136,7 +124,7 @@ export function oid(dotted: string): Der {
   return encoded;
 }
 
-export function hexToBytes(hex: string): Uint8Array {
+function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, "hex"));
 }
 

@@ -4,8 +4,8 @@
  * Built with pkijs (the design's library for X.509 structures); node:crypto signs.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
+import { buildCsr } from "../csr/build.ts";
 import { OID } from "../der/oids.ts";
 import { PkiError } from "../errors.ts";
 import { algorithms, type SigningAlgorithm } from "../signer/algorithms.ts";
@@ -45,40 +45,24 @@ function algorithmFor(key: KeyObject): SigningAlgorithm {
 }
 
 /** A PKCS#10 request (DER) for `certificateDer`'s subject and SANs, signed by `key`. */
-export function renewalCsr(certificateDer: Uint8Array, key: KeyObject): Uint8Array {
+export async function renewalCsr(certificateDer: Uint8Array, key: KeyObject): Promise<Uint8Array> {
   const certificate = pkijs.Certificate.fromBER(certificateDer);
   const san = certificate.extensions?.find((e) => e.extnID === OID.subjectAltName);
-  const spki = new Uint8Array(createPublicKey(key).export({ format: "der", type: "spki" }));
   const details = algorithms[algorithmFor(key)];
-  const request = new pkijs.CertificationRequest({
-    version: 0,
+  return buildCsr({
     // As parsed: pkijs writes names back with the bytes they were read from.
     subject: certificate.subject,
-    subjectPublicKeyInfo: pkijs.PublicKeyInfo.fromBER(spki),
-    signatureAlgorithm: pkijs.AlgorithmIdentifier.fromBER(details.identifier),
-    // RFC 2986: the attributes are always there, if empty.
-    attributes: san
+    spki: new Uint8Array(createPublicKey(key).export({ format: "der", type: "spki" })),
+    extensions: san
       ? [
-          new pkijs.Attribute({
-            type: OID.extensionRequest,
-            values: [
-              new pkijs.Extensions({
-                extensions: [
-                  new pkijs.Extension({
-                    extnID: OID.subjectAltName,
-                    critical: false,
-                    extnValue: san.extnValue.getValue(),
-                  }),
-                ],
-              }).toSchema(),
-            ],
+          new pkijs.Extension({
+            extnID: OID.subjectAltName,
+            critical: san.critical,
+            extnValue: san.extnValue.getValue(),
           }),
         ]
       : [],
+    signatureAlgorithm: details.identifier,
+    sign: (info) => new Uint8Array(sign(details.hash, info, { key, ...details.nodeOptions })),
   });
-  // The CertificationRequestInfo, as pkijs encodes it: the first element of the whole.
-  const info = new Uint8Array(request.toSchema(true).valueBlock.value[0]!.toBER(false));
-  const signature = sign(details.hash, info, { key, ...details.nodeOptions });
-  request.signatureValue = new asn1js.BitString({ valueHex: new Uint8Array(signature) });
-  return new Uint8Array(request.toSchema(true).toBER(false));
 }

@@ -31,8 +31,19 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   const signatureAlgorithm = cert.raw(cert.next(Tag.SEQUENCE, "signatureAlgorithm"));
   const signature = cert.bitString("signatureValue").bytes;
   cert.finish("Certificate");
+  return { der, ...parseTbsCertificate(cert.raw(tbsEl)), signatureAlgorithm, signature };
+}
 
-  const tbs = cert.readerOf(tbsEl);
+export type ParsedTbsCertificate = Omit<
+  ParsedCertificate,
+  "der" | "signatureAlgorithm" | "signature"
+>;
+
+/** Strictly reads a whole TBSCertificate element (the bytes a CA signs). */
+export function parseTbsCertificate(raw: Uint8Array): ParsedTbsCertificate {
+  const outer = new DerReader(raw);
+  const tbs = outer.enter(Tag.SEQUENCE, "tbsCertificate");
+  outer.finish("tbsCertificate");
   let version = 0;
   if (tbs.peekTag() === contextTag(0, true)) {
     const v = tbs.enter(contextTag(0, true), "version");
@@ -59,8 +70,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   }
   tbs.finish("tbsCertificate");
   return {
-    der,
-    tbs: cert.raw(tbsEl),
+    tbs: raw,
     version,
     serialHex: unsignedHex(serial),
     innerSignatureAlgorithm,
@@ -70,8 +80,6 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
     subject,
     spki,
     extensions,
-    signatureAlgorithm,
-    signature,
   };
 }
 

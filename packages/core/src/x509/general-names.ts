@@ -4,8 +4,9 @@
  * operator reads (host name, dotted or RFC 5952 IP, address, URI) plus its kind.
  */
 import { domainToUnicode } from "node:url";
+import * as asn1js from "asn1js";
+import * as pkijs from "pkijs";
 import { DerError, DerReader, Tag } from "../der/reader.ts";
-import { ascii, type Der, sequence, tlv } from "../der/writer.ts";
 import { PkiError } from "../errors.ts";
 
 export type SanType = "dns" | "ip" | "email" | "uri";
@@ -245,21 +246,37 @@ export function textToIp(text: string): Uint8Array | undefined {
   return out;
 }
 
-const textTags = { dns: GN_DNS, email: GN_EMAIL, uri: GN_URI } as const;
+/** pkijs GeneralName types (the CHOICE's context tag numbers). */
+const generalNameTypes = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
 
-/** GeneralNames DER for the approved SANs (the subjectAltName extnValue). */
-export function encodeSubjectAltNames(sans: readonly San[]): Der {
-  return sequence(
-    ...sans.map((san) => {
-      if (san.type !== "ip") return tlv(textTags[san.type], ascii(san.value));
-      const bytes = textToIp(san.value);
-      if (!bytes) throw new RangeError(`not an IP address: ${san.value}`);
-      return tlv(GN_IP, bytes);
-    }),
-  );
+/** One approved SAN as a pkijs GeneralName (IA5String text, or the address's octets). */
+function generalNameOf(san: San): pkijs.GeneralName {
+  if (san.type !== "ip") {
+    ascii(san.value);
+    return new pkijs.GeneralName({ type: generalNameTypes[san.type], value: san.value });
+  }
+  const bytes = textToIp(san.value);
+  if (!bytes) throw new RangeError(`not an IP address: ${san.value}`);
+  return new pkijs.GeneralName({
+    type: generalNameTypes.ip,
+    value: new asn1js.OctetString({ valueHex: bytes }),
+  });
 }
 
-/** A URI GeneralName ([6] IA5String), as CRL distribution points and AIA use. */
-export function uriGeneralName(uri: string): Der {
-  return tlv(GN_URI, ascii(uri));
+/** GeneralNames for the approved SANs (the subjectAltName extension's value). */
+export function generalNamesOf(sans: readonly San[]): pkijs.GeneralNames {
+  return new pkijs.GeneralNames({ names: sans.map(generalNameOf) });
+}
+
+/** A URI GeneralName, as CRL distribution points and AIA use. */
+export function uriName(uri: string): pkijs.GeneralName {
+  return generalNameOf({ type: "uri", value: uri });
+}
+
+/** Values are checked before they are encoded; anything outside IA5 text here is a bug. */
+function ascii(text: string): void {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) throw new RangeError(`not printable ASCII: ${JSON.stringify(text)}`);
+  }
 }

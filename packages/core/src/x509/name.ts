@@ -3,10 +3,10 @@
  * writes. Only single-valued RDNs and the everyday attribute types are accepted, as
  * UTF8String or PrintableString (Baseline Requirements 7.1.4), within RFC 5280's upper bounds.
  */
-
+import * as asn1js from "asn1js";
+import * as pkijs from "pkijs";
 import { OID, oidName } from "../der/oids.ts";
 import { DerError, DerReader, Tag } from "../der/reader.ts";
-import { type Der, oid, printableString, sequence, set, utf8String } from "../der/writer.ts";
 import { PkiError } from "../errors.ts";
 
 export type NameAttribute = "CN" | "O" | "OU" | "C" | "ST" | "L";
@@ -102,18 +102,33 @@ function decodeDirectoryString(tag: number, value: Uint8Array, type: NameAttribu
   return text;
 }
 
-/** Encodes a Name, one attribute per RDN, PrintableString for C and UTF8String otherwise. */
-export function encodeName(entries: readonly NameEntry[]): Der {
-  return sequence(
-    ...entries.map(({ type, value }) =>
-      set(
-        sequence(
-          oid(attributeTypes[type].oid),
-          type === "C" ? printableString(value) : utf8String(value),
-        ),
-      ),
-    ),
+/**
+ * A Name the CA writes, one attribute per RDN, PrintableString for C (X.520 requires it) and
+ * UTF8String otherwise (RFC 5280 4.1.2.6). pkijs puts every attribute of a
+ * RelativeDistinguishedNames into one multi-valued RDN, so the RDNSequence is framed with
+ * asn1js and read back: pkijs then writes a parsed name with the bytes it was read from.
+ */
+export function nameObject(entries: readonly NameEntry[]): pkijs.RelativeDistinguishedNames {
+  const rdns = entries.map(
+    ({ type, value }) =>
+      new asn1js.Set({
+        value: [
+          new pkijs.AttributeTypeAndValue({
+            type: attributeTypes[type].oid,
+            value:
+              type === "C"
+                ? new asn1js.PrintableString({ value })
+                : new asn1js.Utf8String({ value }),
+          }).toSchema(),
+        ],
+      }),
   );
+  return nameFromDer(new Uint8Array(new asn1js.Sequence({ value: rdns }).toBER(false)));
+}
+
+/** A pkijs name that encodes to exactly `der` (a CSR's subject, a CA's subject as issuer). */
+export function nameFromDer(der: Uint8Array): pkijs.RelativeDistinguishedNames {
+  return pkijs.RelativeDistinguishedNames.fromBER(der);
 }
 
 /** "CN=a.example.com, O=Example": RFC 4514 order reversed to the way people read it. */

@@ -115,7 +115,7 @@ async function renewOnce(
   const pair = readPair(paths);
   const client = requireRunningService(settings.dataDir, "pki renew");
   const key = settings.reuseKey ? pair.key : keyLike(pair.key);
-  const csr = encodePem("CERTIFICATE REQUEST", renewalCsr(pair.certDer, key));
+  const csr = encodePem("CERTIFICATE REQUEST", await renewalCsr(pair.certDer, key));
   // One Idempotency-Key per renewal: a call resent on a dropped connection gets the first answer.
   const submitted = await client.json<{ id: string; status: string }>(
     "POST",

@@ -9,17 +9,16 @@
 import { generateKeyPairSync } from "node:crypto";
 import type { Authority } from "@spca/core/ca/authority";
 import { type IssuedCertificate, issueCertificate } from "@spca/core/certificate/issue";
-import { signStructure } from "@spca/core/certificate/signed";
+import { buildCsr } from "@spca/core/csr/build";
 import { checkCsr } from "@spca/core/csr/intake";
-import { OID } from "@spca/core/der/oids";
-import { explicit, oid, sequence, set, smallInteger } from "@spca/core/der/writer";
 import { encodePem } from "@spca/core/encoding/pem";
 import { ProfileSchema } from "@spca/core/policy/config";
 import { evaluatePolicy } from "@spca/core/policy/evaluate";
+import { algorithms } from "@spca/core/signer/algorithms";
 import { LocalSigner } from "@spca/core/signer/local-signer";
 import { subjectAltName } from "@spca/core/x509/extensions";
 import type { San } from "@spca/core/x509/general-names";
-import { encodeName } from "@spca/core/x509/name";
+import { nameObject } from "@spca/core/x509/name";
 import * as v from "valibot";
 
 /** The names the gateways answer on; the only ones the built-in profile admits. */
@@ -59,15 +58,15 @@ export async function issueGatewayIdentity(
 ): Promise<ServerIdentity> {
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const signer = new LocalSigner(privateKey, "local gateway key (in memory)");
-  const spki = await signer.publicKey();
-  const requested = sequence(subjectAltName(NAMES, false));
-  const info = sequence(
-    smallInteger(0),
-    encodeName([{ type: "CN", value: "localhost" }]),
-    spki,
-    explicit(0, sequence(oid(OID.extensionRequest), set(requested))),
+  const csr = checkCsr(
+    await buildCsr({
+      subject: nameObject([{ type: "CN", value: "localhost" }]),
+      spki: await signer.publicKey(),
+      extensions: [subjectAltName(NAMES, false)],
+      signatureAlgorithm: algorithms[signer.algorithm].identifier,
+      sign: (info) => signer.sign(info),
+    }),
   );
-  const csr = checkCsr(await signStructure(info, signer));
   // A CA that ends sooner than the usual validity still gets a gateway, for what it has left.
   const left = Math.floor((authority.certificate.notAfter.getTime() - now.getTime()) / DAY_MS);
   const days = Math.max(1, Math.min(VALIDITY_DAYS, left));
