@@ -1347,12 +1347,22 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "a CA subject that is not a name",
       { ca: { ...CA, subject: "Example CA" } },
-      "ca.subject: ca.subject must look like CN=Name, O=Org",
+      'ca.subject: ca.subject must look like CN=Name, O=Org: "Example CA" is not TYPE=value with TYPE one of CN, O, OU, C, ST, L',
+    ],
+    [
+      "a CA subject whose country is not a code",
+      { ca: { ...CA, subject: "CN=Example CA, C=de" } },
+      'ca.subject: ca.subject must look like CN=Name, O=Org: C "de" is not a two-letter ISO 3166 country code such as DE',
+    ],
+    [
+      "a CA subject with a control character",
+      { ca: { ...CA, subject: "CN=Example\u0007 CA" } },
+      "ca.subject: ca.subject must look like CN=Name, O=Org: CN contains a control character",
     ],
     [
       "a root subject with an unknown attribute",
       { ca: { ...CA, rootSubject: "CN=Root, DC=example" } },
-      "ca.rootSubject: ca.rootSubject must look like CN=Name, O=Org",
+      'ca.rootSubject: ca.rootSubject must look like CN=Name, O=Org: "DC=example" is not TYPE=value with TYPE one of CN, O, OU, C, ST, L',
     ],
     [
       "ca.validityDays 0",

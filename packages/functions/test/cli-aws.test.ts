@@ -945,6 +945,14 @@ describe("pki ca … --aws through the CLI", () => {
       [["ca", "import", "--aws"], /usage: pki ca import FILE --aws/],
       [["ca", "show", "extra", "--aws"], /usage: pki ca show --aws/],
       [["ca", "csr", "--aws", "--subject", "nonsense"], /--subject: "nonsense" is not TYPE=value/],
+      [
+        ["ca", "csr", "--aws", "--subject", "CN=Team CA, C=Germany"],
+        /--subject: C is longer than 2 characters/,
+      ],
+      [
+        ["ca", "csr", "--aws", "--subject", "CN=Team CA, C=D1"],
+        /--subject: C "D1" is not a two-letter ISO 3166 country code such as DE/,
+      ],
     ] as const) {
       // Usage is checked before the environment: a valid resource changes nothing.
       assertUsageError(

@@ -14,7 +14,7 @@ import { RenewalSchema } from "../renewal/policy.ts";
 import { issueMessages } from "../validation.ts";
 import { AwsSchema } from "./aws-config.ts";
 import { hasHostBits, parseCidr } from "./cidr.ts";
-import { Days, Domain, Email, GraceDays, Hours, isSubject } from "./fields.ts";
+import { Days, Domain, Email, GraceDays, Hours, SubjectText } from "./fields.ts";
 import { rulesOutside, SUBJECT_ATTRIBUTES, SubjectValuesSchema } from "./subject-values.ts";
 
 /** The API's rate limit per API key and per client address unless the configuration sets one. */
@@ -186,10 +186,8 @@ export const ConfigSchema = v.pipe(
       DEFAULT_PUBLIC_BASE_URL,
     ),
     ca: v.strictObject({
-      subject: v.pipe(v.string(), v.check(isSubject, "ca.subject must look like CN=Name, O=Org")),
-      rootSubject: v.optional(
-        v.pipe(v.string(), v.check(isSubject, "ca.rootSubject must look like CN=Name, O=Org")),
-      ),
+      subject: SubjectText("ca.subject"),
+      rootSubject: v.optional(SubjectText("ca.rootSubject")),
       validityDays: v.optional(Days, 3650),
       rootValidityDays: v.optional(Days, 7300),
     }),

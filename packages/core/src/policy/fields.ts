@@ -12,14 +12,21 @@ const isDomain = (s: string) => {
   }
 };
 
-export const isSubject = (s: string) => {
-  try {
-    parseNameText(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** A CA name as the configuration writes it ("CN=Example CA, O=Example"). */
+export const SubjectText = (field: string) =>
+  v.pipe(
+    v.string(),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      try {
+        parseNameText(dataset.value);
+      } catch (e) {
+        addIssue({
+          message: `${field} must look like CN=Name, O=Org: ${(e as Error).message}`,
+        });
+      }
+    }),
+  );
 
 export const Domain = v.pipe(
   v.string(),

@@ -158,6 +158,11 @@ export function parseNameText(text: string): NameEntry[] {
     if ([...value].length > attributeTypes[type].maxLength) {
       throw new RangeError(`${type} is longer than ${attributeTypes[type].maxLength} characters`);
     }
+    // The rules parseName applies to a request's subject hold for the CA's own names too.
+    if (type === "C" && !/^[A-Z]{2}$/.test(value)) {
+      throw new RangeError(`C "${value}" is not a two-letter ISO 3166 country code such as DE`);
+    }
+    if (hasControlCharacter(value)) throw new RangeError(`${type} contains a control character`);
     return { type, value };
   });
 }
