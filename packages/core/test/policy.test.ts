@@ -1420,6 +1420,46 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
       { aws: { mail: { dkim: true } } },
       'aws.mail: unknown field "dkim": allowed fields are identity, shared, hostedZoneId',
     ],
+    [
+      "a network mode that does not exist",
+      { aws: { network: { mode: "hidden" } } },
+      'aws.network.mode: aws.network.mode must be "public"',
+    ],
+    [
+      "an unknown key in aws.network",
+      { aws: { network: { waf: true } } },
+      'aws.network: unknown field "waf": allowed fields are mode, firewall, allowCidrs',
+    ],
+    [
+      "a firewall flag that is not a boolean",
+      { aws: { network: { firewall: "on" } } },
+      "aws.network.firewall: aws.network.firewall must be true or false",
+    ],
+    [
+      "an allow-list that admits every address",
+      { aws: { network: { allowCidrs: ["10.0.0.0/8", "0.0.0.0/0"] } } },
+      'aws.network.allowCidrs.1: "0.0.0.0/0" admits every address; leave aws.network.allowCidrs out instead',
+    ],
+    [
+      "an allow-list range with host bits",
+      { aws: { network: { allowCidrs: ["192.0.2.1/24"] } } },
+      'aws.network.allowCidrs.0: "192.0.2.1/24" has host bits set; write its network address',
+    ],
+    [
+      "an allow-list entry that is an address, not a range",
+      { aws: { network: { allowCidrs: ["192.0.2.1"] } } },
+      'aws.network.allowCidrs.0: "192.0.2.1" is not CIDR',
+    ],
+    [
+      "an empty allow-list",
+      { aws: { network: { allowCidrs: [] } } },
+      "aws.network.allowCidrs: aws.network.allowCidrs must list at least one range; leave it out to admit every address",
+    ],
+    [
+      "an allow-list without the firewall",
+      { aws: { network: { firewall: false, allowCidrs: ["10.0.0.0/8"] } } },
+      "aws.network: aws.network.allowCidrs needs aws.network.firewall: the allow-list is a rule of the firewall",
+    ],
   ];
 
   for (const [label, overrides, expected] of cases) {

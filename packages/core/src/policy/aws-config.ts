@@ -4,7 +4,8 @@
  */
 import * as v from "valibot";
 import { algorithmsForKeySpec, keySpecs, signingAlgorithms } from "../signer/algorithms.ts";
-import { Domain, Email } from "./fields.ts";
+import { parseCidr } from "./cidr.ts";
+import { CidrText, Domain, Email } from "./fields.ts";
 
 /**
  * CloudWatch Logs retention periods, as SST's Function `logging.retention` names them, in days
@@ -45,6 +46,44 @@ const IamPrincipalArn = v.pipe(
   v.regex(
     /^arn:aws[a-z-]*:iam::\d{12}:(?:role|user)\/[\w+=,.@/-]{1,512}$/,
     "aws.ca.keyAdmins must list IAM role or user ARNs (arn:aws:iam::<account>:role/<name>)",
+  ),
+);
+
+/** A range for the firewall's allow-list: AWS WAF takes every prefix length but /0. */
+const AllowedRange = v.pipe(
+  CidrText,
+  v.check(
+    (s) => parseCidr(s)?.prefix !== 0,
+    (i) => `"${i.input}" admits every address; leave aws.network.allowCidrs out instead`,
+  ),
+);
+
+/**
+ * How the deployment is reached. `public`: one CloudFront distribution for the API, the pages
+ * and the publication objects, behind an AWS WAF web ACL unless `firewall` is false.
+ */
+const NetworkSchema = v.pipe(
+  v.strictObject({
+    mode: v.optional(v.picklist(["public"], 'aws.network.mode must be "public"'), "public"),
+    /** AWS managed rules, a rate limit per client address, and the optional allow-list. */
+    firewall: v.optional(v.boolean("aws.network.firewall must be true or false"), true),
+    /**
+     * Only these client addresses reach the pages and the API; the publication paths (CRLs,
+     * CA certificates, trust store) stay open to every relying party.
+     */
+    allowCidrs: v.optional(
+      v.pipe(
+        v.array(AllowedRange),
+        v.minLength(
+          1,
+          "aws.network.allowCidrs must list at least one range; leave it out to admit every address",
+        ),
+      ),
+    ),
+  }),
+  v.check(
+    (network) => network.firewall || network.allowCidrs === undefined,
+    "aws.network.allowCidrs needs aws.network.firewall: the allow-list is a rule of the firewall",
   ),
 );
 
@@ -109,6 +148,7 @@ export const AwsSchema = v.pipe(
       v.picklist(logRetentions, `aws.logRetention must be one of ${logRetentions.join(", ")}`),
       "3 months",
     ),
+    network: v.optional(NetworkSchema, { mode: "public", firewall: true }),
     /** Who the CloudWatch alarms mail (an SNS subscription they confirm once). */
     alarmEmail: v.optional(v.pipe(v.string(), v.email("aws.alarmEmail must be an email address"))),
     /** The SES identity mails are sent through; see docs/deploy.md. */

@@ -13,8 +13,7 @@ import { mailboxOf } from "../identity/principal.ts";
 import { RenewalSchema } from "../renewal/policy.ts";
 import { issueMessages } from "../validation.ts";
 import { AwsSchema } from "./aws-config.ts";
-import { hasHostBits, parseCidr } from "./cidr.ts";
-import { Days, Domain, Email, GraceDays, Hours, SubjectText } from "./fields.ts";
+import { CidrText, Days, Domain, Email, GraceDays, Hours, SubjectText } from "./fields.ts";
 import { rulesOutside, SUBJECT_ATTRIBUTES, SubjectValuesSchema } from "./subject-values.ts";
 
 /** The API's rate limit per API key and per client address unless the configuration sets one. */
@@ -83,26 +82,7 @@ export const ProfileSchema = v.pipe(
         ),
         ip: v.optional(
           v.strictObject({
-            ranges: v.pipe(
-              v.array(
-                v.pipe(
-                  v.string(),
-                  v.check(
-                    (s) => parseCidr(s) !== undefined,
-                    (i) => `"${i.input}" is not CIDR`,
-                  ),
-                  // 10.1.2.3/8 is most likely a typo; say which network it would mean.
-                  v.check(
-                    (s) => {
-                      const cidr = parseCidr(s);
-                      return cidr === undefined || !hasHostBits(cidr);
-                    },
-                    (i) => `"${i.input}" has host bits set; write its network address`,
-                  ),
-                ),
-              ),
-              v.minLength(1),
-            ),
+            ranges: v.pipe(v.array(CidrText), v.minLength(1)),
           }),
         ),
         email: v.optional(v.strictObject({ domains: v.pipe(v.array(Domain), v.minLength(1)) })),

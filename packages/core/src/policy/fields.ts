@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { checkDnsName } from "../x509/general-names.ts";
 import { parseNameText } from "../x509/name.ts";
+import { hasHostBits, parseCidr } from "./cidr.ts";
 
 const isDomain = (s: string) => {
   try {
@@ -51,3 +52,20 @@ export const Hours = (name: string, min: number, max: number) =>
     v.minValue(min, `${name} must be at least ${min}`),
     v.maxValue(max, `${name} must be at most ${max}`),
   );
+
+/** An IP range in CIDR notation, written as its network address (profiles, aws.network). */
+export const CidrText = v.pipe(
+  v.string(),
+  v.check(
+    (s) => parseCidr(s) !== undefined,
+    (i) => `"${i.input}" is not CIDR`,
+  ),
+  // 10.1.2.3/8 is most likely a typo; say which network it would mean.
+  v.check(
+    (s) => {
+      const cidr = parseCidr(s);
+      return cidr === undefined || !hasHostBits(cidr);
+    },
+    (i) => `"${i.input}" has host bits set; write its network address`,
+  ),
+);
