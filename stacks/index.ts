@@ -11,6 +11,7 @@ import { mailSending } from "./email.ts";
 import { enforcement } from "./enforcement.ts";
 import { eventBus } from "./events.ts";
 import { expiryReminders } from "./expiry.ts";
+import { firewall } from "./firewall.ts";
 import type { FunctionContext } from "./functions.ts";
 import { type FunctionName, functionGrants } from "./grants.ts";
 import { identity } from "./identity.ts";
@@ -25,7 +26,7 @@ import { workflow } from "./workflow.ts";
 
 export function deployPki(d: Deployment = deployment($app)) {
   const context = awsContext();
-  const site = web(d);
+  const site = web(d, firewall(d));
   const { table, bucket } = storage(d, site.distributionArn);
   const { key, alias } = signingKey(d);
   const bus = eventBus();

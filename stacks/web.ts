@@ -15,7 +15,9 @@
  * - With `aws.domain` the distribution gets the custom domain and its certificate, and keeps
  *   answering on its CloudFront name: certificates issued before the domain was added name that
  *   host in their CRL distribution point and AIA. (SST's Router `domain` would refuse it.)
+ * - A web application firewall guards the distribution unless switched off (firewall.ts).
  */
+import type { Firewall } from "./firewall.ts";
 import type { Deployment } from "./settings.ts";
 
 export interface Web {
@@ -39,14 +41,16 @@ delete h["x-pki-authorization"];
 if (h.authorization) h["x-pki-authorization"] = { value: h.authorization.value };
 h["x-pki-viewer-address"] = { value: event.viewer.ip };`;
 
-export function web(d: Deployment): Web {
+export function web(d: Deployment, guard: Firewall = {}): Web {
   const domain = d.config.aws.domain;
   const router = new sst.aws.Router("Router", {
     protection: "oac-with-edge-signing",
     edge: { viewerRequest: { injection: VIEWER_HEADERS_INJECTION } },
-    ...(domain
-      ? {
-          transform: {
+    ...(guard.waf ? { waf: guard.waf } : {}),
+    transform: {
+      ...(guard.transformWaf ? { waf: guard.transformWaf } : {}),
+      ...(domain
+        ? {
             // On the CDN rather than the Router, whose `domain` blocks the CloudFront host.
             cdn: (args: sst.aws.CdnArgs) => {
               args.domain = {
@@ -54,9 +58,9 @@ export function web(d: Deployment): Web {
                 dns: sst.aws.dns(domain.hostedZoneId ? { zone: domain.hostedZoneId } : {}),
               };
             },
-          },
-        }
-      : {}),
+          }
+        : {}),
+    },
   });
   return {
     router,

@@ -23,6 +23,7 @@ interface Recorded {
   /** An existing resource the program reads (Resource.get), which the deploy does not create. */
   read?: boolean;
   options: { protect?: boolean; retainOnDelete?: boolean; ignoreChanges?: string[] };
+  provider?: string;
 }
 
 /**
@@ -311,6 +312,10 @@ export function mocks() {
         outputs,
         options: {},
         ...(read ? { read: true } : {}),
+        // A provider reference is "<urn>::<id>"; the id names the provider resource.
+        ...(args.provider
+          ? { provider: args.provider.slice(args.provider.lastIndexOf("::") + 2) }
+          : {}),
       });
       return { id, state };
     },

@@ -32,6 +32,8 @@ export interface SynthResource {
   /** Resource options that matter to safety (protect, retainOnDelete) and to who owns what
    * (ignoreChanges: a property the deploy leaves to someone else). */
   readonly options: { protect?: boolean; retainOnDelete?: boolean; ignoreChanges?: string[] };
+  /** The id of the explicit provider it is created with (another Region's), if any. */
+  readonly provider?: string;
 }
 
 export interface Synthesis {
