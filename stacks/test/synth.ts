@@ -59,6 +59,7 @@ const run = promisify(execFile);
 const projectRequire = createRequire(join(root, "package.json"));
 
 let appEvaluations: Promise<unknown> = Promise.resolve();
+let synthesisCount = 0;
 
 /**
  * What sst.config.ts's app() returns for the stage: SST evaluates it first and defines $app
@@ -184,8 +185,16 @@ async function buildProgram(workDir: string, app: Record<string, unknown>): Prom
 export async function synthesize(options: SynthOptions): Promise<Synthesis> {
   // The platform sources are generated, not committed (npm run typecheck:infra makes them).
   await run(process.execPath, [join(root, "scripts", "sst-platform.ts")], { cwd: root });
+  // The sequence number keeps two syntheses of one stage, started in the same millisecond
+  // (Promise.all), out of each other's folder.
   const workDir =
-    options.workDir ?? join(root, ".sst", "synth", `${options.stage}-${process.pid}-${Date.now()}`);
+    options.workDir ??
+    join(
+      root,
+      ".sst",
+      "synth",
+      `${options.stage}-${process.pid}-${Date.now()}-${++synthesisCount}`,
+    );
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(join(workDir, "home"), { recursive: true });
   mkdirSync(join(platform, ".synth"), { recursive: true });
