@@ -102,11 +102,18 @@ function child(node: Node, key: unknown): Node | undefined {
   return undefined;
 }
 
-/** Whether the object `input` can be the one `node` describes: its literal entries match. */
+/**
+ * Whether the object `input` can be the one `node` describes: its literal entries match (an
+ * optional literal, such as a variant's default discriminator, also when the key is absent).
+ */
 function fits(node: Node, input: unknown): boolean {
   if (typeof input !== "object" || input === null) return true;
-  return Object.entries(node.entries!).every(
-    ([key, entry]) =>
-      entry.type !== "literal" || (input as Record<string, unknown>)[key] === entry.literal,
-  );
+  return Object.entries(node.entries!).every(([key, entry]) => {
+    const value = (input as Record<string, unknown>)[key];
+    if (entry.type === "literal") return value === entry.literal;
+    if (entry.type === "optional" && entry.wrapped?.type === "literal") {
+      return value === undefined || value === entry.wrapped.literal;
+    }
+    return true;
+  });
 }

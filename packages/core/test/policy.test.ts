@@ -1040,6 +1040,17 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
   });
   const sans = (subjectAltNames: JsonObject) => profile({ subjectAltNames });
 
+  const PRIVATE_NETWORK = {
+    mode: "private",
+    vpcId: "vpc-0123456789abcdef0",
+    subnetIds: ["subnet-0123456789abcdef0"],
+    vpcEndpointIds: ["vpce-0123456789abcdef0"],
+    domain: {
+      name: "pki.corp.example.com",
+      certificateArn:
+        "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+    },
+  };
   const cases: [string, JsonObject, string][] = [
     // renewal, owners, expiry reminders
     [
@@ -1423,12 +1434,17 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
     [
       "a network mode that does not exist",
       { aws: { network: { mode: "hidden" } } },
-      'aws.network.mode: aws.network.mode must be "public"',
+      'aws.network.mode: aws.network.mode must be "public" or "private"',
     ],
     [
       "an unknown key in aws.network",
       { aws: { network: { waf: true } } },
       'aws.network: unknown field "waf": allowed fields are mode, firewall, allowCidrs',
+    ],
+    [
+      "a public-mode key in a private network",
+      { aws: { network: { ...PRIVATE_NETWORK, allowCidrs: ["10.0.0.0/8"] } } },
+      'aws.network: unknown field "allowCidrs": allowed fields are mode, vpcId, subnetIds, securityGroupIds, vpcEndpointIds, domain, serviceEndpoints',
     ],
     [
       "a firewall flag that is not a boolean",
@@ -1454,6 +1470,52 @@ describe("configuration: parseConfig rejects, naming the path and the rule", () 
       "an empty allow-list",
       { aws: { network: { allowCidrs: [] } } },
       "aws.network.allowCidrs: aws.network.allowCidrs must list at least one range; leave it out to admit every address",
+    ],
+    [
+      "a private network with a malformed VPC id",
+      { aws: { network: { ...PRIVATE_NETWORK, vpcId: "my-vpc" } } },
+      "aws.network.vpcId: aws.network.vpcId must be ids like vpc-0123456789abcdef0",
+    ],
+    [
+      "a private network with a subnet that is not a subnet id",
+      { aws: { network: { ...PRIVATE_NETWORK, subnetIds: ["sg-0123456789abcdef0"] } } },
+      "aws.network.subnetIds.0: aws.network.subnetIds must be ids like subnet-0123456789abcdef0",
+    ],
+    [
+      "a private network without execute-api endpoints",
+      { aws: { network: { ...PRIVATE_NETWORK, vpcEndpointIds: [] } } },
+      "aws.network.vpcEndpointIds: aws.network.vpcEndpointIds must list at least one execute-api endpoint",
+    ],
+    [
+      "a private domain whose certificate is not an ACM ARN",
+      {
+        aws: {
+          network: {
+            ...PRIVATE_NETWORK,
+            domain: { name: "pki.corp.example.com", certificateArn: "pki.pem" },
+          },
+        },
+      },
+      "aws.network.domain.certificateArn: aws.network.domain.certificateArn must be an ACM certificate ARN in the deployment's Region",
+    ],
+    [
+      "a private network naming an endpoint for a service it never calls",
+      {
+        aws: {
+          network: { ...PRIVATE_NETWORK, serviceEndpoints: { lambda: "vpce-0123456789abcdef0" } },
+        },
+      },
+      "aws.network.serviceEndpoints.lambda: aws.network.serviceEndpoints takes s3, dynamodb, kms, states, events, email, elasticloadbalancing, apigateway, rolesanywhere",
+    ],
+    [
+      "a private network with the public distribution's domain",
+      { aws: { network: PRIVATE_NETWORK, domain: { name: "pki.example.com" } } },
+      "aws.domain names the public distribution's domain; in private mode the API's is aws.network.domain",
+    ],
+    [
+      "a private network with the built-in sign-in",
+      { aws: { network: PRIVATE_NETWORK } },
+      "aws.network.mode private needs identity.oidc: the built-in Cognito sign-in is on the internet",
     ],
     [
       "an allow-list without the firewall",

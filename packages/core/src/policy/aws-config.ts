@@ -58,13 +58,45 @@ const AllowedRange = v.pipe(
   ),
 );
 
+/** AWS resource ids as EC2 writes them. */
+const ec2Id = (prefix: string, key: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(
+      new RegExp(`^${prefix}-[0-9a-f]{8}(?:[0-9a-f]{9})?$`),
+      `${key} must be ids like ${prefix}-0123456789abcdef0`,
+    ),
+  );
+
+/** The services private mode reaches through VPC endpoints (stacks/vpc-endpoints.ts). */
+export const endpointServices = [
+  "s3",
+  "dynamodb",
+  "kms",
+  "states",
+  "events",
+  "email",
+  "elasticloadbalancing",
+  "apigateway",
+  "rolesanywhere",
+] as const;
+
+/** An ACM certificate in the deployment's Region. */
+const CertificateArn = v.pipe(
+  v.string(),
+  v.regex(
+    /^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[0-9a-f-]{36}$/,
+    "aws.network.domain.certificateArn must be an ACM certificate ARN in the deployment's Region",
+  ),
+);
+
 /**
- * How the deployment is reached. `public`: one CloudFront distribution for the API, the pages
- * and the publication objects, behind an AWS WAF web ACL unless `firewall` is false.
+ * `public`: one CloudFront distribution for the API, the pages and the publication objects,
+ * behind an AWS WAF web ACL unless `firewall` is false.
  */
-const NetworkSchema = v.pipe(
+const PublicNetwork = v.pipe(
   v.strictObject({
-    mode: v.optional(v.picklist(["public"], 'aws.network.mode must be "public"'), "public"),
+    mode: v.optional(v.literal("public"), "public"),
     /** AWS managed rules, a rate limit per client address, and the optional allow-list. */
     firewall: v.optional(v.boolean("aws.network.firewall must be true or false"), true),
     /**
@@ -85,6 +117,60 @@ const NetworkSchema = v.pipe(
     (network) => network.firewall || network.allowCidrs === undefined,
     "aws.network.allowCidrs needs aws.network.firewall: the allow-list is a rule of the firewall",
   ),
+);
+
+/**
+ * `private`: a private API Gateway reached only through VPC endpoints, functions in the VPC,
+ * AWS services through VPC endpoints, nothing reachable from the internet.
+ */
+const PrivateNetwork = v.strictObject({
+  mode: v.literal("private"),
+  /** The VPC the functions and the endpoints go into. */
+  vpcId: ec2Id("vpc", "aws.network.vpcId"),
+  /** Private subnets for the functions and the interface endpoints (one per zone used). */
+  subnetIds: v.pipe(
+    v.array(ec2Id("subnet", "aws.network.subnetIds")),
+    v.minLength(1, "aws.network.subnetIds must list at least one subnet"),
+  ),
+  /** The functions' security groups; default one the stack makes (HTTPS out to the VPC). */
+  securityGroupIds: v.optional(
+    v.pipe(
+      v.array(ec2Id("sg", "aws.network.securityGroupIds")),
+      v.minLength(1, "aws.network.securityGroupIds must list at least one group, or be left out"),
+    ),
+  ),
+  /**
+   * The execute-api VPC endpoints clients reach the API through: the API's and its domain's
+   * resource policies admit these alone (aws:SourceVpce).
+   */
+  vpcEndpointIds: v.pipe(
+    v.array(ec2Id("vpce", "aws.network.vpcEndpointIds")),
+    v.minLength(1, "aws.network.vpcEndpointIds must list at least one execute-api endpoint"),
+  ),
+  /**
+   * The private DNS name the API and pages answer on (an API Gateway private custom domain),
+   * and its ACM certificate; certificates name it in their CRL and CA URLs.
+   */
+  domain: v.strictObject({ name: Domain, certificateArn: CertificateArn }),
+  /**
+   * Endpoints that exist already, by service; the stack makes the others. (Their policies are
+   * then the owner's to scope.)
+   */
+  serviceEndpoints: v.optional(
+    v.record(
+      v.picklist(
+        endpointServices,
+        `aws.network.serviceEndpoints takes ${endpointServices.join(", ")}`,
+      ),
+      ec2Id("vpce", "aws.network.serviceEndpoints"),
+    ),
+  ),
+});
+
+const NetworkSchema = v.variant(
+  "mode",
+  [PublicNetwork, PrivateNetwork],
+  'aws.network.mode must be "public" or "private"',
 );
 
 /** A Route 53 hosted zone id. */
@@ -174,6 +260,10 @@ export const AwsSchema = v.pipe(
       { shared: false },
     ),
   }),
+  v.check(
+    (aws) => aws.network.mode !== "private" || aws.domain === undefined,
+    "aws.domain names the public distribution's domain; in private mode the API's is aws.network.domain",
+  ),
   v.check(
     (aws) =>
       aws.ca.signingAlgorithm === undefined ||

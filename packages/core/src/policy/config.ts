@@ -234,6 +234,10 @@ export const ConfigSchema = v.pipe(
     ),
   }),
   v.check(
+    (config) => config.aws.network.mode !== "private" || config.identity.oidc !== undefined,
+    "aws.network.mode private needs identity.oidc: the built-in Cognito sign-in is on the internet (no VPC endpoint reaches its managed login), so name an OpenID provider the functions reach from the subnets",
+  ),
+  v.check(
     (config) => sendsAs(config.aws.mail.identity ?? config.mail.from, config.mail.from),
     (issue) =>
       `aws.mail.identity ${issue.input.aws.mail.identity} does not verify mail.from ${issue.input.mail.from}: use the address or its domain`,
