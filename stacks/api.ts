@@ -16,16 +16,20 @@ export const ROUTER_READ_TIMEOUT_SECONDS = 30;
 /** Variables Lambda keeps to itself, or that pkiFunction sets on every function. */
 const RESERVED_VARIABLE = /^(AWS_|LAMBDA_|_|POWERTOOLS_)|^(PKI_CONFIG_FILE|TZ)$/;
 
+/**
+ * @param site the Router in public mode; undefined in private mode, where the private API
+ *   (private-api.ts) invokes the function with the client's own headers and address.
+ */
 export function api(
   ctx: FunctionContext,
-  site: Web,
+  site: Web | undefined,
   stateMachineArn: $util.Input<string>,
   identity: Identity,
 ) {
   const own = {
     PKI_STATE_MACHINE_ARN: stateMachineArn,
     // The client's Authorization and address arrive in the Router's x-pki-* headers (web.ts).
-    PKI_VIEWER_HEADERS: "cloudfront",
+    ...(site ? { PKI_VIEWER_HEADERS: "cloudfront" } : {}),
   };
   // The sign-in settings (identity.ts); an `identity.oidc.clientSecret.env` naming a variable
   // the stack already sets would silently replace it (or be refused by Lambda).
@@ -44,11 +48,18 @@ export function api(
     // Above a KMS-bound request's worst case.
     timeout: `${API_TIMEOUT_SECONDS} seconds`,
     environment: { ...own, ...identity.environment },
-    url: {
-      // No browser calls the function URL from another origin: everything is on the Router's.
-      cors: false,
-      router: { instance: site.router, readTimeout: `${ROUTER_READ_TIMEOUT_SECONDS} seconds` },
-    },
+    ...(site
+      ? {
+          url: {
+            // No browser calls the function URL from another origin: all is on the Router's.
+            cors: false,
+            router: {
+              instance: site.router,
+              readTimeout: `${ROUTER_READ_TIMEOUT_SECONDS} seconds`,
+            },
+          },
+        }
+      : {}),
     // The pages' stylesheet and script, read by the API at start (packages/web/src/assets.ts).
     copyFiles: [{ from: "packages/web/assets", to: WEB_ASSETS_FOLDER }],
   });

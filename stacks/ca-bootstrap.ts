@@ -21,6 +21,8 @@ export function bootstrapOnDeploy(
   fn: sst.aws.Function,
   key: aws.kms.Key,
   keyPolicy: aws.kms.KeyPolicy,
+  /** Private mode: the VPC endpoints, without which the run would find no way to AWS. */
+  network: readonly $util.Resource[] = [],
 ): aws.lambda.Invocation {
   const ca = ctx.d.config.ca;
   return new aws.lambda.Invocation(
@@ -39,6 +41,6 @@ export function bootstrapOnDeploy(
         code: fn.nodes.function.s3Key.apply((k) => k ?? ""),
       },
     },
-    { dependsOn: [keyPolicy] },
+    { dependsOn: [keyPolicy, ...network] },
   );
 }

@@ -37,7 +37,7 @@ export interface Firewall {
 
 export function firewall(d: Deployment): Firewall {
   const network = d.config.aws.network;
-  if (!network.firewall) return {};
+  if (network.mode !== "public" || !network.firewall) return {};
   const { burst, perSecond } = d.config.api.rateLimit;
   const allowList = network.allowCidrs
     ? allowListRule(network.allowCidrs, new aws.Provider("FirewallRegion", { region: WAF_REGION }))

@@ -8,7 +8,8 @@
 import { METRICS_NAMESPACE } from "../packages/functions/src/lambda/metric-names.ts";
 import type { FunctionName } from "./grants.ts";
 import { functionGrants } from "./grants.ts";
-import { type GrantTargets, grantStatements } from "./permissions.ts";
+import { type GrantTargets, grantStatements, type Statement } from "./permissions.ts";
+import type { Placement } from "./private-network.ts";
 import { type Deployment, functionName } from "./settings.ts";
 import { serviceTrust } from "./trust.ts";
 
@@ -22,6 +23,10 @@ export interface FunctionContext {
   readonly environment: Record<string, $util.Input<string>>;
   /** What a function that mails gets besides: the configuration set it sends through. */
   readonly mailEnvironment: Record<string, $util.Input<string>>;
+  /** Private mode: the subnets and security groups every function runs in. */
+  readonly placement?: Placement;
+  /** Every statement granted to a function, collected for the VPC endpoints' policies. */
+  readonly granted?: Statement[];
 }
 
 export interface FunctionOptions {
@@ -42,6 +47,11 @@ export function pkiFunction(
 ): sst.aws.Function {
   const physicalName = functionName(ctx.d, name);
   const grants = functionGrants[name];
+  const statements = grantStatements(physicalName, grants, {
+    ...ctx.targets,
+    privateMode: ctx.placement !== undefined,
+  });
+  ctx.granted?.push(...statements);
   return new sst.aws.Function(name, {
     name: physicalName,
     handler: options.handler,
@@ -57,12 +67,13 @@ export function pkiFunction(
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     },
     logging: { retention: ctx.d.config.aws.logRetention, format: "json" },
-    permissions: grantStatements(physicalName, grants, ctx.targets).map((s) => ({
+    permissions: statements.map((s) => ({
       actions: s.actions,
       resources: s.resources,
       ...(s.conditions ? { conditions: s.conditions } : {}),
     })),
     ...(options.url ? { url: options.url } : {}),
+    ...(ctx.placement ? { vpc: ctx.placement } : {}),
     ...(options.reservedConcurrency !== undefined
       ? { concurrency: { reserved: options.reservedConcurrency } }
       : {}),

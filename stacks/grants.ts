@@ -57,6 +57,8 @@ export interface FunctionGrants {
   readonly consumeCrlQueue?: boolean;
   /** sqs:SendMessage to the subscribers' failure queue (the async invoke destination). */
   readonly sendToFailureQueue?: boolean;
+  /** In private mode, s3:GetObject on truststore.pem too: the API serves every published object. */
+  readonly servesPublication?: boolean;
   /**
    * The configured gates (`enforcement`): their exact ARNs, and reading the bundle and CRL
    * versions the gates load with the caller's permissions (permissions.ts).
@@ -84,6 +86,8 @@ export const functionGrants = {
     // The chain (/v1/ca) and the CRL (/v1/crl); the Router serves the published objects
     // (/crl/…, /ca/…, /truststore.pem) from the bucket itself.
     readObjects: ["certificates/*", "ca/*", "crl/*"],
+    // In private mode there is no Router: the API serves them, truststore.pem included.
+    servesPublication: true,
     putEvents: true,
     startExecution: true,
     answerTasks: true,

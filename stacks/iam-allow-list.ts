@@ -24,6 +24,14 @@ export const ACTIONS_ONLY_ON_ANY_RESOURCE: Readonly<Record<string, string>> = {
   "elasticloadbalancing:DescribeTrustStoreRevocations":
     "a Describe action without a resource type; the writes are on the configured trust stores",
   "rolesanywhere:ListCrls": "a List action without a resource type (it shows CRL names and ids)",
+  "ec2:CreateNetworkInterface":
+    "private mode: Lambda makes the function's network interfaces in the configured subnets (AWSLambdaVPCAccessExecutionRole grants these on *)",
+  "ec2:DescribeNetworkInterfaces": "a Describe action without a resource type",
+  "ec2:DescribeSubnets": "a Describe action without a resource type",
+  "ec2:DeleteNetworkInterface":
+    "private mode: Lambda removes the interfaces it made, whose ids nobody knows in advance",
+  "ec2:AssignPrivateIpAddresses": "private mode: on the interfaces Lambda made",
+  "ec2:UnassignPrivateIpAddresses": "private mode: on the interfaces Lambda made",
   "rolesanywhere:ImportCrl":
     "it creates the CRL, so there is no resource yet; the condition requires the deployment's tag on it",
 };
@@ -86,6 +94,12 @@ export const GRANTS_USED_BY_AWS: Readonly<Record<string, string>> = {
   "logs:CreateLogStream": "Lambda writes the function's logs with its role",
   "logs:PutLogEvents": "Lambda writes the function's logs with its role",
   "xray:PutTraceSegments": "Lambda sends the function's active-tracing segments with its role",
+  "ec2:CreateNetworkInterface": "Lambda attaches the function to its subnets with its role",
+  "ec2:DescribeNetworkInterfaces": "Lambda attaches the function to its subnets with its role",
+  "ec2:DescribeSubnets": "Lambda attaches the function to its subnets with its role",
+  "ec2:DeleteNetworkInterface": "Lambda attaches the function to its subnets with its role",
+  "ec2:AssignPrivateIpAddresses": "Lambda attaches the function to its subnets with its role",
+  "ec2:UnassignPrivateIpAddresses": "Lambda attaches the function to its subnets with its role",
   "xray:PutTelemetryRecords": "Lambda sends the function's active-tracing segments with its role",
   "xray:GetSamplingRules": "Step Functions samples the workflow's traces with its role",
   "xray:GetSamplingTargets": "Step Functions samples the workflow's traces with its role",

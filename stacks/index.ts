@@ -16,6 +16,9 @@ import type { FunctionContext } from "./functions.ts";
 import { type FunctionName, functionGrants } from "./grants.ts";
 import { identity } from "./identity.ts";
 import { exampleMtlsApi, mtlsExampleFromEnvironment } from "./mtls-example.ts";
+import type { Statement } from "./permissions.ts";
+import { privateApi } from "./private-api.ts";
+import { privateNetwork, serviceEndpoints } from "./private-network.ts";
 import { type Deployment, deployment } from "./settings.ts";
 import { signingKey, signingKeyPolicy } from "./signing-key.ts";
 import { storage } from "./storage.ts";
@@ -26,8 +29,13 @@ import { workflow } from "./workflow.ts";
 
 export function deployPki(d: Deployment = deployment($app)) {
   const context = awsContext();
-  const site = web(d, firewall(d));
-  const { table, bucket } = storage(d, site.distributionArn);
+  // Public mode: the Router (CloudFront, behind the firewall). Private mode: a private API in
+  // the VPC, the functions in its subnets, AWS through VPC endpoints.
+  const network = privateNetwork(d);
+  const site = network ? undefined : web(d, firewall(d));
+  const front = network ? privateApi(d, network) : undefined;
+  const publicBaseUrl = site?.publicBaseUrl ?? front!.publicBaseUrl;
+  const { table, bucket } = storage(d, site?.distributionArn);
   const { key, alias } = signingKey(d);
   const bus = eventBus();
   const mail = mailSending(d, context);
@@ -41,12 +49,14 @@ export function deployPki(d: Deployment = deployment($app)) {
       PKI_BUCKET: bucket.name,
       PKI_EVENT_BUS: bus.name,
       PKI_CA_KEY_ID: key.arn,
-      PKI_PUBLIC_BASE_URL: site.publicBaseUrl,
+      PKI_PUBLIC_BASE_URL: publicBaseUrl,
       ...(d.config.aws.ca.signingAlgorithm
         ? { PKI_CA_SIGNING_ALGORITHM: d.config.aws.ca.signingAlgorithm }
         : {}),
     },
     mailEnvironment: { PKI_MAIL_CONFIGURATION_SET: mail.configurationSetName },
+    ...(network ? { placement: network.placement } : {}),
+    granted: [] as Statement[],
   };
   const targets = {
     table,
@@ -63,7 +73,7 @@ export function deployPki(d: Deployment = deployment($app)) {
 
   const flow = workflow(ctx, context);
   // Sign-in: the deployment's own Cognito pool, or the configured OpenID provider.
-  const people = identity(d, context, site.publicBaseUrl);
+  const people = identity(d, context, publicBaseUrl);
   const apiFunction = api(
     { ...base, targets: { ...targets, stateMachineArn: flow.stateMachine.arn } },
     site,
@@ -76,7 +86,8 @@ export function deployPki(d: Deployment = deployment($app)) {
   const subscribed = subscribers(ctx, bus, failures);
   const bootstrap = caBootstrapFunction(ctx);
   const gates = enforcement(ctx, context, bus);
-  publishFromBucket(site, bucket);
+  if (site) publishFromBucket(site, bucket);
+  front?.connect(apiFunction);
 
   const functions: Partial<Record<FunctionName, sst.aws.Function>> = {
     ...flow.steps,
@@ -100,7 +111,12 @@ export function deployPki(d: Deployment = deployment($app)) {
     signers: holding("kms:Sign"),
     publicKeyReaders: holding("kms:GetPublicKey"),
   });
-  const bootstrapRun = bootstrapOnDeploy(ctx, bootstrap, key, keyPolicy);
+  // The CA key's grants are its key policy's (signing-key.ts), so the KMS endpoint's too.
+  const caKey: Statement = { actions: ["kms:Sign", "kms:GetPublicKey"], resources: [key.arn] };
+  const endpoints = network
+    ? serviceEndpoints(network, [...base.granted, caKey], context.region)
+    : [];
+  const bootstrapRun = bootstrapOnDeploy(ctx, bootstrap, key, keyPolicy, endpoints);
   const alarm = alarms(d, flow.stateMachine.arn, "CrlPublisher", {
     CrlDeadLetters: queues.deadLetters,
     SubscriberFailures: failures,
@@ -111,8 +127,12 @@ export function deployPki(d: Deployment = deployment($app)) {
     drift: "EnforcementDrift",
   });
   const example = mtlsExampleFromEnvironment();
-  const mtlsExample =
-    example && exampleMtlsApi(d, example, bucket, site.publicBaseUrl, bootstrapRun);
+  if (example && network) {
+    throw new Error(
+      "The mTLS example API (PKI_EXAMPLE_MTLS_*) is a public API: deploy it with aws.network.mode public.",
+    );
+  }
+  const mtlsExample = example && exampleMtlsApi(d, example, bucket, publicBaseUrl, bootstrapRun);
 
   // What `npx sst shell -- pki ca csr|import|show --aws` reads (SST_RESOURCE_Pki): the CA
   // function the operator invokes, the only way in to the CA key. It grants nothing: the
@@ -124,12 +144,12 @@ export function deployPki(d: Deployment = deployment($app)) {
       table: table.name,
       bucket: bucket.name,
       eventBus: bus.name,
-      publicBaseUrl: site.publicBaseUrl,
+      publicBaseUrl,
     },
   });
 
   return {
-    url: site.publicBaseUrl,
+    url: publicBaseUrl,
     bucket: bucket.name,
     table: table.name,
     caKey: alias.name,

@@ -38,7 +38,23 @@ export interface GrantTargets {
   readonly partition: $util.Input<string>;
   readonly region: $util.Input<string>;
   readonly accountId: $util.Input<string>;
+  /**
+   * Private mode: the function runs in the VPC, through network interfaces Lambda manages, and
+   * the API serves the published objects (no Router).
+   */
+  readonly privateMode?: boolean;
 }
+
+/** What Lambda does with the role to attach a function to its subnets (the managed
+ * AWSLambdaVPCAccessExecutionRole, which the stacks do not attach: functions.ts). */
+export const VPC_ACCESS_ACTIONS = [
+  "ec2:CreateNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "ec2:DeleteNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+] as const;
 
 export function grantStatements(
   functionName: string,
@@ -55,6 +71,7 @@ export function grantStatements(
     },
     { actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] },
   ];
+  if (t.privateMode) statements.push({ actions: [...VPC_ACCESS_ACTIONS], resources: ["*"] });
   if (grants.table?.length) {
     statements.push({ actions: [...grants.table], resources: [t.table.arn] });
   }
@@ -74,6 +91,9 @@ export function grantStatements(
     // Unconditional: how S3 fills s3:prefix for this implicit check is not documented. Listing
     // shows key names only (serials, request ids), none of them secret.
     statements.push({ actions: ["s3:ListBucket"], resources: [t.bucket.arn] });
+  }
+  if (grants.servesPublication && t.privateMode) {
+    statements.push({ actions: ["s3:GetObject"], resources: objects(["truststore.pem"]) });
   }
   if (grants.writeObjects?.length) {
     statements.push({ actions: ["s3:PutObject"], resources: objects(grants.writeObjects) });

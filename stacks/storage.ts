@@ -34,9 +34,9 @@ export const PUBLICATION_OBJECT_PATTERNS = [
 
 /**
  * @param distributionArn the Router's distribution: the only reader from outside, of the
- *   publication keys only.
+ *   publication keys only. None in private mode, where the API function serves them.
  */
-export function storage(d: Deployment, distributionArn: $util.Input<string>): Storage {
+export function storage(d: Deployment, distributionArn: $util.Input<string> | undefined): Storage {
   const table = new sst.aws.Dynamo("Table", {
     fields: tableShape.fields,
     primaryIndex: tableShape.primaryIndex,
@@ -62,20 +62,29 @@ export function storage(d: Deployment, distributionArn: $util.Input<string>): St
   // Private: nothing here is public on S3. The Router reads the publication objects through
   // origin access control, and nothing else; a missing one is a 404 (s3:ListBucket), not a 403.
   const fromRouter = [
-    { test: "StringEquals", variable: "AWS:SourceArn", values: [distributionArn] },
+    { test: "StringEquals", variable: "AWS:SourceArn", values: [distributionArn ?? ""] },
   ];
   const cloudFront = [{ type: "service" as const, identifiers: ["cloudfront.amazonaws.com"] }];
   const bucket = new sst.aws.Bucket("Bucket", {
     versioning: true,
     cors: false,
     policy: [
-      {
-        actions: ["s3:GetObject"],
-        principals: cloudFront,
-        paths: [...PUBLICATION_OBJECT_PATTERNS],
-        conditions: fromRouter,
-      },
-      { actions: ["s3:ListBucket"], principals: cloudFront, paths: [""], conditions: fromRouter },
+      ...(distributionArn
+        ? [
+            {
+              actions: ["s3:GetObject"],
+              principals: cloudFront,
+              paths: [...PUBLICATION_OBJECT_PATTERNS],
+              conditions: fromRouter,
+            },
+            {
+              actions: ["s3:ListBucket"],
+              principals: cloudFront,
+              paths: [""],
+              conditions: fromRouter,
+            },
+          ]
+        : []),
       // Production's publication objects are versioned and kept: a Deny, so no IAM grant, not
       // even an administrator's, deletes them (changing the policy first shows as drift).
       ...(d.production

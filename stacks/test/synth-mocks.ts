@@ -225,6 +225,27 @@ function stateOf(type: string, name: string, inputs: Record<string, unknown>) {
         apiEndpoint: `https://${physical}.execute-api.${REGION}.amazonaws.com`,
         executionArn: arn("execute-api", physical),
       };
+    case "aws:apigateway/restApi:RestApi":
+      return {
+        arn: `arn:aws:apigateway:${REGION}::/restapis/${physical}`,
+        name: physical,
+        rootResourceId: `${physical}-root`,
+        executionArn: arn("execute-api", physical),
+      };
+    case "aws:apigateway/domainName:DomainName":
+      return {
+        arn: `arn:aws:apigateway:${REGION}:${ACCOUNT}:/domainnames/${inputs.domainName}+abc123`,
+        domainNameId: "abc123",
+        name: physical,
+      };
+    case "aws:ec2/securityGroup:SecurityGroup":
+      return { arn: arn("ec2", `security-group/sg-${name.toLowerCase()}`), name: physical };
+    case "aws:ec2/vpcEndpoint:VpcEndpoint":
+      return {
+        arn: arn("ec2", `vpc-endpoint/vpce-${name.toLowerCase()}`),
+        name: physical,
+        prefixListId: inputs.vpcEndpointType === "Gateway" ? `pl-${name.toLowerCase()}` : "",
+      };
     case "aws:cognito/userPoolClient:UserPoolClient":
       // Cognito generates the secret (generateSecret); the provider marks it secret, which the
       // mocks do not, so it reads here in clear.
@@ -359,6 +380,12 @@ export function mocks() {
             minifiedJson: policyDocument(args.inputs),
             id: "policy",
           };
+        case "aws:ec2/getRouteTable:getRouteTable": {
+          // Two subnets per route table: ...a and ...b share one, as a typical private tier does.
+          const subnet = String(args.inputs.subnetId);
+          const table = `rtb-${subnet.slice(-8, -1)}0`;
+          return { ...args.inputs, routeTableId: table, id: table };
+        }
         case "aws:route53/getZone:getZone":
           return {
             zoneId: "Z0123456789ABCDEFGHIJ",

@@ -22,9 +22,10 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { KMSClient, SignCommand } from "@aws-sdk/client-kms";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
-import { caIdOfChainPem } from "@spca/core/ca/authority";
+import { caIdOf, caIdOfChainPem } from "@spca/core/ca/authority";
 import { createRootCertificate } from "@spca/core/ca/create";
 import { CA_CHAIN_OBJECT_KEY } from "@spca/core/ca/object-store-ca";
+import { parseCrl } from "@spca/core/crl/parse";
 import { checkCsr } from "@spca/core/csr/intake";
 import { encodePem } from "@spca/core/encoding/pem";
 import { isPkiError } from "@spca/core/errors";
@@ -39,6 +40,7 @@ import { requesterMailSubscription } from "@spca/core/subscribers/requester-mail
 import { workflowFunctionNames } from "@spca/core/workflow/definition";
 import type { StepHandlers } from "@spca/core/workflow/engine";
 import { LocalWorkflowEngine } from "@spca/core/workflow/local-engine";
+import { parseCertificate } from "@spca/core/x509/certificate";
 import { parseNameText } from "@spca/core/x509/name";
 import { mockClient } from "aws-sdk-client-mock";
 import sesLocal from "aws-ses-v2-local";
@@ -534,6 +536,89 @@ describe("Lambda entry points on stand-ins", () => {
       ["client"],
     );
     await assert.rejects(publisher({ detail: {} } as never), (e) => isPkiError(e, "EVENT_INVALID"));
+  });
+
+  /** A REST API (payload 1.0) event, as private mode's API Gateway sends it. */
+  async function callRest(
+    method: string,
+    path: string,
+    options: {
+      body?: Uint8Array;
+      headers?: Record<string, string>;
+      query?: Record<string, string>;
+    } = {},
+  ) {
+    const result = await api(
+      {
+        resource: "/{proxy+}",
+        path,
+        httpMethod: method,
+        headers: { host: "pki.corp.example.com", accept: "*/*", ...options.headers },
+        multiValueHeaders: {},
+        queryStringParameters: options.query ?? null,
+        multiValueQueryStringParameters: null,
+        pathParameters: { proxy: path.slice(1) },
+        stageVariables: null,
+        requestContext: {
+          accountId: "111122223333",
+          apiId: "abc",
+          domainName: "pki.corp.example.com",
+          httpMethod: method,
+          path,
+          protocol: "HTTP/1.1",
+          requestId: "rest-1",
+          resourcePath: "/{proxy+}",
+          stage: "pki",
+          identity: { sourceIp: "10.20.30.40", vpceId: "vpce-0123456789abcdef0" },
+        },
+        // Every media type is binary to the API (private-api.ts): bodies arrive as base64.
+        body: options.body ? Buffer.from(options.body).toString("base64") : null,
+        isBase64Encoded: options.body !== undefined,
+      } as never,
+      contextFor("api"),
+    );
+    const response = result as {
+      statusCode: number;
+      headers?: Record<string, string>;
+      multiValueHeaders?: Record<string, string[]>;
+      body: string;
+      isBase64Encoded: boolean;
+    };
+    // Payload 1.0 answers may carry their headers in either field; API Gateway reads both.
+    const header = (name: string) =>
+      response.headers?.[name] ?? response.multiValueHeaders?.[name]?.join(", ");
+    return { ...response, header };
+  }
+
+  test("behind the private REST API: a DER CSR arrives whole, DER answers leave as base64 for API Gateway", async () => {
+    const submitted = await callRest("POST", "/v1/requests", {
+      query: { email: "rest@example.com", profile: "client" },
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/pkcs10" },
+      body: new Uint8Array(ecCsrFor(work, "rest.example.internal", "DER")),
+    });
+    assert.equal(submitted.statusCode, 202, submitted.body);
+    assert.equal(submitted.isBase64Encoded, false, "JSON travels as text");
+    const { id } = JSON.parse(submitted.body) as { id: string };
+    assert.equal((await engine.waitForExecution(id)).status, "SUCCEEDED");
+
+    // The publication paths, which the private API serves through this function.
+    const chain = await callRest("GET", "/v1/ca");
+    assert.equal(chain.statusCode, 200);
+    const caId = caIdOfChainPem(chain.body);
+    const crl = await callRest("GET", `/crl/${caId}.crl`);
+    assert.equal(crl.statusCode, 200, crl.body);
+    assert.equal(crl.header("content-type"), "application/pkix-crl");
+    assert.equal(crl.isBase64Encoded, true, "DER goes out as base64, for API Gateway to decode");
+    const der = new Uint8Array(Buffer.from(crl.body, "base64"));
+    const revoked = [...parseCrl(der).entries()].map((e) => e.serialHex);
+    assert.ok(revoked.length >= 1, "the CRL the revocation test published");
+    const certificate = await callRest("GET", `/ca/${caId}.cer`);
+    assert.equal(certificate.statusCode, 200);
+    assert.equal(certificate.isBase64Encoded, true);
+    assert.equal(
+      caIdOf(parseCertificate(new Uint8Array(Buffer.from(certificate.body, "base64"))).spki),
+      caId,
+    );
   });
 
   test("the request sweeper starts a request the API stored and never started, on its schedule only", async () => {
