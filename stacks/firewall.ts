@@ -18,7 +18,7 @@
  */
 import { parseCidr } from "../packages/core/src/policy/cidr.ts";
 import type { Deployment } from "./settings.ts";
-import { PUBLICATION_ROUTES } from "./web.ts";
+import { type Firewall, PUBLICATION_ROUTES } from "./web.ts";
 
 /** CloudFront web ACLs and their IP sets live in us-east-1 whatever the deployment's Region. */
 export const WAF_REGION = "us-east-1";
@@ -30,11 +30,6 @@ type Statement = aws.types.input.wafv2.WebAclRuleStatement;
 type Rule = aws.types.input.wafv2.WebAclRule;
 
 /** The Router options that put the firewall in front of it; none when it is switched off. */
-export interface Firewall {
-  readonly waf?: sst.aws.RouterArgs["waf"];
-  readonly transformWaf?: (args: aws.wafv2.WebAclArgs) => undefined;
-}
-
 export function firewall(d: Deployment): Firewall {
   const network = d.config.aws.network;
   if (network.mode !== "public" || !network.firewall) return {};

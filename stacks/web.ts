@@ -17,7 +17,6 @@
  *   host in their CRL distribution point and AIA. (SST's Router `domain` would refuse it.)
  * - A web application firewall guards the distribution unless switched off (firewall.ts).
  */
-import type { Firewall } from "./firewall.ts";
 import type { Deployment } from "./settings.ts";
 
 export interface Web {
@@ -26,6 +25,12 @@ export interface Web {
   readonly publicBaseUrl: $util.Output<string>;
   /** The distribution's ARN: the only source the function URL and the bucket answer. */
   readonly distributionArn: $util.Output<string>;
+}
+
+/** What puts a web application firewall in front of the Router (firewall.ts makes it). */
+export interface Firewall {
+  readonly waf?: sst.aws.RouterArgs["waf"];
+  readonly transformWaf?: (args: aws.wafv2.WebAclArgs) => undefined;
 }
 
 /** The publication paths, served from the bucket (the key is the path without its slash). */
