@@ -59,32 +59,11 @@ export function storage(d: Deployment, distributionArn: $util.Input<string> | un
     },
   });
 
-  // Private: nothing here is public on S3. The Router reads the publication objects through
-  // origin access control, and nothing else; a missing one is a 404 (s3:ListBucket), not a 403.
-  const fromRouter = [
-    { test: "StringEquals", variable: "AWS:SourceArn", values: [distributionArn ?? ""] },
-  ];
-  const cloudFront = [{ type: "service" as const, identifiers: ["cloudfront.amazonaws.com"] }];
   const bucket = new sst.aws.Bucket("Bucket", {
     versioning: true,
     cors: false,
     policy: [
-      ...(distributionArn
-        ? [
-            {
-              actions: ["s3:GetObject"],
-              principals: cloudFront,
-              paths: [...PUBLICATION_OBJECT_PATTERNS],
-              conditions: fromRouter,
-            },
-            {
-              actions: ["s3:ListBucket"],
-              principals: cloudFront,
-              paths: [""],
-              conditions: fromRouter,
-            },
-          ]
-        : []),
+      ...(distributionArn ? routerReads(distributionArn) : []),
       // Production's publication objects are versioned and kept: a Deny, so no IAM grant, not
       // even an administrator's, deletes them (changing the policy first shows as drift).
       ...(d.production
@@ -119,4 +98,25 @@ export function storage(d: Deployment, distributionArn: $util.Input<string> | un
   });
 
   return { table, bucket };
+}
+
+/**
+ * Private: nothing in the bucket is public on S3. The Router reads the publication objects
+ * through origin access control, and nothing else; a missing one is a 404 (s3:ListBucket),
+ * not a 403.
+ */
+function routerReads(distributionArn: $util.Input<string>) {
+  const fromRouter = [
+    { test: "StringEquals", variable: "AWS:SourceArn", values: [distributionArn] },
+  ];
+  const cloudFront = [{ type: "service" as const, identifiers: ["cloudfront.amazonaws.com"] }];
+  return [
+    {
+      actions: ["s3:GetObject"],
+      principals: cloudFront,
+      paths: [...PUBLICATION_OBJECT_PATTERNS],
+      conditions: fromRouter,
+    },
+    { actions: ["s3:ListBucket"], principals: cloudFront, paths: [""], conditions: fromRouter },
+  ];
 }
