@@ -97,11 +97,10 @@ function leafExtensions(
   decision: PolicyDecision,
 ): pkijs.Extension[] {
   const purposes = decision.profile.extendedKeyUsage;
+  const usages = leafKeyUsage(csr.publicKey.kind, purposes);
   return [
     LEAF_BASIC_CONSTRAINTS,
-    once(`ku:${leafKeyUsage(csr.publicKey.kind, purposes)}`, () =>
-      keyUsage(leafKeyUsage(csr.publicKey.kind, purposes)),
-    ),
+    once(`ku:${usages}`, () => keyUsage(usages)),
     once(`eku:${purposes}`, () => extendedKeyUsage(purposes.map((e) => ekuOids[e]))),
     subjectKeyIdentifier(keyIdentifier(csr.publicKey.spki)),
     fixed.authorityKeyIdentifier,
@@ -131,7 +130,7 @@ function once(key: string, build: () => pkijs.Extension): pkijs.Extension {
  * clientAuth alone, RFC 5280 4.2.1.12 finds keyEncipherment inconsistent (zlint
  * e_key_usage_and_extended_key_usage_inconsistent).
  */
-export function leafKeyUsage(
+function leafKeyUsage(
   keyKind: "rsa" | "ec",
   purposes: readonly (keyof typeof ekuOids)[],
 ): KeyUsageName[] {
