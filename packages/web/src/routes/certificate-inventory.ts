@@ -15,21 +15,15 @@ import { alert, certificateBadge, time } from "../html/components.ts";
 import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
 import type { Session } from "../security/session.ts";
-import type { OperatorPageStatus } from "./operator-gate.ts";
+import { invalidCursorPage, type OperatorPageStatus, type PageOf } from "./operator-gate.ts";
+
+export type { PageOf } from "./operator-gate.ts";
 
 const PAGE_SIZE = 25;
 /** Certificates this close to their end are marked: the reminders' first mail goes about then. */
 export const EXPIRING_SOON_DAYS = 30;
 const MAX_WITHIN_DAYS = 3650;
 const DAY_MS = 86_400_000;
-
-export type PageOf = (
-  c: Context,
-  session: Session,
-  title: string,
-  main: Html,
-  status?: OperatorPageStatus,
-) => Response | Promise<Response>;
 
 /** The form's fields as they arrive; empty ones are no filter. */
 interface Fields {
@@ -60,19 +54,6 @@ export function certificateInventory(
   view: InventoryView = operatorsView,
 ) {
   return async (c: Context, session: Session): Promise<Response> => {
-    // A cursor this site did not give out (edited, crafted, another listing's): a 400 with a
-    // link to the first page, as the requests' listing answers.
-    const invalidCursor = (c: Context) => {
-      const first = new URL(c.req.url);
-      first.searchParams.delete("cursor");
-      return page(
-        c,
-        session,
-        "Page link not valid",
-        html`<h1>This page link is not valid</h1>${alert("error", "The page cursor in the address is not one this site gave out.", html`<a href="${first.pathname}${first.search}">Go to the first page</a>.`)}`,
-        400,
-      );
-    };
     const field = (name: string) => (c.req.query(name) ?? "").trim();
     const fields: Fields = {
       status: field("status"),
@@ -106,7 +87,8 @@ export function certificateInventory(
     if (expiry.expiresAfter) wanted.expiresAfter = expiry.expiresAfter;
     if (expiry.expiresBefore) wanted.expiresBefore = expiry.expiresBefore;
     const cursor = c.req.query("cursor");
-    if (cursor !== undefined && !/^[A-Za-z0-9_-]{1,1024}$/.test(cursor)) return invalidCursor(c);
+    if (cursor !== undefined && !/^[A-Za-z0-9_-]{1,1024}$/.test(cursor))
+      return invalidCursorPage(page, c, session);
     const parsed = v.safeParse(InventoryQuerySchema, {
       ...wanted,
       ...(cursor !== undefined ? { cursor } : {}),
@@ -126,7 +108,7 @@ export function certificateInventory(
       list = await kit.services.certificateInventory(parsed.output, session.principal);
     } catch (error) {
       if (!isPkiError(error, "PAGE_CURSOR_INVALID")) throw error;
-      return invalidCursor(c);
+      return invalidCursorPage(page, c, session);
     }
     const nextQuery = new URLSearchParams({ ...wanted, within: fields.within });
     nextQuery.delete("limit");

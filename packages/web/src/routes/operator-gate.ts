@@ -15,6 +15,31 @@ export type OperatorHandler = (c: Context, session: Session) => Promise<Response
 
 export type OperatorPageStatus = 200 | 400 | 403 | 404 | 409 | 410 | 422 | 503;
 
+/** How a listing draws a page in its frame (the operators', or a requester's). */
+export type PageOf = (
+  c: Context,
+  session: Session,
+  title: string,
+  main: Html,
+  status?: OperatorPageStatus,
+) => Response | Promise<Response>;
+
+/**
+ * A page cursor this site did not give out (edited, crafted, from another listing): a 400 page
+ * with a link to the listing's first page, never a failure.
+ */
+export function invalidCursorPage(page: PageOf, c: Context, session: Session) {
+  const first = new URL(c.req.url);
+  first.searchParams.delete("cursor");
+  return page(
+    c,
+    session,
+    "Page link not valid",
+    html`<h1>This page link is not valid</h1>${alert("error", "The page cursor in the address is not one this site gave out.", html`<a href="${first.pathname}${first.search}">Go to the first page</a>.`)}`,
+    400,
+  );
+}
+
 export function operatorGate(kit: Kit) {
   const operator =
     (handler: OperatorHandler, adminOnly = false) =>

@@ -28,7 +28,7 @@ import type { Html } from "../html/layout.ts";
 import type { Kit } from "../kit.ts";
 import type { Session } from "../security/session.ts";
 import { certificateInventory } from "./certificate-inventory.ts";
-import { operatorGate } from "./operator-gate.ts";
+import { invalidCursorPage, operatorGate } from "./operator-gate.ts";
 
 const PAGE_SIZE = 25;
 const CURSOR = /^[A-Za-z0-9_-]{1,2048}$/;
@@ -57,17 +57,7 @@ export function operatorRoutes(kit: Kit): Hono {
     list: (page: { limit: number; cursor?: string }) => Promise<T>,
   ): Promise<T | Response> => {
     const cursor = c.req.query("cursor");
-    const invalid = () => {
-      const url = new URL(c.req.url);
-      url.searchParams.delete("cursor");
-      return page(
-        c,
-        session,
-        "Page link not valid",
-        html`<h1>This page link is not valid</h1>${alert("error", "The page cursor in the address is not one this site gave out.", html`<a href="${url.pathname}${url.search}">Go to the first page</a>.`)}`,
-        400,
-      );
-    };
+    const invalid = () => invalidCursorPage(page, c, session);
     if (cursor !== undefined && !CURSOR.test(cursor)) return invalid();
     try {
       return await list(cursor ? { limit: PAGE_SIZE, cursor } : { limit: PAGE_SIZE });
