@@ -98,6 +98,15 @@ function matches(
   throw new Error(`unexpected statement ${Object.keys(statement).join(", ")}`);
 }
 
+/** Writes the shipped configuration with `extra` over its top-level keys into `work`. */
+function configWriter(work: string) {
+  return (name: string, extra: Record<string, unknown>): string => {
+    const path = join(work, name);
+    writeFileSync(path, JSON.stringify({ ...shippedConfig, ...extra }));
+    return path;
+  };
+}
+
 describe("public mode: the web application firewall", () => {
   let guarded: Synthesis;
   let open: Synthesis;
@@ -105,11 +114,7 @@ describe("public mode: the web application firewall", () => {
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), "spca-network-"));
-    const write = (name: string, extra: Record<string, unknown>) => {
-      const path = join(work, name);
-      writeFileSync(path, JSON.stringify({ ...shippedConfig, ...extra }));
-      return path;
-    };
+    const write = configWriter(work);
     [guarded, open] = await Promise.all([
       synthesize({
         stage: "dev",
@@ -286,11 +291,7 @@ describe("private mode: a private API in the VPC, AWS through VPC endpoints", ()
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), "spca-private-"));
-    write = (name, extra) => {
-      const path = join(work, name);
-      writeFileSync(path, JSON.stringify({ ...shippedConfig, ...extra }));
-      return path;
-    };
+    write = configWriter(work);
     [inside, reusing] = await Promise.all([
       synthesize({
         stage: "dev",
